@@ -1,0 +1,2 @@
+app-name = citycore
+app-tagline = Digital governance for a city street

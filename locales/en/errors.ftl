@@ -1,0 +1,22 @@
+# Error pages and messages shared by every context.
+error-back-home = Back to the home page
+http-status-400 = Bad request
+http-status-401 = Login required
+http-status-403 = Forbidden
+http-status-404 = Not found
+http-status-408 = Request timeout
+http-status-409 = Conflict
+http-status-413 = Content too large
+http-status-422 = Invalid input
+http-status-429 = Too many requests
+http-status-500 = Server error
+http-status-503 = Service unavailable
+error-not-found = { $what } { $id } was not found.
+error-page-not-found = This page does not exist; check the address.
+error-unauthenticated = Please log in first.
+error-forbidden = Your role or area scope does not allow this action.
+error-csrf = The form has expired or its origin cannot be verified; reload the page and try again.
+error-payload-too-large = The upload exceeds the size limit; make it smaller and try again.
+error-unavailable = The service is temporarily unavailable (the database cannot be reached); try again later.
+error-internal = Internal server error. When reporting it, quote reference { $reference }.
+error-invalid-field = Field { $field } is invalid: { $reason }

@@ -1,0 +1,22 @@
+# Error pages and messages shared by every context.
+error-back-home = 返回首页
+http-status-400 = 请求有误
+http-status-401 = 需要登录
+http-status-403 = 无权访问
+http-status-404 = 未找到
+http-status-408 = 请求超时
+http-status-409 = 冲突
+http-status-413 = 内容过大
+http-status-422 = 输入无效
+http-status-429 = 请求过多
+http-status-500 = 服务器错误
+http-status-503 = 服务暂不可用
+error-not-found = 未找到{ $what }：{ $id }。
+error-page-not-found = 页面不存在，请检查地址。
+error-unauthenticated = 请先登录。
+error-forbidden = 您的角色或管辖区域无权执行此操作。
+error-csrf = 表单已过期或来源无法验证，请刷新页面后重试。
+error-payload-too-large = 上传内容超过大小上限，请缩小后重试。
+error-unavailable = 服务暂不可用（数据库无法连接），请稍后重试。
+error-internal = 服务器内部错误。如需报告，请提供参考编号 { $reference }。
+error-invalid-field = 字段 { $field } 无效：{ $reason }

@@ -1,0 +1,200 @@
+//! Command-line interface: argument definitions and dispatch to the contexts.
+//!
+//! Global flags (`--config`, `--data-dir`, `--database-url`, `--log-format`) override the
+//! configuration file and `CITYCORE_…` variables. Every subcommand connects to the
+//! configured database and applies pending migrations first.
+
+use std::{path::PathBuf, process::ExitCode};
+
+use clap::{Args, Parser, Subcommand};
+
+use crate::{
+    config::{LogFormat, Settings},
+    db::Db,
+};
+
+#[derive(Debug, Parser)]
+#[command(name = "citycore", version, about = "Digital governance platform for a city street (街道)")]
+pub struct Cli {
+    /// TOML configuration file; `citycore config example` prints a commented one.
+    #[arg(long, global = true, env = "CITYCORE_CONFIG", value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// Folder for the SQLite database and uploads (overrides `data_dir`).
+    #[arg(long, global = true, value_name = "DIR")]
+    pub data_dir: Option<PathBuf>,
+    /// Database URL, `sqlite://PATH` or `postgres://USER@HOST:PORT/DB` (overrides `database.url`).
+    #[arg(long, global = true, value_name = "URL")]
+    pub database_url: Option<String>,
+    /// Log output: `text` for people, `json` (one object per line) for log collectors.
+    #[arg(long, global = true, value_enum, value_name = "FORMAT")]
+    pub log_format: Option<LogFormat>,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Serve the web console and the APIs.
+    Serve(ServeArgs),
+    /// Apply pending database migrations and exit.
+    Migrate,
+    /// Import data from files.
+    #[command(subcommand)]
+    Import(ImportCommand),
+    /// Export data to files.
+    #[command(subcommand)]
+    Export(ExportCommand),
+    /// Manage user accounts.
+    #[command(subcommand)]
+    User(UserCommand),
+    /// Show configuration.
+    #[command(subcommand)]
+    Config(ConfigCommand),
+    /// Run benchmarks and print their figures.
+    #[command(subcommand)]
+    Bench(BenchCommand),
+}
+
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// On first start with no areas, create the generated demo street and an administrator.
+    #[arg(long)]
+    pub demo: bool,
+    /// Address and port to listen on, such as 127.0.0.1:8080 (overrides `server.bind`).
+    #[arg(long, value_name = "ADDR")]
+    pub bind: Option<std::net::SocketAddr>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ImportCommand {
+    /// Import areas and grids from GeoJSON files; all or nothing.
+    Areas(crate::areas::cli::ImportAreasArgs),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ExportCommand {
+    /// Export areas and grids as a GeoJSON FeatureCollection.
+    Areas(crate::areas::cli::ExportAreasArgs),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum UserCommand {
+    /// Create an account; prints a generated password unless one is given on stdin.
+    Add(crate::accounts::cli::AddUserArgs),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ConfigCommand {
+    /// Print a commented example configuration with every key and its default.
+    Example,
+    /// Print the effective configuration after files, environment and flags (secrets hidden).
+    Show,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum BenchCommand {
+    /// Point-to-grid lookups per second over generated grids, optionally beside PostGIS.
+    Locate(crate::bench::LocateBenchArgs),
+}
+
+/// Runs the parsed command and maps failures to exit code 1.
+pub fn run(cli: Cli) -> ExitCode {
+    let settings = match load_settings(&cli) {
+        Ok(settings) => settings,
+        Err(error) => {
+            eprintln!("citycore: {error:#}");
+            return ExitCode::from(2);
+        }
+    };
+    crate::telemetry::init(settings.log.format, &settings.log.filter);
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(runtime) => runtime,
+        Err(error) => {
+            eprintln!("citycore: cannot start the async runtime: {error}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(dispatch(cli.command, settings)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("citycore: {error:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn load_settings(cli: &Cli) -> anyhow::Result<Settings> {
+    let mut settings = Settings::load(cli.config.as_deref())?;
+    if let Some(dir) = &cli.data_dir {
+        settings.data_dir = dir.clone();
+    }
+    if let Some(url) = &cli.database_url {
+        settings.database.url = url.clone();
+    }
+    if let Some(format) = cli.log_format {
+        settings.log.format = format;
+    }
+    if let Command::Serve(ServeArgs { bind: Some(bind), .. }) = &cli.command {
+        settings.server.bind = *bind;
+    }
+    settings.validate()?;
+    Ok(settings)
+}
+
+/// Connects to the configured database and applies pending migrations.
+///
+/// # Errors
+/// Fails when the database cannot be reached or a migration fails.
+pub async fn open_database(settings: &Settings) -> anyhow::Result<Db> {
+    let url = settings.database_url();
+    let db = Db::connect(&url, settings.database.max_connections).await?;
+    db.migrate().await?;
+    tracing::debug!(database.url = %crate::config::redact_url(&url), "database ready");
+    Ok(db)
+}
+
+async fn dispatch(command: Command, settings: Settings) -> anyhow::Result<()> {
+    match command {
+        Command::Config(ConfigCommand::Example) => {
+            print!("{}", crate::config::EXAMPLE_TOML);
+            Ok(())
+        }
+        Command::Config(ConfigCommand::Show) => {
+            let mut shown = settings.clone();
+            shown.database.url = crate::config::redact_url(&settings.database_url());
+            print!("{}", toml::to_string_pretty(&shown)?);
+            Ok(())
+        }
+        Command::Bench(BenchCommand::Locate(args)) => crate::bench::run_locate(args).await,
+        Command::Migrate => {
+            open_database(&settings).await?;
+            println!("migrations applied");
+            Ok(())
+        }
+        Command::Serve(args) => serve(settings, args).await,
+        Command::Import(ImportCommand::Areas(args)) => {
+            let db = open_database(&settings).await?;
+            crate::areas::cli::import_areas(&db, args).await
+        }
+        Command::Export(ExportCommand::Areas(args)) => {
+            let db = open_database(&settings).await?;
+            crate::areas::cli::export_areas(&db, args).await
+        }
+        Command::User(UserCommand::Add(args)) => {
+            let db = open_database(&settings).await?;
+            crate::accounts::cli::add_user(&db, &settings, args).await
+        }
+    }
+}
+
+async fn serve(settings: Settings, args: ServeArgs) -> anyhow::Result<()> {
+    let db = open_database(&settings).await?;
+    if args.demo {
+        crate::demo::seed_if_empty(&db, &settings).await?;
+    }
+    let listener = tokio::net::TcpListener::bind(settings.server.bind)
+        .await
+        .map_err(|error| anyhow::anyhow!("cannot listen on {}: {error}", settings.server.bind))?;
+    let state = crate::http::AppState::new(settings, db).await?;
+    crate::http::serve(state, listener).await
+}

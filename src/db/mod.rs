@@ -1,0 +1,134 @@
+//! Database connection for both supported backends.
+//!
+//! SQLite (the embedded default: one file, WAL, foreign keys on) and PostgreSQL (many
+//! stateless nodes on one server) sit behind [`Db`]. Each context's storage trait is
+//! implemented once for `Db`; where the SQL text is the same on both backends the
+//! [`with_pool!`](crate::with_pool) macro expands one body for each pool type, and where
+//! it differs the context matches on the variant. Queries use `$1` placeholders, which
+//! both drivers accept.
+
+use std::{str::FromStr, time::Duration};
+
+use sqlx::{
+    PgPool, SqlitePool,
+    postgres::PgPoolOptions,
+    sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous},
+};
+
+/// A pool on one of the supported backends.
+#[derive(Clone, Debug)]
+pub enum Db {
+    Sqlite(SqlitePool),
+    Postgres(PgPool),
+}
+
+/// Which backend a [`Db`] talks to.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum DbError {
+    #[error(
+        "unsupported database URL scheme in {0}; use sqlite://PATH or postgres://HOST/DB"
+    )]
+    UnsupportedUrl(String),
+    #[error("cannot connect to the database at {url}: {source}")]
+    Connect { url: String, source: sqlx::Error },
+    #[error("database migration failed: {0}")]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+    #[error(transparent)]
+    Query(#[from] sqlx::Error),
+}
+
+/// Runs `$body` with `$pool` bound to the concrete pool of `$db`.
+///
+/// The body is compiled once per backend, so it may only use SQL both accept.
+#[macro_export]
+macro_rules! with_pool {
+    ($db:expr, |$pool:ident| $body:expr) => {
+        match $db {
+            $crate::db::Db::Sqlite($pool) => $body,
+            $crate::db::Db::Postgres($pool) => $body,
+        }
+    };
+}
+
+impl Db {
+    /// Connects to `url`, creating the SQLite file and its folder when missing.
+    ///
+    /// # Errors
+    /// Fails on an unsupported scheme or when the server cannot be reached.
+    pub async fn connect(url: &str, max_connections: u32) -> Result<Self, DbError> {
+        let redacted = crate::config::redact_url(url);
+        if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            let pool = PgPoolOptions::new()
+                .max_connections(max_connections)
+                .acquire_timeout(Duration::from_secs(10))
+                .connect(url)
+                .await
+                .map_err(|source| DbError::Connect { url: redacted, source })?;
+            return Ok(Db::Postgres(pool));
+        }
+        let Some(path) = url.strip_prefix("sqlite://").or_else(|| url.strip_prefix("sqlite:"))
+        else {
+            return Err(DbError::UnsupportedUrl(redacted));
+        };
+        if let Some(parent) = std::path::Path::new(path).parent() {
+            if !parent.as_os_str().is_empty() {
+                std::fs::create_dir_all(parent).map_err(|error| DbError::Connect {
+                    url: redacted.clone(),
+                    source: sqlx::Error::Io(error),
+                })?;
+            }
+        }
+        let options = SqliteConnectOptions::from_str(&format!("sqlite://{path}"))
+            .map_err(|source| DbError::Connect { url: redacted.clone(), source })?
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            .synchronous(SqliteSynchronous::Normal)
+            .foreign_keys(true)
+            .busy_timeout(Duration::from_secs(10));
+        let pool = SqlitePoolOptions::new()
+            .max_connections(max_connections)
+            .connect_with(options)
+            .await
+            .map_err(|source| DbError::Connect { url: redacted, source })?;
+        Ok(Db::Sqlite(pool))
+    }
+
+    pub fn backend(&self) -> Backend {
+        match self {
+            Db::Sqlite(_) => Backend::Sqlite,
+            Db::Postgres(_) => Backend::Postgres,
+        }
+    }
+
+    /// Applies the migrations embedded for this backend that have not run yet.
+    ///
+    /// # Errors
+    /// Fails when a migration fails or an applied one was edited.
+    pub async fn migrate(&self) -> Result<(), DbError> {
+        match self {
+            Db::Sqlite(pool) => sqlx::migrate!("migrations/sqlite").run(pool).await?,
+            Db::Postgres(pool) => sqlx::migrate!("migrations/postgres").run(pool).await?,
+        }
+        Ok(())
+    }
+
+    /// Checks that the database answers a trivial query.
+    ///
+    /// # Errors
+    /// Returns the driver error when it does not.
+    pub async fn ping(&self) -> Result<(), DbError> {
+        with_pool!(self, |pool| sqlx::query("SELECT 1").execute(pool).await.map(drop))?;
+        Ok(())
+    }
+
+    /// Closes every pooled connection; used by graceful shutdown.
+    pub async fn close(&self) {
+        with_pool!(self, |pool| pool.close().await);
+    }
+}

@@ -1,0 +1,75 @@
+//! What every console page shares: the page context given to the layout template.
+
+use askama::Template;
+
+use crate::i18n::Locale;
+
+/// Data the layout (`templates/layout.html`) needs on every page.
+#[derive(Debug, Clone)]
+pub struct PageContext {
+    pub locale: Locale,
+    /// The logged-in user's display name and role label; `None` for visitors.
+    pub user: Option<NavUser>,
+    /// The session's (or visitor's) CSRF token, placed in every form.
+    pub csrf_token: String,
+    /// The navigation entry to mark as current, such as `dashboard` or `map`.
+    pub current: &'static str,
+    /// A one-off notice shown at the top of the page after a redirect.
+    pub flash: Option<String>,
+    /// The path of this page, so that the language switch returns here.
+    pub path: String,
+}
+
+#[derive(Debug, Clone)]
+pub struct NavUser {
+    pub display_name: String,
+    pub role_label: String,
+    /// Whether the user may manage accounts, which shows the Users entry.
+    pub can_manage_users: bool,
+}
+
+impl PageContext {
+    /// A catalog message in the page's language.
+    pub fn t(&self, id: &str) -> String {
+        self.locale.t(id)
+    }
+
+    /// A catalog message with one argument.
+    pub fn t1(&self, id: &str, name: &str, value: &str) -> String {
+        self.locale.t_args(id, &[(name, crate::i18n::arg(value.to_owned()))])
+    }
+
+    pub fn lang(&self) -> &'static str {
+        self.locale.tag()
+    }
+
+    /// `aria-current` value for a navigation entry.
+    pub fn aria_current(&self, entry: &str) -> &'static str {
+        if self.current == entry { "page" } else { "false" }
+    }
+}
+
+/// A full-page error for browsers; APIs get JSON instead.
+#[derive(Template)]
+#[template(path = "error.html")]
+pub struct ErrorPage {
+    pub locale: Locale,
+    pub status: u16,
+    pub title: String,
+    pub message: String,
+}
+
+impl ErrorPage {
+    pub fn t(&self, id: &str) -> String {
+        self.locale.t(id)
+    }
+
+    /// Renders the page; a template failure falls back to the bare message.
+    pub fn render_html(&self) -> String {
+        self.render().unwrap_or_else(|_| self.message.clone())
+    }
+
+    pub fn lang(&self) -> &'static str {
+        self.locale.tag()
+    }
+}

@@ -1,0 +1,7 @@
+//! Integration tests: the real app on a random port against a fresh database.
+//!
+//! SQLite by default; set `CITYCORE_TEST_BACKEND=postgres` (and optionally
+//! `CITYCORE_TEST_DATABASE_URL`) to run the same tests on PostgreSQL.
+
+mod helpers;
+mod ops;
