@@ -40,7 +40,8 @@ impl TryFrom<AreaRow> for Area {
     type Error = StoreError;
     fn try_from(row: AreaRow) -> Result<Self, StoreError> {
         let corrupt = |reason: String| StoreError::Corrupt { code: row.code.clone(), reason };
-        let level = Level::parse(&row.level).ok_or_else(|| corrupt(format!("level {}", row.level)))?;
+        let level =
+            Level::parse(&row.level).ok_or_else(|| corrupt(format!("level {}", row.level)))?;
         let geometry = match &row.geometry {
             None => None,
             Some(text) => {

@@ -14,7 +14,11 @@ use crate::{
 };
 
 #[derive(Debug, Parser)]
-#[command(name = "citycore", version, about = "Digital governance platform for a city street (街道)")]
+#[command(
+    name = "citycore",
+    version,
+    about = "Digital governance platform for a city street (街道)"
+)]
 pub struct Cli {
     /// TOML configuration file; `citycore config example` prints a commented one.
     #[arg(long, global = true, env = "CITYCORE_CONFIG", value_name = "FILE")]

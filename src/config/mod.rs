@@ -93,7 +93,7 @@ pub struct UiSettings {
     pub time_zone: String,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
 #[serde(default, deny_unknown_fields)]
 pub struct MapSettings {
     /// Tile URL template such as `https://tiles.example/{z}/{x}/{y}.png`; empty shows
@@ -172,12 +172,6 @@ impl Default for UiSettings {
     }
 }
 
-impl Default for MapSettings {
-    fn default() -> Self {
-        Self { tile_url: String::new(), tile_attribution: String::new(), tiles_gcj02: false }
-    }
-}
-
 impl Default for LocateSettings {
     fn default() -> Self {
         Self { max_outside_distance_m: 200.0, boundary_tolerance_m: 0.1, refresh_seconds: 5 }
@@ -209,9 +203,8 @@ impl Settings {
             }
             figment = figment.merge(Toml::file(path));
         }
-        figment = figment.merge(
-            Env::prefixed("CITYCORE_").split("__").ignore(&["config", "test_database_url"]),
-        );
+        figment = figment
+            .merge(Env::prefixed("CITYCORE_").split("__").ignore(&["config", "test_database_url"]));
         let settings: Settings = figment.extract().map_err(Box::new)?;
         settings.validate()?;
         Ok(settings)
@@ -235,8 +228,7 @@ impl Settings {
         if self.auth.max_failed_logins < 1 {
             return bad("auth.max_failed_logins", "must be at least 1");
         }
-        if !(self.locate.max_outside_distance_m >= 0.0 && self.locate.boundary_tolerance_m >= 0.0)
-        {
+        if !(self.locate.max_outside_distance_m >= 0.0 && self.locate.boundary_tolerance_m >= 0.0) {
             return bad("locate.max_outside_distance_m", "distances must be 0 or more metres");
         }
         if self.database.max_connections == 0 {

@@ -31,9 +31,7 @@ pub enum Backend {
 
 #[derive(Debug, thiserror::Error)]
 pub enum DbError {
-    #[error(
-        "unsupported database URL scheme in {0}; use sqlite://PATH or postgres://HOST/DB"
-    )]
+    #[error("unsupported database URL scheme in {0}; use sqlite://PATH or postgres://HOST/DB")]
     UnsupportedUrl(String),
     #[error("cannot connect to the database at {url}: {source}")]
     Connect { url: String, source: sqlx::Error },
@@ -76,13 +74,13 @@ impl Db {
         else {
             return Err(DbError::UnsupportedUrl(redacted));
         };
-        if let Some(parent) = std::path::Path::new(path).parent() {
-            if !parent.as_os_str().is_empty() {
-                std::fs::create_dir_all(parent).map_err(|error| DbError::Connect {
-                    url: redacted.clone(),
-                    source: sqlx::Error::Io(error),
-                })?;
-            }
+        if let Some(parent) = std::path::Path::new(path).parent()
+            && !parent.as_os_str().is_empty()
+        {
+            std::fs::create_dir_all(parent).map_err(|error| DbError::Connect {
+                url: redacted.clone(),
+                source: sqlx::Error::Io(error),
+            })?;
         }
         let options = SqliteConnectOptions::from_str(&format!("sqlite://{path}"))
             .map_err(|source| DbError::Connect { url: redacted.clone(), source })?

@@ -246,10 +246,7 @@ pub async fn render_errors(
         });
         (status, axum::Json(body)).into_response()
     };
-    rendered.headers_mut().insert(
-        header::CONTENT_LANGUAGE,
-        HeaderValue::from_static(locale.tag()),
-    );
+    rendered.headers_mut().insert(header::CONTENT_LANGUAGE, HeaderValue::from_static(locale.tag()));
     rendered
 }
 

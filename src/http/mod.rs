@@ -80,10 +80,7 @@ pub fn router(state: AppState) -> Router {
     routes
         .layer(middleware::from_fn_with_state(state.clone(), error::render_errors))
         .layer(RequestBodyLimitLayer::new(state.settings.server.max_body_bytes))
-        .layer(TimeoutLayer::with_status_code(
-            axum::http::StatusCode::REQUEST_TIMEOUT,
-            timeout,
-        ))
+        .layer(TimeoutLayer::with_status_code(axum::http::StatusCode::REQUEST_TIMEOUT, timeout))
         .layer(SetResponseHeaderLayer::if_not_present(
             header::CONTENT_SECURITY_POLICY,
             HeaderValue::from_str(&csp).unwrap_or(HeaderValue::from_static("default-src 'self'")),
@@ -174,11 +171,12 @@ pub async fn serve(state: AppState, listener: tokio::net::TcpListener) -> anyhow
     let address = listener.local_addr()?;
     tracing::info!(server.address = %address, "serving");
     let (signal_tx, signal_rx) = tokio::sync::oneshot::channel::<()>();
-    let server = axum::serve(listener, app.into_make_service_with_connect_info::<std::net::SocketAddr>())
-        .with_graceful_shutdown(async move {
-            shutdown_signal().await;
-            let _ = signal_tx.send(());
-        });
+    let server =
+        axum::serve(listener, app.into_make_service_with_connect_info::<std::net::SocketAddr>())
+            .with_graceful_shutdown(async move {
+                shutdown_signal().await;
+                let _ = signal_tx.send(());
+            });
     let server = tokio::spawn(async move { server.await });
     let outcome = tokio::select! {
         result = server => result.map_err(anyhow::Error::from).and_then(|r| r.map_err(Into::into)),

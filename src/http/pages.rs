@@ -73,3 +73,58 @@ impl ErrorPage {
         self.locale.tag()
     }
 }
+
+/// The CSRF token of the current request, put in the request extensions by the CSRF
+/// middleware: the session's token for a logged-in user, the visitor cookie's otherwise.
+#[derive(Debug, Clone)]
+pub struct CsrfToken(pub String);
+
+impl axum::extract::FromRequestParts<super::AppState> for PageContext {
+    type Rejection = super::AppError;
+
+    /// Builds the layout data: language, logged-in user, CSRF token and path.
+    async fn from_request_parts(
+        parts: &mut axum::http::request::Parts,
+        state: &super::AppState,
+    ) -> Result<Self, Self::Rejection> {
+        let crate::accounts::MaybeUser(user) =
+            crate::accounts::MaybeUser::from_request_parts(parts, state).await?;
+        let locale = user.as_ref().and_then(|u| u.locale).unwrap_or_else(|| {
+            super::error::request_locale(&parts.headers, state.default_locale())
+        });
+        let csrf_token = parts
+            .extensions
+            .get::<CsrfToken>()
+            .map(|t| t.0.clone())
+            .or_else(|| user.as_ref().map(|u| u.csrf_token.clone()))
+            .unwrap_or_default();
+        let flash = parts
+            .uri
+            .query()
+            .and_then(|q| serde_urlencoded::from_str::<Vec<(String, String)>>(q).ok())
+            .and_then(|pairs| pairs.into_iter().find(|(k, _)| k == "notice").map(|(_, v)| v))
+            .filter(|id| id.starts_with("notice-") && id.len() < 64)
+            .map(|id| locale.t(&id));
+        let nav_user = user.as_ref().map(|u| NavUser {
+            display_name: u.display_name.clone(),
+            role_label: locale.t(&u.role.message_id()),
+            can_manage_users: u.role.allows(crate::accounts::Permission::ManageUsers),
+        });
+        Ok(PageContext {
+            locale,
+            user: nav_user,
+            csrf_token,
+            current: "",
+            flash,
+            path: parts.uri.path().to_owned(),
+        })
+    }
+}
+
+impl PageContext {
+    /// Marks the navigation entry of this page.
+    pub fn at(mut self, entry: &'static str) -> Self {
+        self.current = entry;
+        self
+    }
+}

@@ -67,10 +67,11 @@ impl Locale {
                 .find_map(|p| p.trim().strip_prefix("q="))
                 .and_then(|q| q.parse::<f32>().ok())
                 .unwrap_or(1.0);
-            if let Some(locale) = Locale::parse(tag) {
-                if quality > 0.0 && best.is_none_or(|(q, _)| quality > q) {
-                    best = Some((quality, locale));
-                }
+            if let Some(locale) = Locale::parse(tag)
+                && quality > 0.0
+                && best.is_none_or(|(q, _)| quality > q)
+            {
+                best = Some((quality, locale));
             }
         }
         best.map(|(_, locale)| locale)
@@ -94,9 +95,7 @@ impl Locale {
             .iter()
             .map(|(key, value)| (Cow::Owned((*key).to_owned()), value.clone()))
             .collect();
-        LOCALES
-            .try_lookup_with_args(self.langid(), id, &map)
-            .unwrap_or_else(|| id.to_owned())
+        LOCALES.try_lookup_with_args(self.langid(), id, &map).unwrap_or_else(|| id.to_owned())
     }
 }
 

@@ -28,7 +28,10 @@ async fn fresh_database_url(data_dir: &std::path::Path) -> String {
         .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".to_owned());
     let name = format!("citycore_test_{}", uuid::Uuid::new_v4().simple());
     let admin = sqlx::PgPool::connect(&admin_url).await.expect("PostgreSQL is reachable");
-    sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}"))).execute(&admin).await.expect("create db");
+    sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
+        .execute(&admin)
+        .await
+        .expect("create db");
     admin.close().await;
     let (base, _) = admin_url.rsplit_once('/').expect("URL has a database name");
     format!("{base}/{name}")
@@ -88,9 +91,9 @@ impl TestApp {
 /// Panics under CI (`CI` set) when the folder is missing, because CI must run the
 /// real-data tests.
 pub fn shared_data(dataset: &str) -> Option<PathBuf> {
-    let root = std::env::var("CITYCORE_SHARED_DATA").map(PathBuf::from).unwrap_or_else(|_| {
-        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/data")
-    });
+    let root = std::env::var("CITYCORE_SHARED_DATA")
+        .map(PathBuf::from)
+        .unwrap_or_else(|_| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/data"));
     let folder = root.join(dataset);
     if folder.is_dir() {
         return Some(folder);
