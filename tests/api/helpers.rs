@@ -45,8 +45,7 @@ pub async fn spawn_app() -> TestApp {
 /// Starts the app after `configure` adjusts the settings.
 pub async fn spawn_app_with(configure: impl FnOnce(&mut Settings)) -> TestApp {
     let data_dir = tempfile::tempdir().expect("temp dir");
-    let mut settings = Settings::default();
-    settings.data_dir = data_dir.path().to_owned();
+    let mut settings = Settings { data_dir: data_dir.path().to_owned(), ..Settings::default() };
     settings.database.url = fresh_database_url(data_dir.path()).await;
     settings.database.max_connections = 5;
     configure(&mut settings);
