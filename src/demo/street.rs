@@ -119,7 +119,8 @@ impl Lattice {
 
 /// A fixed pseudo-random offset of up to 0.18 cell, so every start draws the same street.
 fn jitter(column: usize, row: usize) -> (f64, f64) {
-    let mut seed = (column as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15) ^ (row as u64 + 1) * 0xBF58;
+    let mut seed =
+        (column as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15) ^ ((row as u64 + 1) * 0xBF58);
     let mut next = || {
         seed ^= seed << 13;
         seed ^= seed >> 7;
