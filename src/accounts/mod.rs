@@ -72,6 +72,10 @@ pub enum Permission {
     ManageUsers,
     /// Read the audit log.
     ViewAudit,
+    /// Read case categories and the working-time calendar, and compute deadlines.
+    ViewCatalogue,
+    /// Create and edit case categories, departments and the working-time calendar.
+    ManageCatalogue,
 }
 
 impl Role {
@@ -79,8 +83,8 @@ impl Role {
     pub fn allows(self, permission: Permission) -> bool {
         use Permission::*;
         match permission {
-            ViewAreas => !matches!(self, Role::Resident | Role::Merchant),
-            ManageAreas | ManageUsers | ViewAudit => self == Role::Administrator,
+            ViewAreas | ViewCatalogue => !matches!(self, Role::Resident | Role::Merchant),
+            ManageAreas | ManageUsers | ViewAudit | ManageCatalogue => self == Role::Administrator,
         }
     }
 }
