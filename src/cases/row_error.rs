@@ -60,7 +60,7 @@ impl ImportErrors {
 
 impl fmt::Display for ImportErrors {
     fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(formatter, "{} invalid rows; nothing was imported", self.0.len())
+        write!(formatter, "{} errors in the file; nothing was imported", self.0.len())
     }
 }
 
