@@ -10,9 +10,9 @@
 //! - [`calendar`]: the working-time calendar (weekly hours, public holidays, make-up
 //!   working days) and the deadline arithmetic on it.
 //!
-//! Invariants: category codes are unique and encode kind, major and minor; every time
-//! limit is a positive amount of working hours or working days; instants are stored in
-//! UTC and computed in the configured zone. The case state machine itself (intake,
+//! Invariants: category codes are unique and encode kind, major and minor. Every time
+//! limit is a positive amount of working hours or working days. Instants are stored in
+//! UTC, and deadlines are computed in the configured zone. The case state machine itself (intake,
 //! dispatch, handling, verification) is not built here yet.
 
 pub mod calendar;
@@ -23,7 +23,7 @@ use axum::{Json, Router, extract::rejection::JsonRejection};
 
 use crate::http::{AppError, AppState, UserMessage};
 
-/// The `/api/v1/categories` and `/api/v1/calendar` routes.
+/// Builds the `/api/v1/categories` and `/api/v1/calendar` routes.
 pub fn router() -> Router<AppState> {
     Router::new().merge(calendar::router()).merge(catalogue::router())
 }
@@ -31,7 +31,7 @@ pub fn router() -> Router<AppState> {
 /// Unwraps a JSON body, turning axum's rejection into our error format.
 ///
 /// # Errors
-/// `invalid_json` (400) with the parser's reason.
+/// `invalid_json_body` (400) with the parser's reason.
 fn json_body<T>(body: Result<Json<T>, JsonRejection>) -> Result<T, AppError> {
     body.map(|Json(value)| value).map_err(|rejection| {
         AppError::BadRequest(

@@ -24,7 +24,8 @@ impl RowError {
         RowError { line, column: None, message }
     }
 
-    /// A line the CSV reader cannot split into fields, such as an unclosed quote.
+    /// Builds the error for a line the CSV reader cannot split into fields, such as
+    /// one with an unclosed quote.
     pub fn unreadable(line: u64, error: &csv::Error) -> RowError {
         RowError::whole_line(line, UserMessage::new("unreadable_csv").arg("reason", error))
     }
@@ -35,7 +36,8 @@ impl RowError {
 pub struct ImportErrors(pub Vec<RowError>);
 
 impl ImportErrors {
-    /// One line per problem in `locale`, such as `line 3, column handling_unit: …`.
+    /// Renders one line per problem in `locale`, such as
+    /// `line 3, column handling_unit: …`.
     pub fn render(&self, locale: Locale) -> String {
         let mut text = String::new();
         for error in &self.0 {

@@ -16,7 +16,7 @@ async fn export(app: &crate::helpers::TestApp) -> String {
     String::from_utf8(output).expect("UTF-8")
 }
 
-/// The header and the data rows of the shipped file, without its comments.
+/// Returns the header and the data rows of the shipped file, without its comments.
 fn shipped_lines() -> Vec<&'static str> {
     DEFAULT_CSV.lines().filter(|line| !line.starts_with('#')).collect()
 }
@@ -47,6 +47,7 @@ async fn bad_catalogue_files_write_nothing() {
     let before = export(&app).await;
     let lines = shipped_lines();
     let (header, first) = (lines[0], lines[1]);
+
     // Each file also carries one valid new category and one valid change, which must
     // not be written either.
     let new_row = first.replacen("C0101", "C0199", 1);
@@ -67,12 +68,14 @@ async fn bad_catalogue_files_write_nothing() {
         ("duplicate code", new_row.clone(), header.to_owned(), "code"),
         ("missing column", first.to_owned(), header.replace(",closing_criteria", ""), ""),
     ];
+
     for (description, bad_row, header, column) in cases {
         let file = format!("{header}\n{new_row}\n{changed}\n{bad_row}\n");
         let result = import_catalogue(&app.db, file.as_bytes()).await;
         let Err(CatalogueError::Import(errors)) = result else {
             panic!("{description}: expected import errors, got {result:?}");
         };
+
         let first_error = &errors.0[0];
         assert_eq!(
             first_error.column.clone().unwrap_or_default(),
@@ -81,6 +84,7 @@ async fn bad_catalogue_files_write_nothing() {
         );
         assert_eq!(export(&app).await, before, "{description} wrote rows");
     }
+
     let code = citycore::cases::catalogue::CategoryCode::parse("C0199").unwrap();
     assert!(app.db.category_by_code(&code).await.unwrap().is_none());
 }

@@ -2,7 +2,7 @@
 //!
 //! All walking happens day by day in local time: each local date's working periods are
 //! turned into UTC instants, so a period on a 23- or 25-hour DST day lasts exactly as
-//! long as the wall clock says, and working hours are real elapsed minutes.
+//! long as the wall clock shows, and working hours are real elapsed minutes.
 
 use chrono::{DateTime, NaiveDate, NaiveDateTime, TimeDelta, TimeZone, Utc};
 use chrono_tz::Tz;
@@ -26,8 +26,8 @@ pub enum DeadlineError {
 /// Adds `amount` of working time to `start`, in the calendar's local time `tz`.
 ///
 /// - Zero of either unit returns `start` unchanged.
-/// - Working hours count only minutes inside working periods; a start outside them
-///   (at night, on a weekend or holiday) counts from the next period's start, and a
+/// - Working hours count only minutes inside working periods. A start outside them
+///   (at night, on a weekend or holiday) counts from the next period's start. A
 ///   deadline that lands exactly on a period's end stays there rather than moving to
 ///   the next period.
 /// - Working days: the deadline is the end of the last working period of the Nth
@@ -53,7 +53,8 @@ pub fn add_working_time(
     }
 }
 
-/// The working time between two instants; negative when `to` is before `from`.
+/// Measures the working time between two instants; the result is negative when `to`
+/// is before `from`.
 pub fn working_time_between(
     from: DateTime<Utc>,
     to: DateTime<Utc>,
@@ -136,7 +137,7 @@ fn add_working_days(
     }
 }
 
-/// The working periods of a local date as UTC instants, in order.
+/// Converts the working periods of a local date to UTC instants, in order.
 fn utc_periods(
     calendar: &WorkingCalendar,
     date: NaiveDate,

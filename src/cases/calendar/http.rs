@@ -19,7 +19,7 @@ pub fn router() -> Router<AppState> {
         .route("/api/v1/calendar/{year}", get(show_year))
 }
 
-/// The weekly hours, holidays and make-up working days of one year.
+/// Returns the weekly hours, holidays and make-up working days of one year.
 #[tracing::instrument(skip_all, fields(user.id = user.user_id, calendar.year = %year))]
 async fn show_year(
     State(state): State<AppState>,
@@ -34,7 +34,8 @@ async fn show_year(
     Ok(Json(view))
 }
 
-/// The deadline after a working-time amount, with offsets in the calendar's zone.
+/// Computes the deadline after a working-time amount, with offsets in the calendar's
+/// zone.
 #[tracing::instrument(skip_all, fields(user.id = user.user_id))]
 async fn compute_deadline(
     State(state): State<AppState>,

@@ -6,7 +6,7 @@
 //! computed by the pure functions in [`deadline`] in the configured time zone, while
 //! every stored and returned instant is UTC (APIs add the zone's offset).
 //!
-//! Administrators import holidays as CSV (`date,kind,name`, see [`import`]); the 2025
+//! Administrators import holidays as CSV (`date,kind,name`, see [`import`]). The 2025
 //! and 2026 mainland China schedules are seeded by a migration and shipped as
 //! `data/calendar/cn-2025.csv` and `data/calendar/cn-2026.csv`.
 
@@ -175,7 +175,7 @@ impl WorkingCalendar {
         Ok(WorkingCalendar { weekly, special_days })
     }
 
-    /// The default office hours, Monday to Friday 09:00–12:00 and 13:30–18:00, with no
+    /// Returns the default office hours, Monday to Friday 09:00–12:00 and 13:30–18:00, with no
     /// holidays.
     pub fn standard_week() -> [Vec<WorkPeriod>; 7] {
         let time = |h, m| NaiveTime::from_hms_opt(h, m, 0).expect("valid time");
@@ -186,10 +186,11 @@ impl WorkingCalendar {
         [day.clone(), day.clone(), day.clone(), day.clone(), day, Vec::new(), Vec::new()]
     }
 
-    /// The working periods of a local date.
+    /// Returns the working periods of a local date.
     ///
     /// A holiday has none. A make-up working day that falls on a day without weekly
-    /// hours works Monday's hours, because the State Council notices only say "上班".
+    /// hours works Monday's hours, because the State Council notices give no hours for
+    /// those days, only "上班" (work).
     pub fn periods_on(&self, date: NaiveDate) -> &[WorkPeriod] {
         let weekly = &self.weekly[date.weekday().num_days_from_monday() as usize];
         match self.special_days.get(&date).map(|day| day.kind) {
@@ -203,7 +204,7 @@ impl WorkingCalendar {
         &self.weekly
     }
 
-    /// The exceptions between `from` and `to`, both inclusive, in date order.
+    /// Returns the exceptions between `from` and `to`, both inclusive, in date order.
     pub fn special_days_between(
         &self,
         from: NaiveDate,
@@ -213,7 +214,7 @@ impl WorkingCalendar {
     }
 }
 
-/// The `/api/v1/calendar` routes.
+/// Builds the `/api/v1/calendar` routes.
 pub fn router() -> axum::Router<crate::http::AppState> {
     http::router()
 }

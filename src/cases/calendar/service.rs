@@ -120,7 +120,7 @@ pub async fn compute_deadline(
     })
 }
 
-/// The weekly hours and the dated exceptions of `year`.
+/// Collects the weekly hours and the dated exceptions of `year`.
 ///
 /// # Errors
 /// `invalid_year` outside 1900–9999, or a storage failure.
@@ -159,7 +159,7 @@ pub async fn import_calendar(db: &Db, input: impl std::io::Read) -> Result<usize
     Ok(count)
 }
 
-/// An instant shown with the offset `tz` has at that moment, such as `+08:00`.
+/// Converts an instant to the offset that `tz` has at that moment, such as `+08:00`.
 pub fn with_zone_offset(instant: DateTime<Utc>, tz: Tz) -> DateTime<FixedOffset> {
     instant.with_timezone(&tz).fixed_offset()
 }

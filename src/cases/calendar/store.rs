@@ -32,7 +32,7 @@ struct DayRow {
 
 /// Storage of the working-time calendar.
 pub trait CalendarStore {
-    /// The whole calendar: weekly periods and every dated exception.
+    /// Loads the whole calendar: weekly periods and every dated exception.
     fn load_calendar(&self) -> impl Future<Output = Result<WorkingCalendar, StoreError>> + Send;
     /// Replaces every stored day of each year that `days` touches, in one transaction,
     /// so that a corrected file also removes days dropped from it.

@@ -8,7 +8,7 @@ use super::{
     deadline::DeadlineError, import::default_days, import::parse_days, working_time_between,
 };
 
-/// The standard office week with the shipped 2025 and 2026 holidays.
+/// Builds the standard office week with the shipped 2025 and 2026 holidays.
 fn china() -> WorkingCalendar {
     WorkingCalendar::new(WorkingCalendar::standard_week(), default_days()).unwrap()
 }

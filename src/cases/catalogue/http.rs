@@ -29,7 +29,7 @@ struct CategoryList {
     categories: Vec<CategoryView>,
 }
 
-/// Every category, for any staff member.
+/// Lists every category for any staff member.
 #[tracing::instrument(skip_all, fields(user.id = user.user_id))]
 async fn list_categories(
     State(state): State<AppState>,

@@ -1,16 +1,17 @@
 //! The case category catalogue: components (部件) and events (事件) in major (大类)
 //! and minor (小类) categories.
 //!
-//! A [`Category`] is one minor category with everything a case of that kind needs:
-//! names in Chinese and English, the default department, filing (立案) and closing
-//! (结案) criteria, a [`WorkingAmount`] limit for each of dispatch, handling and
-//! verification, and the radius in metres within which open cases count as possible
-//! duplicates. [`CategoryDraft`] is the unvalidated form that arrives as a CSV row or a
-//! JSON body; [`CategoryDraft::parse`] is the one place that validates it.
+//! A [`Category`] is one minor category with everything a case of that kind needs.
+//! It has names in Chinese and English, the default department, filing (立案) and
+//! closing (结案) criteria, and a [`WorkingAmount`] limit for each of dispatch,
+//! handling and verification. Its duplicate radius, in metres, bounds the search for
+//! open cases that may report the same problem. [`CategoryDraft`] is the unvalidated
+//! form that arrives as a CSV row or a JSON body, and [`CategoryDraft::parse`] is the
+//! one place that validates it.
 //!
-//! Invariants: codes are unique and encode the kind, major and minor code; limits are
-//! positive; the major category's and the department's names are stored once, so the
-//! last import or edit of any category in that group sets them for all.
+//! Invariants: codes are unique and encode the kind, major and minor code. Limits are
+//! positive. The names of a major category and of a department are stored once, so
+//! the last import or edit of any category in that group sets them for all.
 
 pub mod cli;
 pub mod csv;
@@ -57,7 +58,7 @@ impl CategoryKind {
         }
     }
 
-    /// The first letter of this kind's codes: `C` for components, `E` for events.
+    /// Returns the first letter of this kind's codes: `C` for components, `E` for events.
     pub fn code_letter(self) -> char {
         match self {
             CategoryKind::Component => 'C',
@@ -189,7 +190,7 @@ impl From<&Category> for CategoryDraft {
     }
 }
 
-/// The `/api/v1/categories` routes.
+/// Builds the `/api/v1/categories` routes.
 pub fn router() -> axum::Router<crate::http::AppState> {
     http::router()
 }

@@ -79,7 +79,7 @@ pub enum Saved {
     Updated,
 }
 
-/// Every category ordered by code.
+/// Lists every category ordered by code.
 ///
 /// # Errors
 /// Fails when the database fails.

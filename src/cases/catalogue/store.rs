@@ -88,9 +88,9 @@ impl TryFrom<CategoryRow> for Category {
 
 /// Storage of the category catalogue.
 pub trait CatalogueStore {
-    /// Every category ordered by code, so components come before events.
+    /// Lists every category ordered by code, so components come before events.
     fn list_categories(&self) -> impl Future<Output = Result<Vec<Category>, StoreError>> + Send;
-    /// One category by code.
+    /// Finds one category by code.
     fn category_by_code(
         &self,
         code: &CategoryCode,

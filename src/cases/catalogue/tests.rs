@@ -8,7 +8,7 @@ use crate::cases::calendar::TimeUnit;
 
 const DEFAULT_CSV: &str = include_str!("../../../data/catalogue/default.csv");
 
-/// The shipped file's header and its first row, to build bad files from.
+/// Returns the shipped file's header and first row, to build bad files from.
 fn header_and_first_row() -> (String, String) {
     let mut lines = DEFAULT_CSV.lines().filter(|line| !line.starts_with('#'));
     (lines.next().unwrap().to_owned(), lines.next().unwrap().to_owned())

@@ -103,7 +103,7 @@ impl CategoryDraft {
     }
 }
 
-/// A trimmed, non-empty text of at most `max` characters.
+/// Trims `value` and checks that it is non-empty and at most `max` characters long.
 fn checked_text(value: &str, field: &'static str, max: usize) -> Result<String, UserMessage> {
     let value = value.trim();
     if value.is_empty() {
@@ -125,7 +125,8 @@ fn is_department_code(code: &str) -> bool {
         && code.bytes().all(|byte| byte.is_ascii_alphanumeric() || byte == b'-' || byte == b'_')
 }
 
-/// A positive amount with a known unit; fields are `<prefix>_limit` and `<prefix>_unit`.
+/// Checks that `amount` is positive and `unit` is known. Errors name the fields
+/// `<prefix>_limit` and `<prefix>_unit`.
 fn checked_limit(
     amount: i64,
     unit: &str,
