@@ -26,3 +26,4 @@ error-invalid-radius = Duplicate-search radius { $value } m is invalid; use an i
 error-duplicate-code = Code { $value } already appears on line { $first_line }.
 error-conflicting-major-name = Major category { $major } has a different name on line { $first_line }; a major category has one name.
 error-conflicting-department-name = Department { $department } has a different name on line { $first_line }; a department has one name.
+error-invalid-period-text = Working period "{ $value }" is invalid; use HH:MM-HH:MM, separated by commas, such as 09:00-12:00,13:30-18:00.

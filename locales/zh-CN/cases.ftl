@@ -26,3 +26,4 @@ error-invalid-radius = 查重半径 { $value } 米无效；应为 1 到 { $max }
 error-duplicate-code = 编码 { $value } 已在第 { $first_line } 行出现。
 error-conflicting-major-name = 大类 { $major } 的名称与第 { $first_line } 行不同；同一大类只能有一个名称。
 error-conflicting-department-name = 部门 { $department } 的名称与第 { $first_line } 行不同；同一部门只能有一个名称。
+error-invalid-period-text = 工作时段 “{ $value }” 无效；请用 HH:MM-HH:MM 格式，多个时段用逗号分隔，如 09:00-12:00,13:30-18:00。

@@ -93,6 +93,8 @@ pub enum CalendarCommand {
     Import(crate::cases::calendar::cli::ImportCalendarArgs),
     /// Print the weekly working hours and the special days of one year.
     Show(crate::cases::calendar::cli::ShowCalendarArgs),
+    /// Set the working periods of one weekday, such as `09:00-12:00,13:30-18:00`.
+    Hours(crate::cases::calendar::cli::SetHoursArgs),
 }
 
 #[derive(Debug, Subcommand)]
@@ -214,6 +216,9 @@ async fn dispatch(command: Command, settings: Settings) -> anyhow::Result<()> {
                 }
                 CalendarCommand::Show(args) => {
                     crate::cases::calendar::cli::show_calendar(&db, &settings, args).await
+                }
+                CalendarCommand::Hours(args) => {
+                    crate::cases::calendar::cli::set_hours(&db, &settings, args).await
                 }
             }
         }

@@ -1,11 +1,14 @@
 //! The working-time calendar: seeded holidays, CSV import and the deadline routes.
 
-use chrono::NaiveDate;
+use chrono::{NaiveDate, Weekday};
 use chrono_tz::Asia::Shanghai;
 use citycore::cases::calendar::{
     CalendarStore, DayKind,
     import::default_days,
-    service::{CalendarError, DeadlineInput, compute_deadline, import_calendar, year_view},
+    service::{
+        CalendarError, DeadlineInput, compute_deadline, import_calendar, set_weekday_hours,
+        year_view,
+    },
 };
 
 use crate::helpers::spawn_app;
@@ -65,6 +68,39 @@ async fn deadline_uses_stored_national_day_holiday() {
     assert_eq!(json["start"], "2026-09-30T17:00:00+08:00");
     assert_eq!(json["deadline"], "2026-10-08T10:00:00+08:00");
     assert_eq!(json["unit"], "working_hours");
+    assert_eq!(json["years_without_holidays"], serde_json::json!([]));
+}
+
+#[tokio::test]
+async fn deadline_flags_years_without_holidays() {
+    let app = spawn_app().await;
+    let input = DeadlineInput {
+        start: "2027-03-01T09:00:00+08:00".to_owned(),
+        amount: 1,
+        unit: "working_days".to_owned(),
+    };
+    let deadline = compute_deadline(&app.db, Shanghai, input).await.unwrap();
+    assert_eq!(deadline.years_without_holidays, vec![2027]);
+}
+
+#[tokio::test]
+async fn weekday_hours_change_deadlines() {
+    let app = spawn_app().await;
+    let periods = set_weekday_hours(&app.db, Weekday::Sat, "10:00-12:00").await.unwrap();
+    assert_eq!(periods.len(), 1);
+    let input = DeadlineInput {
+        start: "2026-12-04T17:00:00+08:00".to_owned(),
+        amount: 2,
+        unit: "working_hours".to_owned(),
+    };
+    let deadline = compute_deadline(&app.db, Shanghai, input).await.unwrap();
+    assert_eq!(deadline.deadline.to_rfc3339(), "2026-12-05T11:00:00+08:00");
+
+    let overlapping = set_weekday_hours(&app.db, Weekday::Sat, "09:00-12:00,11:00-13:00").await;
+    let Err(CalendarError::Invalid(message)) = overlapping else { panic!("{overlapping:?}") };
+    assert_eq!(message.code, "overlapping_working_periods");
+    let view = year_view(&app.db, Shanghai, 2026).await.unwrap();
+    assert_eq!(view.weekly_hours[5].periods.len(), 1, "Saturday keeps its valid hours");
 }
 
 #[tokio::test]

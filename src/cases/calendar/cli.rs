@@ -1,6 +1,6 @@
 //! `citycore calendar import FILE` and `citycore calendar show --year YEAR`.
 
-use std::path::PathBuf;
+use std::{io::Write, path::PathBuf};
 
 use anyhow::Context;
 use clap::Args;
@@ -21,6 +21,16 @@ pub struct ShowCalendarArgs {
     /// Calendar year to print, such as 2026.
     #[arg(long)]
     pub year: i32,
+}
+
+#[derive(Debug, Args)]
+pub struct SetHoursArgs {
+    /// Weekday to change: monday … sunday (or mon … sun).
+    #[arg(long)]
+    pub weekday: chrono::Weekday,
+    /// Local working periods such as `09:00-12:00,13:30-18:00`; `-` for none.
+    #[arg(long, allow_hyphen_values = true)]
+    pub periods: String,
 }
 
 /// Imports one calendar file; nothing is written when any row is invalid.
@@ -61,7 +71,7 @@ pub async fn show_calendar(
         Err(CalendarError::Invalid(message)) => anyhow::bail!(message.render(locale(settings))),
         Err(other) => return Err(other.into()),
     };
-    println!("{} ({})", view.year, view.time_zone);
+    let mut text = format!("{} ({})\n", view.year, view.time_zone);
     for weekday in &view.weekly_hours {
         let periods: Vec<String> = weekday
             .periods
@@ -70,16 +80,30 @@ pub async fn show_calendar(
                 format!("{}–{}", period.start.format("%H:%M"), period.end.format("%H:%M"))
             })
             .collect();
-        println!(
-            "{:<10} {}",
-            weekday.weekday,
-            if periods.is_empty() { "-".to_owned() } else { periods.join(", ") }
-        );
+        let periods = if periods.is_empty() { "-".to_owned() } else { periods.join(", ") };
+        text.push_str(&format!("{:<10} {periods}\n", weekday.weekday));
     }
     for day in &view.days {
-        println!("{}  {:<8} {}", day.date, day.kind.as_str(), day.name);
+        text.push_str(&format!("{}  {:<8} {}\n", day.date, day.kind.as_str(), day.name));
     }
+    // write_all reports a closed pipe (as in `| head`) as an error where println! panics.
+    std::io::stdout().write_all(text.as_bytes()).context("cannot write to standard output")?;
     Ok(())
+}
+
+/// Replaces the working periods of one weekday.
+///
+/// # Errors
+/// Fails on invalid or overlapping periods, or a database failure.
+pub async fn set_hours(db: &Db, settings: &Settings, args: SetHoursArgs) -> anyhow::Result<()> {
+    match service::set_weekday_hours(db, args.weekday, &args.periods).await {
+        Ok(periods) => {
+            println!("{}: {} working periods", args.weekday, periods.len());
+            Ok(())
+        }
+        Err(CalendarError::Invalid(message)) => anyhow::bail!(message.render(locale(settings))),
+        Err(other) => Err(other.into()),
+    }
 }
 
 fn locale(settings: &Settings) -> Locale {

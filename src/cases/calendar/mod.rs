@@ -30,8 +30,8 @@ pub use store::CalendarStore;
 use crate::http::UserMessage;
 
 /// Largest amount accepted for one time limit. 10,000 working hours is about five
-/// years and 10,000 working days about forty, far beyond any real case, while the
-/// day-by-day search in [`deadline`] stays under a millisecond per year.
+/// years and 10,000 working days about forty, far beyond any real case. The search in
+/// [`deadline`] takes one step per calendar day, so even the maximum is quick.
 pub const MAX_AMOUNT: u32 = 10_000;
 
 /// The unit of a time limit.
@@ -202,6 +202,38 @@ impl WorkingCalendar {
 
     pub fn weekly(&self) -> &[Vec<WorkPeriod>; 7] {
         &self.weekly
+    }
+
+    /// Lists the years from `from` to `to` that have no dated exception at all.
+    ///
+    /// A year without any holiday was most likely never imported, so a deadline that
+    /// crosses it ignores that year's public holidays.
+    pub fn years_without_special_days(&self, from: NaiveDate, to: NaiveDate) -> Vec<i32> {
+        (from.year()..=to.year())
+            .filter(|year| {
+                let first = NaiveDate::from_ymd_opt(*year, 1, 1);
+                let last = NaiveDate::from_ymd_opt(*year, 12, 31);
+                match (first, last) {
+                    (Some(first), Some(last)) => {
+                        self.special_days.range(first..=last).next().is_none()
+                    }
+                    _ => false,
+                }
+            })
+            .collect()
+    }
+
+    /// Replaces the working periods of one weekday, keeping the invariant.
+    ///
+    /// # Errors
+    /// `overlapping_working_periods` when two of `periods` overlap.
+    pub fn with_weekday(
+        mut self,
+        weekday: Weekday,
+        periods: Vec<WorkPeriod>,
+    ) -> Result<WorkingCalendar, UserMessage> {
+        self.weekly[weekday.num_days_from_monday() as usize] = periods;
+        WorkingCalendar::new(self.weekly, self.special_days.into_values())
     }
 
     /// Returns the exceptions between `from` and `to`, both inclusive, in date order.

@@ -1,6 +1,6 @@
 //! Calendar operations shared by the HTTP routes and the command line.
 
-use chrono::{DateTime, FixedOffset, NaiveDate, Utc};
+use chrono::{DateTime, FixedOffset, NaiveDate, NaiveTime, Utc, Weekday};
 use chrono_tz::Tz;
 use serde::Serialize;
 
@@ -70,6 +70,9 @@ pub struct Deadline {
     pub unit: TimeUnit,
     pub deadline: DateTime<FixedOffset>,
     pub time_zone: String,
+    /// Years from start to deadline without any imported holiday, whose public
+    /// holidays the deadline therefore ignores; empty when the calendar covers them.
+    pub years_without_holidays: Vec<i32>,
 }
 
 /// One year of the calendar as shown to people.
@@ -111,12 +114,23 @@ pub async fn compute_deadline(
 
     let calendar = db.load_calendar().await?;
     let deadline = add_working_time(start.with_timezone(&Utc), amount, &calendar, tz)?;
+    let start = with_zone_offset(start.with_timezone(&Utc), tz);
+    let deadline = with_zone_offset(deadline, tz);
+    let years_without_holidays =
+        calendar.years_without_special_days(start.date_naive(), deadline.date_naive());
+    if !years_without_holidays.is_empty() {
+        tracing::warn!(
+            calendar.missing_years = ?years_without_holidays,
+            "deadline crosses years without imported holidays"
+        );
+    }
     Ok(Deadline {
-        start: with_zone_offset(start.with_timezone(&Utc), tz),
+        start,
         amount: amount.amount,
         unit,
-        deadline: with_zone_offset(deadline, tz),
+        deadline,
         time_zone: tz.name().to_owned(),
+        years_without_holidays,
     })
 }
 
@@ -162,4 +176,43 @@ pub async fn import_calendar(db: &Db, input: impl std::io::Read) -> Result<usize
 /// Converts an instant to the offset that `tz` has at that moment, such as `+08:00`.
 pub fn with_zone_offset(instant: DateTime<Utc>, tz: Tz) -> DateTime<FixedOffset> {
     instant.with_timezone(&tz).fixed_offset()
+}
+
+/// Parses periods such as `09:00-12:00,13:30-18:00` and stores them for `weekday`;
+/// an empty text or `-` leaves the weekday without working time.
+///
+/// # Errors
+/// `invalid_working_period` for text that is not `HH:MM-HH:MM` or ends before it
+/// starts, `overlapping_working_periods`, or a storage failure.
+#[tracing::instrument(skip_all, fields(calendar.weekday = %weekday))]
+pub async fn set_weekday_hours(
+    db: &Db,
+    weekday: Weekday,
+    text: &str,
+) -> Result<Vec<WorkPeriod>, CalendarError> {
+    let periods = parse_periods(text).map_err(CalendarError::Invalid)?;
+    let calendar = db.load_calendar().await?;
+    calendar.with_weekday(weekday, periods.clone()).map_err(CalendarError::Invalid)?;
+    db.replace_weekday_periods(weekday, &periods).await?;
+    tracing::info!(calendar.periods = periods.len(), "weekday hours changed");
+    Ok(periods)
+}
+
+fn parse_periods(text: &str) -> Result<Vec<WorkPeriod>, UserMessage> {
+    let text = text.trim();
+    if text.is_empty() || text == "-" {
+        return Ok(Vec::new());
+    }
+    text.split(',')
+        .map(|part| {
+            let invalid = || {
+                UserMessage::new("invalid_period_text").arg("value", part.trim()).field("periods")
+            };
+            let (start, end) = part.trim().split_once('-').ok_or_else(invalid)?;
+            let time = |value: &str| {
+                NaiveTime::parse_from_str(value.trim(), "%H:%M").map_err(|_| invalid())
+            };
+            WorkPeriod::new(time(start)?, time(end)?)
+        })
+        .collect()
 }

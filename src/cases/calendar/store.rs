@@ -2,7 +2,7 @@
 
 use std::collections::BTreeSet;
 
-use chrono::{Datelike, NaiveDate, NaiveTime};
+use chrono::{Datelike, NaiveDate, NaiveTime, Weekday};
 use sqlx::FromRow;
 
 use super::{DayKind, SpecialDay, WorkPeriod, WorkingCalendar};
@@ -40,6 +40,12 @@ pub trait CalendarStore {
         &self,
         days: &[SpecialDay],
     ) -> impl Future<Output = Result<usize, StoreError>> + Send;
+    /// Replaces the working periods of one weekday in one transaction.
+    fn replace_weekday_periods(
+        &self,
+        weekday: Weekday,
+        periods: &[WorkPeriod],
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
 }
 
 impl CalendarStore for Db {
@@ -104,6 +110,33 @@ impl CalendarStore for Db {
             }
             tx.commit().await?;
             Ok(days.len())
+        })
+    }
+
+    async fn replace_weekday_periods(
+        &self,
+        weekday: Weekday,
+        periods: &[WorkPeriod],
+    ) -> Result<(), StoreError> {
+        let iso_weekday = i32::try_from(weekday.number_from_monday()).unwrap_or(1);
+        with_pool!(self, |pool| {
+            let mut tx = pool.begin().await?;
+            sqlx::query("DELETE FROM working_period WHERE weekday = $1")
+                .bind(iso_weekday)
+                .execute(&mut *tx)
+                .await?;
+            for period in periods {
+                sqlx::query(
+                    "INSERT INTO working_period (weekday, starts_at, ends_at) VALUES ($1, $2, $3)",
+                )
+                .bind(iso_weekday)
+                .bind(period.start)
+                .bind(period.end)
+                .execute(&mut *tx)
+                .await?;
+            }
+            tx.commit().await?;
+            Ok(())
         })
     }
 }
