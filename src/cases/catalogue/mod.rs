@@ -143,10 +143,12 @@ pub struct Category {
 /// A category as it travels in CSV files and JSON bodies, before validation.
 ///
 /// The fields are the CSV columns in order; limits are a number and a unit column each.
+/// Every field has a default when deserialized, so that a JSON body missing a field
+/// gets a validation error naming that field rather than a bare parse error.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
 pub struct CategoryDraft {
     /// Optional in a JSON body, where the URL carries the code.
-    #[serde(default)]
     pub code: String,
     pub major_name_zh: String,
     pub major_name_en: String,
@@ -163,7 +165,6 @@ pub struct CategoryDraft {
     pub verification_limit: i64,
     pub verification_unit: String,
     /// Metres; [`DEFAULT_DUPLICATE_RADIUS_M`] when absent.
-    #[serde(default)]
     pub duplicate_radius_m: Option<i64>,
 }
 

@@ -149,3 +149,15 @@ fn draft_reports_every_invalid_field() {
         ]
     );
 }
+
+#[test]
+fn json_body_missing_fields_names_them() {
+    let draft: CategoryDraft =
+        serde_json::from_str(r#"{"name_zh": "暴露垃圾", "handling_limit": 4}"#).unwrap();
+    let errors = draft.parse().unwrap_err();
+    let fields: Vec<_> = errors.iter().filter_map(|e| e.field.clone()).collect();
+    assert!(fields.contains(&"name_en".to_owned()), "{fields:?}");
+    assert!(fields.contains(&"handling_unit".to_owned()), "{fields:?}");
+    assert!(fields.contains(&"dispatch_limit".to_owned()), "{fields:?}");
+    assert!(!fields.contains(&"name_zh".to_owned()), "{fields:?}");
+}
