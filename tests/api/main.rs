@@ -4,8 +4,10 @@
 //! `CITYCORE_TEST_DATABASE_URL`) to run the same tests on PostgreSQL.
 
 // Helpers serve every test file; a helper unused by the current set is not an error.
-mod cases_calendar;
-mod cases_catalogue;
 #[allow(dead_code)]
 mod helpers;
 mod ops;
+
+// The case context: category catalogue and working-time calendar.
+mod cases_calendar;
+mod cases_catalogue;
