@@ -108,7 +108,8 @@ mod http_probe {
 
     pub fn blocking_get(port: u16) -> std::io::Result<u16> {
         let mut stream = std::net::TcpStream::connect(("127.0.0.1", port))?;
-        stream.write_all(b"GET /readyz HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n")?;
+        stream
+            .write_all(b"GET /readyz HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n")?;
         let mut response = String::new();
         stream.read_to_string(&mut response)?;
         let status = response.split_whitespace().nth(1).and_then(|s| s.parse().ok());
