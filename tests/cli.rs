@@ -92,10 +92,8 @@ fn free_port() -> u16 {
 fn wait_ready(port: u16) {
     let deadline = Instant::now() + Duration::from_secs(30);
     while Instant::now() < deadline {
-        if let Ok(response) = http_probe::blocking_get(port) {
-            if response == 200 {
-                return;
-            }
+        if http_probe::blocking_get(port).is_ok_and(|status| status == 200) {
+            return;
         }
         std::thread::sleep(Duration::from_millis(100));
     }
