@@ -241,13 +241,17 @@ async fn dispatch(command: Command, settings: Settings) -> anyhow::Result<()> {
 }
 
 async fn serve(settings: Settings, args: ServeArgs) -> anyhow::Result<()> {
+    let listener = tokio::net::TcpListener::bind(settings.server.bind).await.map_err(|error| {
+        anyhow::anyhow!(
+            "cannot listen on {}: {error}; choose another address with --bind",
+            settings.server.bind
+        )
+    })?;
     let db = open_database(&settings).await?;
     if args.demo {
         crate::demo::seed_if_empty(&db, &settings).await?;
     }
-    let listener = tokio::net::TcpListener::bind(settings.server.bind)
-        .await
-        .map_err(|error| anyhow::anyhow!("cannot listen on {}: {error}", settings.server.bind))?;
+    println!("citycore is serving on http://{}", listener.local_addr()?);
     let state = crate::http::AppState::new(settings, db).await?;
     crate::http::serve(state, listener).await
 }
