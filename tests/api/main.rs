@@ -12,3 +12,4 @@ mod ops;
 // The case context: category catalogue and working-time calendar.
 mod cases_calendar;
 mod cases_catalogue;
+mod cases_routes;
