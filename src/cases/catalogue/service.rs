@@ -114,6 +114,8 @@ pub async fn save_category(
     draft.code = code.as_str().to_owned();
     let category = draft.parse().map_err(CatalogueError::Invalid)?;
 
+    // TODO: record who changed which category in the audit log once it has actions
+    // for catalogue and calendar changes; until then only the info log line shows it.
     let existed = db.category_by_code(&category.code).await?.is_some();
     db.upsert_categories(std::slice::from_ref(&category)).await?;
     let saved = if existed { Saved::Updated } else { Saved::Created };
