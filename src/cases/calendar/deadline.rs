@@ -160,12 +160,14 @@ fn utc_periods(
 /// clocks go forward becomes the first valid minute after the gap, so a period that
 /// starts inside the gap starts when the clocks resume.
 fn local_to_utc(tz: Tz, local: NaiveDateTime) -> DateTime<Utc> {
-    // DST gaps are at most a few hours; three hours of minutes covers every IANA zone.
-    for minutes in 0..=180 {
+    // DST gaps are usually one hour, but Pacific/Apia skipped all of 30 December 2011
+    // when it crossed the date line, so the search spans two days.
+    for minutes in 0..=2 * 24 * 60 {
         let candidate = local + TimeDelta::minutes(minutes);
         if let Some(resolved) = tz.from_local_datetime(&candidate).earliest() {
             return resolved.with_timezone(&Utc);
         }
     }
+    // Unreachable with the IANA data: no zone skips more than a day.
     Utc.from_utc_datetime(&local)
 }

@@ -259,3 +259,11 @@ fn overlapping_periods_are_rejected() {
     let error = WorkingCalendar::new(week, []).unwrap_err();
     assert_eq!(error.code, "overlapping_working_periods");
 }
+
+#[test]
+fn skipped_day_in_apia_resolves_to_next_day() {
+    // Samoa skipped 30 December 2011; a period on that date starts when 31 December does.
+    let calendar = night_shift();
+    let due = deadline("2011-12-29T23:00:00-10:00", hours(1), &calendar, chrono_tz::Pacific::Apia);
+    assert_eq!(due, "2011-12-31T01:00:00+14:00");
+}
