@@ -84,7 +84,8 @@ pub async fn verify_csrf(
     } else {
         next.run(request).await
     };
-    // A rejected visitor also gets the cookie, so that reloading the form works.
+    // NOTE: a rejected request loses this header, because the error renderer builds a
+    // new response; the visitor gets the cookie with the next page they load.
     if let Some(token) = new_visitor_token {
         let secure = state.settings.server.secure_cookies;
         let cookie = session::set_cookie(CSRF_COOKIE, &token, None, SameSite::Strict, secure);

@@ -11,6 +11,7 @@ pub mod cli;
 pub mod csrf;
 pub mod domain;
 mod login;
+pub(crate) use login::render_page;
 pub mod password;
 pub mod service;
 pub mod session;
@@ -226,5 +227,10 @@ pub fn router() -> Router<AppState> {
         .route("/logout", post(login::post_logout))
         .route("/locale", post(login::post_locale))
         .route("/api/v1/me", get(login::get_me))
+        .route("/users", get(users::get_users))
+        .route("/users/new", get(users::get_new_user).post(users::post_new_user))
+        .route("/users/{user_id}", get(users::get_user).post(users::post_user))
+        .route("/users/{user_id}/password", post(users::post_password_reset))
+        .route("/users/{user_id}/unlock", post(users::post_unlock))
         .merge(crate::audit::router())
 }

@@ -318,10 +318,14 @@ async fn csrf_rejects_visitor_post_without_cookie_match() {
     let app = spawn_app().await;
     // A token that is not this visitor's cookie value, as a forged cross-site form would send.
     let form = [("username", "x"), ("password", "y"), ("csrf_token", &"a".repeat(64))];
-    let response = app.new_client().post(app.url("/login")).form(&form).send().await.unwrap();
-    assert_eq!(response.status(), 403);
-    let cookie = response.headers()["set-cookie"].to_str().unwrap().to_owned();
+    let client = app.new_client();
+    let response = client.post(app.url("/login")).form(&form).send().await.unwrap();
+    assert_eq!(response.status(), 403, "POST without the cookie");
+    let page = client.get(app.url("/login")).send().await.unwrap();
+    let cookie = page.headers()["set-cookie"].to_str().unwrap().to_owned();
     assert!(cookie.starts_with("citycore_csrf=") && cookie.contains("SameSite=Strict"), "{cookie}");
+    let response = client.post(app.url("/login")).form(&form).send().await.unwrap();
+    assert_eq!(response.status(), 403, "POST with a cookie that differs from the field");
 }
 
 #[tokio::test]
