@@ -189,7 +189,8 @@ fn unique_violation(error: &sqlx::Error) -> bool {
 impl AccountStore for Db {
     async fn insert_user(&self, user: &NewUser) -> Result<i64, AccountError> {
         let now = Utc::now();
-        let inserted: Result<i64, sqlx::Error> = with_pool!(self, |pool| {
+        // The async block keeps `?` inside, so that a unique violation reaches map_err.
+        let inserted: Result<i64, sqlx::Error> = with_pool!(self, |pool| async {
             let mut tx = pool.begin().await?;
             let user_id: i64 = sqlx::query_scalar(
                 "INSERT INTO app_user (username, display_name, role, password_hash, locale, \
@@ -213,7 +214,8 @@ impl AccountStore for Db {
             }
             tx.commit().await?;
             Ok(user_id)
-        });
+        }
+        .await);
         inserted.map_err(|error| {
             if unique_violation(&error) {
                 AccountError::UsernameTaken(user.username.clone())

@@ -37,7 +37,7 @@ pub fn backend_is_postgres() -> bool {
 }
 
 /// A URL of a new, empty database on the chosen backend.
-async fn fresh_database_url(data_dir: &std::path::Path) -> String {
+pub async fn fresh_database_url(data_dir: &std::path::Path) -> String {
     if !backend_is_postgres() {
         return format!("sqlite://{}", data_dir.join("test.db").display());
     }
