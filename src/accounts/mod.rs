@@ -15,6 +15,7 @@ pub(crate) use login::render_page;
 pub mod password;
 pub mod service;
 pub mod session;
+pub mod session_store;
 pub mod store;
 mod users;
 mod users_forms;
@@ -35,6 +36,7 @@ use crate::{
 };
 
 pub use domain::AccountError;
+pub use session_store::SessionStore;
 pub use store::AccountStore;
 
 /// What a person does in citycore; each role is scoped to areas (see `user_area`).

@@ -9,7 +9,7 @@ use crate::{
 };
 
 use super::{
-    AccountError, AccountStore, Role,
+    AccountError, AccountStore, Role, SessionStore,
     domain::{parse_display_name, parse_username, resolve_scope},
     password::{Password, hash_password},
     store::{NewUser, UserChanges},

@@ -10,7 +10,7 @@ use axum_extra::extract::cookie::CookieJar;
 use chrono::{DateTime, Duration, Utc};
 use sha2::{Digest, Sha256};
 
-use super::{AccountError, AccountStore, CurrentUser, store::SessionRecord};
+use super::{AccountError, AccountStore, CurrentUser, SessionStore, session_store::SessionRecord};
 use crate::{config::AuthSettings, db::Db};
 
 /// Name of the session cookie.

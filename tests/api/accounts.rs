@@ -2,7 +2,7 @@
 
 use chrono::{Duration, Utc};
 use citycore::{
-    accounts::{AccountStore, Role},
+    accounts::{AccountStore, Role, SessionStore},
     audit::{AuditAction, AuditStore},
     with_pool,
 };

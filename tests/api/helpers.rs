@@ -10,7 +10,7 @@ use std::{
 
 use citycore::{
     accounts::{
-        AccountStore, Role,
+        Role, SessionStore,
         service::{AccountInput, create_account},
     },
     areas::{AreaStore, Level, store::NewArea},

@@ -54,11 +54,14 @@ async fn create_user_without_password_shows_generated_one_once() {
     app.log_in("li-lei", password).await;
 }
 
+/// A form field and value, as posted.
+type Field<'a> = (&'a str, &'a str);
+
 #[tokio::test]
 async fn create_user_form_errors_name_the_field() {
     let app = spawn_app().await;
     let admin = admin(&app).await;
-    let cases: [(&[(&str, &str)], &str, &str); 5] = [
+    let cases: [(&[Field], &str, &str); 5] = [
         (
             &[("username", "ab"), ("display_name", "甲"), ("role", "resident")],
             "username",
