@@ -38,7 +38,8 @@ pub enum LoginError {
     Account(#[from] AccountError),
 }
 
-/// Checks a username and password and starts a session.
+/// Checks a username and password and starts a session, ending the browser's
+/// `previous_session` (if any) so that a login always gets a fresh token.
 ///
 /// After `auth.max_failed_logins` consecutive wrong passwords the account is locked
 /// for `auth.lockout_minutes`; a success resets the count.
@@ -51,6 +52,7 @@ pub async fn log_in(
     auth: &AuthSettings,
     username: &str,
     password: &Password,
+    previous_session: Option<&str>,
     client_ip: Option<String>,
 ) -> Result<LoggedIn, LoginError> {
     // The attempted name is recorded as typed (trimmed, cut to 64 characters), never
@@ -77,6 +79,9 @@ pub async fn log_in(
         return Err(count_failure(db, auth, &actor, user.user_id).await?);
     }
     db.record_successful_login(user.user_id, now).await?;
+    if let Some(token) = previous_session {
+        session::end_session(db, token).await?;
+    }
     let session_token = session::start_session(db, auth, user.user_id).await?;
     tracing::info!(user.id = user.user_id, "logged in");
     record(db, &actor, AuditAction::LoginSucceeded, Some(user.user_id), "").await;

@@ -94,11 +94,14 @@ pub async fn post_login(
     State(state): State<AppState>,
     ctx: PageContext,
     client_ip: ClientIp,
+    headers: HeaderMap,
     Form(form): Form<LoginForm>,
 ) -> Result<Response, AppError> {
     let next = safe_next(Some(&form.next));
+    let previous = session::session_token(&headers);
+    let (db, auth) = (&state.db, &state.settings.auth);
     let outcome =
-        auth::log_in(&state.db, &state.settings.auth, &form.username, &form.password, client_ip.0)
+        auth::log_in(db, auth, &form.username, &form.password, previous.as_deref(), client_ip.0)
             .await;
     let (status, error) = match outcome {
         Ok(logged_in) => return Ok(logged_in_response(&state, logged_in, &next)),

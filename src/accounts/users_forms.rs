@@ -22,7 +22,8 @@ pub struct FieldError {
 }
 
 /// The raw values of the new-user and edit-user forms, kept to re-render on error.
-#[derive(Debug, Clone, Default)]
+/// `Debug` is not derived because the values include the typed password.
+#[derive(Clone, Default)]
 pub struct UserFormValues {
     pub username: String,
     pub display_name: String,

@@ -392,3 +392,42 @@ async fn unknown_username_failure_is_audited_with_attempted_name() {
     assert_eq!(entries.entries[0].actor, "ghost-user");
     assert_eq!(entries.entries[0].actor_user_id, None);
 }
+
+#[tokio::test]
+async fn login_replaces_previous_session_of_browser() {
+    let app = spawn_app().await;
+    let session = app.login_as(Role::Resident, &[]).await;
+    let old_id = session.session_id();
+    let form = [
+        ("username", session.username.as_str()),
+        ("password", session.password.as_str()),
+        ("csrf_token", session.csrf_token.as_str()),
+    ];
+    let response = session.client.post(session.url("/login")).form(&form).send().await.unwrap();
+    assert_eq!(response.status(), 303);
+    assert!(app.db.session_by_id(&old_id).await.unwrap().is_none(), "old session ended");
+    assert_ne!(session.session_id(), old_id, "browser holds a new token");
+}
+
+#[tokio::test]
+async fn csrf_accepts_query_token_on_multipart_only() {
+    let app = spawn_app().await;
+    let session = app.login_as(Role::Administrator, &[]).await;
+    let upload = || reqwest::multipart::Form::new().text("note", "photo");
+    let path = format!("/api/v1/me?csrf_token={}", session.csrf_token);
+    let with_token =
+        session.client.post(session.url(&path)).multipart(upload()).send().await.unwrap();
+    assert_eq!(with_token.status(), 405, "token accepted, then the route has no POST");
+    let without =
+        session.client.post(session.url("/api/v1/me")).multipart(upload()).send().await.unwrap();
+    assert_eq!(without.status(), 403);
+}
+
+#[tokio::test]
+async fn csrf_rejects_oversized_form_body() {
+    let app = spawn_app().await;
+    let session = app.login_as(Role::Resident, &[]).await;
+    let padding = "x".repeat(2 * 1024 * 1024);
+    let response = session.post_form("/locale", &[("padding", &padding), ("locale", "en")]).await;
+    assert_eq!(response.status(), 413);
+}
