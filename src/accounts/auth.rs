@@ -26,7 +26,7 @@ pub struct LoggedIn {
     pub locale: Option<Locale>,
 }
 
-/// Why a login failed. Unknown usernames, wrong passwords and inactive accounts share
+/// Reasons a login fails. Unknown usernames, wrong passwords and inactive accounts share
 /// one variant so that the response does not reveal which usernames exist.
 #[derive(Debug, thiserror::Error)]
 pub enum LoginError {
@@ -63,6 +63,7 @@ pub async fn log_in(
         Ok(name) => db.user_by_username(&name).await?,
         Err(_) => None,
     };
+
     let Some(user) = user.filter(|user| user.active) else {
         verify_against_dummy(password).await;
         record(db, &visitor, AuditAction::LoginFailed, None, "unknown or inactive account").await;
@@ -70,14 +71,17 @@ pub async fn log_in(
     };
     tracing::Span::current().record("user.id", user.user_id);
     let actor = Actor { user_id: Some(user.user_id), name: user.username.clone(), client_ip };
+
     let now = Utc::now();
     if let Some(until) = user.locked_until.filter(|until| *until > now) {
         record(db, &actor, AuditAction::LoginFailed, Some(user.user_id), "account locked").await;
         return Err(LoginError::Locked { until });
     }
+
     if !verify_password(password, &user.password_hash).await {
         return Err(count_failure(db, auth, &actor, user.user_id).await?);
     }
+
     db.record_successful_login(user.user_id, now).await?;
     if let Some(token) = previous_session {
         session::end_session(db, token).await?;

@@ -9,7 +9,7 @@ use crate::{
 
 use super::Role;
 
-/// Why an account operation was rejected.
+/// Reasons an account operation is rejected.
 #[derive(Debug, thiserror::Error)]
 pub enum AccountError {
     #[error("username must be 3 to 64 letters, digits, '.', '_' or '-'")]
@@ -111,9 +111,9 @@ pub fn parse_display_name(text: &str) -> Result<String, AccountError> {
 
 /// Resolves area codes to areas and checks them against the role's scope rule.
 ///
-/// Grid workers are scoped to grids and community workers to communities; dispatchers
-/// and handlers to any area below the city; residents and merchants may have none.
-/// Administrators are never scoped, so their list must be empty.
+/// Grid workers are scoped to grids and community workers to communities. Dispatchers,
+/// handlers, residents and merchants may hold any area below the city, and the first
+/// two need at least one. Administrators are never scoped, so their list must be empty.
 ///
 /// # Errors
 /// An unknown code, a missing scope, or an area of a level the role cannot hold.
@@ -158,7 +158,7 @@ fn role_may_hold(role: Role, level: Level) -> bool {
     }
 }
 
-/// Whether `area_id` is one of `scope` or lies under one of them, walking parent links.
+/// Checks whether `area_id` is one of `scope` or lies under one of them, walking parent links.
 ///
 /// An empty scope grants nothing; callers give administrators access before asking.
 pub fn area_in_scope(index: &AreaIndex, scope: &[i64], area_id: i64) -> bool {
@@ -248,7 +248,7 @@ mod tests {
     }
 
     #[test]
-    fn can_access_area_grid_worker_sees_only_own_grid() {
+    fn grid_worker_accesses_only_own_grid() {
         let index = street();
         let grid_worker = user(Role::GridWorker, vec![4]);
         assert!(grid_worker.can_access_area(&index, 4));

@@ -47,7 +47,7 @@ pub(crate) fn render_page(page: &impl Template, status: StatusCode) -> Result<Re
     Ok((status, Html(html)).into_response())
 }
 
-/// A 303 See Other to `location`.
+/// Builds a 303 See Other response to `location`.
 pub(crate) fn see_other(location: &str) -> Response {
     let mut response = StatusCode::SEE_OTHER.into_response();
     if let Ok(value) = HeaderValue::from_str(location) {
@@ -183,7 +183,7 @@ pub async fn post_locale(
     Ok(response)
 }
 
-/// The logged-in account as JSON, with its areas' codes and names.
+/// Returns the logged-in account as JSON, with its areas' codes and names.
 #[tracing::instrument(skip_all, fields(user.id = user.user_id))]
 pub async fn get_me(State(state): State<AppState>, user: CurrentUser) -> Json<serde_json::Value> {
     let index = state.locator.snapshot();

@@ -3,7 +3,7 @@
 //! Owns the `app_user`, `user_area` and `user_session` tables, password hashing,
 //! the session cookie, the CSRF middleware, the login, logout and language routes,
 //! the administrator's user pages and `GET /api/v1/me`. [`CurrentUser`] is the
-//! extractor every other context uses to know who is asking; [`Role::allows`] says what
+//! extractor every other context uses to know who is asking; [`Role::allows`] decides what
 //! a role may do and [`CurrentUser::can_access_area`] where.
 
 pub mod auth;
@@ -143,13 +143,13 @@ impl CurrentUser {
         if self.role.allows(permission) { Ok(()) } else { Err(AppError::Forbidden) }
     }
 
-    /// Whether the user may act in `area_id`: administrators everywhere, everyone else
+    /// Checks whether the user may act in `area_id`: administrators everywhere, everyone else
     /// in their own areas and the areas under them.
     pub fn can_access_area(&self, index: &AreaIndex, area_id: i64) -> bool {
         self.role == Role::Administrator || domain::area_in_scope(index, &self.area_ids, area_id)
     }
 
-    /// The user as the actor of audit entries.
+    /// Builds the audit actor for this user.
     pub fn actor(&self, client_ip: &ClientIp) -> crate::audit::Actor {
         crate::audit::Actor {
             user_id: Some(self.user_id),

@@ -28,7 +28,7 @@ pub struct User {
 }
 
 impl User {
-    /// Whether a lock is in force at `now`.
+    /// Checks whether a lock is in force at `now`.
     pub fn is_locked(&self, now: DateTime<Utc>) -> bool {
         self.locked_until.is_some_and(|until| until > now)
     }
@@ -108,7 +108,7 @@ pub trait AccountStore {
         &self,
         username: &str,
     ) -> impl Future<Output = Result<Option<User>, AccountError>> + Send;
-    /// Every account ordered by username.
+    /// Lists every account ordered by username.
     fn list_users(&self) -> impl Future<Output = Result<Vec<User>, AccountError>> + Send;
     /// Replaces the edited fields and the area scope; returns false when there is no such user.
     fn update_user(

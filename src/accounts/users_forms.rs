@@ -53,7 +53,7 @@ impl UserFormValues {
         values
     }
 
-    /// The values of a stored account, to fill the edit form.
+    /// Fills the edit form from a stored account.
     pub fn from_user(user: &User, index: &AreaIndex) -> Self {
         UserFormValues {
             username: user.username.clone(),
@@ -71,7 +71,7 @@ impl UserFormValues {
             .ok_or_else(|| AppError::Invalid(UserMessage::new("role_invalid").field("role")))
     }
 
-    /// The new-account input; an empty password asks for a generated one.
+    /// Builds the new-account input; an empty password requests a generated one.
     ///
     /// # Errors
     /// An unknown role or language.
@@ -94,7 +94,7 @@ impl UserFormValues {
         })
     }
 
-    /// The edit of an existing account.
+    /// Builds the edit of an existing account.
     ///
     /// # Errors
     /// An unknown role.
@@ -108,7 +108,7 @@ impl UserFormValues {
     }
 }
 
-/// Codes of the given area ids, in index order.
+/// Looks up the codes of the given area ids, in index order.
 pub fn area_codes(index: &AreaIndex, area_ids: &[i64]) -> Vec<String> {
     index.areas().iter().filter(|a| area_ids.contains(&a.area_id)).map(|a| a.code.clone()).collect()
 }
@@ -189,7 +189,7 @@ impl UserFormPage {
         UserFormPage { ctx, user_id, values, errors, roles, areas, locked: false }
     }
 
-    /// The message about `field`, if any.
+    /// Returns the message about `field`, if any.
     pub fn error_for(&self, field: &str) -> Option<&str> {
         self.errors.iter().find(|e| e.field == field).map(|e| e.message.as_str())
     }
@@ -217,7 +217,7 @@ impl UserFormPage {
         }
     }
 
-    /// Where the form posts.
+    /// Returns the path the form posts to.
     pub fn action(&self) -> String {
         match self.user_id {
             Some(id) => format!("/users/{id}"),

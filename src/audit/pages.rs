@@ -64,14 +64,14 @@ pub struct AuditPageView {
 }
 
 impl AuditPageView {
-    /// "Page 2 of 5" in the page's language.
+    /// Formats "Page 2 of 5" in the page's language.
     pub fn page_label(&self) -> String {
         let page = crate::i18n::arg(self.page.to_string());
         let last = crate::i18n::arg(self.last_page.to_string());
         self.ctx.locale.t_args("audit-page-of", &[("page", page), ("last", last)])
     }
 
-    /// The link to another page keeping the filter.
+    /// Builds the link to another page, keeping the filter.
     pub fn page_link(&self, page: &i64) -> String {
         let query = serde_urlencoded::to_string([
             ("action", self.action.as_str()),

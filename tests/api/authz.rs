@@ -79,7 +79,7 @@ const ROWS: &[Row] = &[
     Row { method: "POST", path: "/logout", form: &[], anonymous: 303, by_role: [303; 7] },
 ];
 
-/// A client and its CSRF token: a logged-in role or an anonymous visitor.
+/// Builds a client and its CSRF token: a logged-in role or an anonymous visitor.
 async fn client_for(app: &TestApp, role: Option<Role>) -> (reqwest::Client, String) {
     match role {
         Some(role) => {
@@ -113,9 +113,9 @@ async fn send(app: &TestApp, client: &reqwest::Client, csrf: &str, row: &Row, pa
 async fn every_endpoint_answers_each_role_as_expected() {
     let app = spawn_app().await;
     let (target_id, _, _) = app.create_user(Role::Resident, &[]).await;
-    let who: Vec<Option<Role>> = std::iter::once(None).chain(Role::ALL.map(Some)).collect();
+    let callers: Vec<Option<Role>> = std::iter::once(None).chain(Role::ALL.map(Some)).collect();
     let mut failures = Vec::new();
-    for role in who {
+    for role in callers {
         let (client, csrf) = client_for(&app, role).await;
         let role_name = role.map_or("anonymous", Role::as_str);
         for row in ROWS {

@@ -205,12 +205,13 @@ async fn users_page_renders_in_english() {
     let admin = admin(&app).await;
     admin.post_form("/locale", &[("locale", "en"), ("next", "/users")]).await;
     let page = admin.get("/users").await.text().await.unwrap();
-    assert!(page.contains("<html lang=\"en\">") && page.contains("New user"), "{page}");
+    assert!(page.contains("<html lang=\"en\">"), "{page}");
+    assert!(page.contains("New user"), "{page}");
     assert!(page.contains("<th scope=\"col\">Username</th>"));
 }
 
 #[tokio::test]
-async fn audit_page_lists_newest_first_with_filter_and_pages() {
+async fn audit_page_filters_and_pages() {
     let app = spawn_app().await;
     let admin = admin(&app).await;
     let actor = Actor::cli();
@@ -228,9 +229,11 @@ async fn audit_page_lists_newest_first_with_filter_and_pages() {
     assert!(!first.contains("user:9<"), "older entries on page 2");
     assert!(first.contains("共 60 条记录"));
     let second = admin.get("/audit?action=user_updated&page=2").await.text().await.unwrap();
-    assert!(second.contains("user:0<") && !second.contains("user:59"));
+    assert!(second.contains("user:0<"), "oldest on page 2");
+    assert!(!second.contains("user:59"), "newest not on page 2");
     let logins = admin.get("/audit?action=login_succeeded").await.text().await.unwrap();
-    assert!(logins.contains(&admin.username) && !logins.contains("user:59"));
+    assert!(logins.contains(&admin.username), "login entry listed");
+    assert!(!logins.contains("user:59"), "other actions filtered out");
     assert_eq!(admin.get("/audit?action=drop_tables").await.status(), 400);
 }
 
@@ -257,19 +260,28 @@ async fn cli_user_add_prints_generated_password_once() {
     };
     let (ok, stdout, _) =
         run(&["--username", "ops", "--display-name", "运维", "--role", "administrator"], "");
-    assert!(ok && stdout.contains("password (shown once): "), "{stdout}");
+    assert!(ok, "first add succeeds");
+    assert!(stdout.contains("password (shown once): "), "{stdout}");
+
     let (ok, _, stderr) =
         run(&["--username", "ops", "--display-name", "x", "--role", "administrator"], "");
-    assert!(!ok && stderr.contains("username ops is taken"), "{stderr}");
+    assert!(!ok, "taken username fails");
+    assert!(stderr.contains("username ops is taken"), "{stderr}");
+
     let (ok, _, stderr) = run(
         &["--username", "gw-1", "--display-name", "x", "--role", "grid_worker", "--area", "999"],
         "",
     );
-    assert!(!ok && stderr.contains("unknown area code 999"), "{stderr}");
+    assert!(!ok, "unknown area fails");
+    assert!(stderr.contains("unknown area code 999"), "{stderr}");
+
     let short =
         ["--username", "res", "--display-name", "x", "--role", "resident", "--password-stdin"];
     let (ok, _, stderr) = run(&short, "short\n");
-    assert!(!ok && stderr.contains("at least 10 characters"), "{stderr}");
+    assert!(!ok, "short password fails");
+    assert!(stderr.contains("at least 10 characters"), "{stderr}");
+
     let (ok, stdout, _) = run(&short, "long-enough-password\n");
-    assert!(ok && !stdout.contains("password"), "{stdout}");
+    assert!(ok, "password from stdin succeeds");
+    assert!(!stdout.contains("password"), "{stdout}");
 }
