@@ -19,6 +19,9 @@ pub struct SessionRecord {
 }
 
 /// Storage of login sessions, keyed by the SHA-256 of the cookie token.
+///
+/// TODO: delete sessions past `expires_at` in a periodic job. Today an expired session
+/// is deleted only when its cookie comes back, so abandoned rows accumulate.
 pub trait SessionStore {
     fn insert_session(
         &self,
