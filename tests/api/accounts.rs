@@ -298,9 +298,17 @@ async fn visitor_locale_switch_sets_cookie_only() {
 async fn csrf_rejects_missing_or_wrong_token_on_forms() {
     let app = spawn_app().await;
     let session = app.login_as(Role::Administrator, &[]).await;
-    let routes =
-        ["/logout", "/locale", "/login", "/users/new", &format!("/users/{}", session.user_id)];
-    for path in routes {
+    let user_path = format!("/users/{}", session.user_id);
+    let routes = [
+        "/logout".to_owned(),
+        "/locale".to_owned(),
+        "/login".to_owned(),
+        "/users/new".to_owned(),
+        user_path.clone(),
+        format!("{user_path}/password"),
+        format!("{user_path}/unlock"),
+    ];
+    for path in &routes {
         let missing =
             session.client.post(session.url(path)).form(&[("locale", "en")]).send().await.unwrap();
         assert_eq!(missing.status(), 403, "POST {path} without a token");

@@ -132,6 +132,12 @@ async fn edit_user_changes_role_and_areas() {
     assert_eq!(me["areas"][0]["code"], areas::COMMUNITY_B, "scope applies to the live session");
     let list = admin.get("/users").await.text().await.unwrap();
     assert!(list.contains(&format!("望湖社区 ({})", areas::COMMUNITY_B)), "{list}");
+    let updates = app.db.list_audit(Some(AuditAction::UserUpdated), 10, 0).await.unwrap();
+    assert_eq!(updates.total, 1);
+    assert_eq!(
+        updates.entries[0].target.as_deref(),
+        Some(format!("user:{}", worker.user_id).as_str())
+    );
 }
 
 #[tokio::test]
