@@ -107,7 +107,8 @@ pub async fn post_login(
         Ok(logged_in) => return Ok(logged_in_response(&state, logged_in, &next)),
         Err(LoginError::InvalidCredentials) => (StatusCode::UNAUTHORIZED, ctx.t("login-invalid")),
         Err(LoginError::Locked { until }) => {
-            let minutes = (until - Utc::now()).num_minutes() + 1;
+            // Round up, so that "try again in 1 minute" never shows as 0.
+            let minutes = ((until - Utc::now()).num_seconds().max(0) + 59) / 60;
             (StatusCode::TOO_MANY_REQUESTS, ctx.t1("login-locked", "minutes", &minutes.to_string()))
         }
         Err(LoginError::Account(error)) => return Err(error.into()),

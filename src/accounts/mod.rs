@@ -3,15 +3,14 @@
 //! Owns the `app_user`, `user_area` and `user_session` tables, password hashing,
 //! the session cookie, the CSRF middleware, the login, logout and language routes,
 //! the administrator's user pages and `GET /api/v1/me`. [`CurrentUser`] is the
-//! extractor every other context uses to know who is asking; [`Role::allows`] decides what
-//! a role may do and [`CurrentUser::can_access_area`] where.
+//! extractor every other context uses to identify the caller. [`Role::allows`] decides
+//! what a role may do, and [`CurrentUser::can_access_area`] decides where.
 
 pub mod auth;
 pub mod cli;
 pub mod csrf;
 pub mod domain;
 mod login;
-pub(crate) use login::render_page;
 pub mod password;
 pub mod service;
 pub mod session;
@@ -36,6 +35,7 @@ use crate::{
 };
 
 pub use domain::AccountError;
+pub(crate) use login::render_page;
 pub use session_store::SessionStore;
 pub use store::AccountStore;
 
