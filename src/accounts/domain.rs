@@ -162,8 +162,10 @@ fn role_may_hold(role: Role, level: Level) -> bool {
 ///
 /// An empty scope grants nothing; callers give administrators access before asking.
 pub fn area_in_scope(index: &AreaIndex, scope: &[i64], area_id: i64) -> bool {
+    // NOTE: each step scans the area list, so one check costs up to five scans. That
+    // suits per-request checks; filtering long lists needs a parent map in the index.
     let mut current = Some(area_id);
-    // The hierarchy has five levels; the bound stops a corrupt parent cycle.
+    // The hierarchy has five levels, and the bound stops a corrupt parent cycle.
     for _ in 0..16 {
         let Some(id) = current else { return false };
         if scope.contains(&id) {
