@@ -21,6 +21,8 @@ struct Row {
 
 const ALL_200: [u16; 7] = [200; 7];
 const ADMIN_ONLY: [u16; 7] = [200, 403, 403, 403, 403, 403, 403];
+/// Every staff role; residents and merchants are refused.
+const STAFF: [u16; 7] = [200, 200, 200, 200, 200, 403, 403];
 
 /// Rows run in this order for each role; `/logout` stays last because it ends the session.
 const ROWS: &[Row] = &[
@@ -76,6 +78,12 @@ const ROWS: &[Row] = &[
         by_role: [303, 403, 403, 403, 403, 403, 403],
     },
     Row { method: "GET", path: "/audit", form: &[], anonymous: 401, by_role: ADMIN_ONLY },
+    Row { method: "GET", path: "/", form: &[], anonymous: 401, by_role: ALL_200 },
+    Row { method: "GET", path: "/areas", form: &[], anonymous: 401, by_role: STAFF },
+    Row { method: "GET", path: "/areas/110105001", form: &[], anonymous: 401, by_role: STAFF },
+    Row { method: "GET", path: "/map", form: &[], anonymous: 401, by_role: STAFF },
+    Row { method: "GET", path: "/api/v1/categories", form: &[], anonymous: 401, by_role: STAFF },
+    Row { method: "GET", path: "/api/v1/calendar/2026", form: &[], anonymous: 401, by_role: STAFF },
     Row { method: "POST", path: "/logout", form: &[], anonymous: 303, by_role: [303; 7] },
 ];
 
@@ -112,6 +120,7 @@ async fn send(app: &TestApp, client: &reqwest::Client, csrf: &str, row: &Row, pa
 #[tokio::test]
 async fn every_endpoint_answers_each_role_as_expected() {
     let app = spawn_app().await;
+    app.ensure_test_areas().await;
     let (target_id, _, _) = app.create_user(Role::Resident, &[]).await;
     let callers: Vec<Option<Role>> = std::iter::once(None).chain(Role::ALL.map(Some)).collect();
     let mut failures = Vec::new();

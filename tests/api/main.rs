@@ -9,9 +9,9 @@ mod authz;
 #[allow(dead_code)]
 mod helpers;
 mod ops;
+mod users;
 
 // The case context: category catalogue and working-time calendar.
 mod cases_calendar;
 mod cases_catalogue;
 mod cases_routes;
-mod users;
