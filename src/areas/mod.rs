@@ -7,9 +7,17 @@
 //! areas loaded from here.
 
 pub mod cli;
+pub mod code;
+pub mod crs;
+pub mod export;
+pub mod features;
+pub mod geometry;
+mod http;
+pub mod import;
 pub mod store;
 
 use axum::Router;
+
 use geo::MultiPolygon;
 use serde::{Deserialize, Serialize};
 
@@ -66,5 +74,5 @@ pub struct Area {
 }
 
 pub fn router() -> Router<AppState> {
-    Router::new()
+    http::router()
 }
