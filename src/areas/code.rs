@@ -50,7 +50,8 @@ impl AreaCode {
         if code.chars().count() > MAX_CUSTOM_CODE_CHARS {
             return Err(CodeError::TooLong);
         }
-        if let Some(bad) = code.chars().find(|c| !(c.is_ascii_alphanumeric() || *c == '-' || *c == '_'))
+        if let Some(bad) =
+            code.chars().find(|c| !(c.is_ascii_alphanumeric() || *c == '-' || *c == '_'))
         {
             return Err(CodeError::Character(bad));
         }

@@ -116,12 +116,19 @@ fn read_feature(
     let code = read_code(site, options, &text, problems);
     let name = match (text(&options.name_prop), &code) {
         (Some(name), _) => Some(name),
-        (None, Some(code)) => options.names.get(code.as_str()).cloned(),
+        // NBS tables list a province as `11` and a prefecture as `1101`, so a city code
+        // such as `110000` also looks up its short form.
+        (None, Some(code)) => options
+            .names
+            .get(code.as_str())
+            .or_else(|| options.names.get(code.descendant_prefix()))
+            .cloned(),
         (None, None) => None,
     };
     if name.is_none() && code.is_some() {
         let member = format!("properties.{}", options.name_prop);
-        problems.push(site.problem("property_missing", &member).arg("property", &options.name_prop));
+        problems
+            .push(site.problem("property_missing", &member).arg("property", &options.name_prop));
     }
     let level = read_level(site, options, &text, code.as_ref(), problems);
     let parent = match (&options.parent, text(&options.parent_prop)) {

@@ -4,9 +4,10 @@
 //! and accept swapped axes. Each problem becomes a [`UserMessage`] whose field is the
 //! JSON path of the offending member, such as `features[3].geometry.coordinates[0][1]`.
 
-use geo::{LineString, MultiPolygon, Polygon, Validation};
+use geo::{LineString, MultiPolygon, Polygon, Validation, algorithm::validation::InvalidPolygon};
 use serde_json::Value;
 
+use super::rings::{LARGE_POLYGON_POSITIONS, LargePolygonProblem, check_large_polygon};
 use crate::http::UserMessage;
 
 /// Where a feature sits: the file (or `request body`) and its index in `features`.
@@ -83,17 +84,36 @@ pub fn parse_polygons(
     }
     let shape = build_polygons(&raw);
     for ((path, _), polygon) in raw.iter().zip(&shape.0) {
-        if let Err(reason) = polygon.check_validation() {
-            let code = match reason {
-                geo::algorithm::validation::InvalidPolygon::SelfIntersection(_) => {
-                    "ring_self_intersection"
-                }
-                _ => "polygon_invalid",
-            };
-            problems.push(site.problem(code, path).arg("reason", reason.to_string()));
+        if let Some((code, reason)) = polygon_problem(polygon) {
+            problems.push(site.problem(code, path).arg("reason", reason));
         }
     }
     (problems.len() == before).then_some(shape)
+}
+
+/// The message code and explanation of an invalid polygon; `None` when valid.
+///
+/// NOTE: polygons above [`LARGE_POLYGON_POSITIONS`] get the faster check of
+/// [`super::rings`], which covers self-intersection, crossing rings and holes outside
+/// the exterior but not every case `geo::Validation` finds (such as nested holes).
+fn polygon_problem(polygon: &Polygon<f64>) -> Option<(&'static str, String)> {
+    let positions: usize =
+        polygon.exterior().0.len() + polygon.interiors().iter().map(|r| r.0.len()).sum::<usize>();
+    if positions > LARGE_POLYGON_POSITIONS {
+        return match check_large_polygon(polygon) {
+            Ok(()) => None,
+            Err(problem @ LargePolygonProblem::SelfIntersection { .. }) => {
+                Some(("ring_self_intersection", problem.to_string()))
+            }
+            Err(problem) => Some(("polygon_invalid", problem.to_string())),
+        };
+    }
+    let reason = polygon.check_validation().err()?;
+    let code = match reason {
+        InvalidPolygon::SelfIntersection(_) => "ring_self_intersection",
+        _ => "polygon_invalid",
+    };
+    Some((code, reason.to_string()))
 }
 
 /// Reads the rings of one polygon, each a list of `[x, y]` or `[x, y, z]` numbers.
@@ -143,7 +163,8 @@ fn read_position(value: &Value) -> Option<[f64; 2]> {
 /// and then positions outside ±180° longitude or ±90° latitude.
 fn check_axes(site: FeatureSite<'_>, raw: &[(String, Vec<Ring>)], problems: &mut Vec<UserMessage>) {
     let all = || raw.iter().flat_map(|(_, rings)| rings.iter().flatten());
-    let swapped = all().all(|[x, y]| CHINA_LAT_DEGREES.contains(x) && CHINA_LON_DEGREES.contains(y));
+    let swapped =
+        all().all(|[x, y]| CHINA_LAT_DEGREES.contains(x) && CHINA_LON_DEGREES.contains(y));
     if swapped {
         problems.push(site.problem("coordinates_swapped", "geometry.coordinates"));
         return;
@@ -180,7 +201,8 @@ fn check_rings(site: FeatureSite<'_>, path: &str, rings: &[Ring], problems: &mut
 }
 
 fn build_polygons(raw: &[(String, Vec<Ring>)]) -> MultiPolygon<f64> {
-    let line = |ring: &Ring| LineString::from(ring.iter().map(|&[x, y]| (x, y)).collect::<Vec<_>>());
+    let line =
+        |ring: &Ring| LineString::from(ring.iter().map(|&[x, y]| (x, y)).collect::<Vec<_>>());
     let polygons = raw
         .iter()
         .map(|(_, rings)| {
@@ -214,25 +236,72 @@ mod tests {
     #[test]
     fn polygon_with_hole_is_accepted() {
         let hole = square(116.41, 39.91, 0.01);
-        let problems =
-            problems_of(json!({"type": "Polygon", "coordinates": [square(116.4, 39.9, 0.05), hole]}));
+        let problems = problems_of(
+            json!({"type": "Polygon", "coordinates": [square(116.4, 39.9, 0.05), hole]}),
+        );
         assert!(problems.is_empty());
     }
 
     #[test]
     fn each_bad_geometry_names_its_member() {
         let open = json!([[116.4, 39.9], [116.5, 39.9], [116.5, 40.0], [116.4, 40.0]]);
-        let bowtie = json!([[116.4, 39.9], [116.5, 40.0], [116.5, 39.9], [116.4, 40.0], [116.4, 39.9]]);
+        let bowtie =
+            json!([[116.4, 39.9], [116.5, 40.0], [116.5, 39.9], [116.4, 40.0], [116.4, 39.9]]);
         let cases = [
-            ("unclosed ring", json!({"type": "Polygon", "coordinates": [open]}), "ring_unclosed", "geometry.coordinates[0]"),
-            ("too few points", json!({"type": "Polygon", "coordinates": [[[116.4, 39.9], [116.5, 39.9], [116.4, 39.9]]]}), "ring_too_few_points", "geometry.coordinates[0]"),
-            ("self-intersection", json!({"type": "Polygon", "coordinates": [bowtie]}), "ring_self_intersection", "geometry.coordinates"),
-            ("empty", json!({"type": "MultiPolygon", "coordinates": []}), "geometry_empty", "geometry.coordinates"),
-            ("point", json!({"type": "Point", "coordinates": [116.4, 39.9]}), "geometry_not_polygon", "geometry.type"),
-            ("out of range", json!({"type": "Polygon", "coordinates": [square(116.4, 95.0, 0.1)]}), "coordinate_out_of_range", "geometry.coordinates[0][0]"),
-            ("swapped", json!({"type": "Polygon", "coordinates": [square(39.9, 116.4, 0.1)]}), "coordinates_swapped", "geometry.coordinates"),
-            ("text position", json!({"type": "MultiPolygon", "coordinates": [[[[116.4, "39.9"]]]]}), "position_invalid", "geometry.coordinates[0][0][0]"),
-            ("hole outside", json!({"type": "Polygon", "coordinates": [square(116.4, 39.9, 0.01), square(116.5, 39.9, 0.01)]}), "polygon_invalid", "geometry.coordinates"),
+            (
+                "unclosed ring",
+                json!({"type": "Polygon", "coordinates": [open]}),
+                "ring_unclosed",
+                "geometry.coordinates[0]",
+            ),
+            (
+                "too few points",
+                json!({"type": "Polygon", "coordinates": [[[116.4, 39.9], [116.5, 39.9], [116.4, 39.9]]]}),
+                "ring_too_few_points",
+                "geometry.coordinates[0]",
+            ),
+            (
+                "self-intersection",
+                json!({"type": "Polygon", "coordinates": [bowtie]}),
+                "ring_self_intersection",
+                "geometry.coordinates",
+            ),
+            (
+                "empty",
+                json!({"type": "MultiPolygon", "coordinates": []}),
+                "geometry_empty",
+                "geometry.coordinates",
+            ),
+            (
+                "point",
+                json!({"type": "Point", "coordinates": [116.4, 39.9]}),
+                "geometry_not_polygon",
+                "geometry.type",
+            ),
+            (
+                "out of range",
+                json!({"type": "Polygon", "coordinates": [square(116.4, 95.0, 0.1)]}),
+                "coordinate_out_of_range",
+                "geometry.coordinates[0][0]",
+            ),
+            (
+                "swapped",
+                json!({"type": "Polygon", "coordinates": [square(39.9, 116.4, 0.1)]}),
+                "coordinates_swapped",
+                "geometry.coordinates",
+            ),
+            (
+                "text position",
+                json!({"type": "MultiPolygon", "coordinates": [[[[116.4, "39.9"]]]]}),
+                "position_invalid",
+                "geometry.coordinates[0][0][0]",
+            ),
+            (
+                "hole outside",
+                json!({"type": "Polygon", "coordinates": [square(116.4, 39.9, 0.01), square(116.5, 39.9, 0.01)]}),
+                "polygon_invalid",
+                "geometry.coordinates",
+            ),
         ];
         for (description, geometry, code, member) in cases {
             let problems = problems_of(geometry);
@@ -240,7 +309,10 @@ mod tests {
             assert_eq!(problems[0].code, code, "{description}");
             let field = format!("features[3].{member}");
             assert_eq!(problems[0].field.as_deref(), Some(field.as_str()), "{description}");
-            assert!(problems[0].args.contains(&("file", "grids.geojson".to_owned())), "{description}");
+            assert!(
+                problems[0].args.contains(&("file", "grids.geojson".to_owned())),
+                "{description}"
+            );
         }
     }
 

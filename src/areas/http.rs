@@ -43,7 +43,9 @@ fn parse_level(text: Option<&str>) -> Result<Option<Level>, AppError> {
     match text.filter(|t| !t.is_empty()) {
         None => Ok(None),
         Some(text) => Level::parse(text).map(Some).ok_or_else(|| {
-            AppError::BadRequest(UserMessage::new("level_query_unknown").arg("level", text).field("level"))
+            AppError::BadRequest(
+                UserMessage::new("level_query_unknown").arg("level", text).field("level"),
+            )
         }),
     }
 }
@@ -137,7 +139,11 @@ async fn get_area(
     Ok(Json(AreaDetail {
         area: AreaItem::new(area, &index),
         geometry_wgs84: geometry,
-        ancestors: index.ancestors(area.area_id).into_iter().map(|a| AreaItem::new(a, &index)).collect(),
+        ancestors: index
+            .ancestors(area.area_id)
+            .into_iter()
+            .map(|a| AreaItem::new(a, &index))
+            .collect(),
         children: index.children(area.area_id).into_iter().map(|a| a.code.clone()).collect(),
     }))
 }
@@ -214,7 +220,9 @@ fn import_error(error: ImportError) -> AppError {
     match error {
         ImportError::Invalid(problems) => {
             let count = problems.len();
-            AppError::Invalid(UserMessage::new("import_invalid").arg("count", count).details(problems))
+            AppError::Invalid(
+                UserMessage::new("import_invalid").arg("count", count).details(problems),
+            )
         }
         ImportError::Store(error) => AppError::Internal(error.into()),
     }

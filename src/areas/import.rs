@@ -255,7 +255,9 @@ pub fn parse_names_csv(text: &str) -> Result<HashMap<String, String>, String> {
     for (number, line) in first.into_iter().chain(lines.map(|(n, l)| (n, l.to_owned()))) {
         let fields = split_csv_line(&line);
         match (fields.get(code_column), fields.get(name_column)) {
-            (Some(code), Some(name)) => names.insert(code.trim().to_owned(), name.trim().to_owned()),
+            (Some(code), Some(name)) => {
+                names.insert(code.trim().to_owned(), name.trim().to_owned())
+            }
             _ => return Err(format!("line {} has no code and name columns", number + 1)),
         };
     }

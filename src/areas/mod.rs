@@ -14,6 +14,7 @@ pub mod features;
 pub mod geometry;
 mod http;
 pub mod import;
+mod rings;
 pub mod store;
 
 use axum::Router;
@@ -26,7 +27,19 @@ use crate::http::AppState;
 pub use store::AreaStore;
 
 /// A level of the area hierarchy, from the widest to the narrowest.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Hash,
+    Serialize,
+    Deserialize,
+    clap::ValueEnum,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum Level {
     City,

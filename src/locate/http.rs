@@ -52,7 +52,9 @@ impl TryFrom<LocateQuery> for QueryPoint {
 
 fn coordinate(field: &'static str, text: Option<&str>, limit: f64) -> Result<f64, AppError> {
     let Some(text) = text.filter(|t| !t.trim().is_empty()) else {
-        return Err(AppError::BadRequest(UserMessage::new("coordinate_missing").field(field)));
+        return Err(AppError::BadRequest(
+            UserMessage::new("coordinate_missing").arg("field", field).field(field),
+        ));
     };
     let value = text.trim().parse::<f64>().ok().filter(|v| v.is_finite() && v.abs() <= limit);
     value.ok_or_else(|| {
@@ -99,9 +101,7 @@ async fn get_locate(
     let index = state.locator.snapshot();
     let location = index.locate(point.lon, point.lat).ok_or_else(|| {
         AppError::NotFound(
-            UserMessage::new("not_in_any_area")
-                .arg("lat", point.lat)
-                .arg("lon", point.lon),
+            UserMessage::new("not_in_any_area").arg("lat", point.lat).arg("lon", point.lon),
         )
     })?;
     tracing::Span::current().record("locate.grid", location.area.code.as_str());

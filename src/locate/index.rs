@@ -163,7 +163,8 @@ impl AreaIndex {
     /// The direct children of an area, ordered by code.
     pub fn children(&self, area_id: i64) -> Vec<&Area> {
         let Some(&index) = self.by_id.get(&area_id) else { return Vec::new() };
-        let mut children: Vec<&Area> = self.children[index].iter().map(|&c| &self.areas[c]).collect();
+        let mut children: Vec<&Area> =
+            self.children[index].iter().map(|&c| &self.areas[c]).collect();
         children.sort_by(|a, b| a.code.cmp(&b.code));
         children
     }
@@ -188,12 +189,15 @@ impl AreaIndex {
             if best.is_some_and(|(best_rank, near)| rank > best_rank || rank == best_rank && near) {
                 continue;
             }
-            let found = self.polygons[entry.data as usize].classify(point, self.boundary_tolerance_m);
+            let found =
+                self.polygons[entry.data as usize].classify(point, self.boundary_tolerance_m);
             if !(found.inside || found.near_edge) {
                 continue;
             }
             best = match best {
-                Some((best_rank, near)) if best_rank == rank => Some((rank, near || found.near_edge)),
+                Some((best_rank, near)) if best_rank == rank => {
+                    Some((rank, near || found.near_edge))
+                }
                 _ => Some((rank, found.near_edge)),
             };
         }
@@ -231,7 +235,8 @@ impl AreaIndex {
     fn nearest_grid(&self, point: [f64; 2]) -> Option<(&Area, f64)> {
         let [kx, ky] = metres_per_degree(point[1]);
         let (dx, dy) = (self.max_outside_distance_m / kx, self.max_outside_distance_m / ky);
-        let around = AABB::from_corners([point[0] - dx, point[1] - dy], [point[0] + dx, point[1] + dy]);
+        let around =
+            AABB::from_corners([point[0] - dx, point[1] - dy], [point[0] + dx, point[1] + dy]);
         let mut best: Option<(f64, u32)> = None;
         for entry in self.grid_tree.locate_in_envelope_intersecting(&around) {
             let distance = self.polygons[entry.data as usize].boundary_distance_m(point);

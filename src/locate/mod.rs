@@ -57,7 +57,8 @@ impl Locator {
         let settings = self.inner.settings.clone();
         // Building parses and indexes every polygon: CPU work kept off the async workers.
         let index =
-            tokio::task::spawn_blocking(move || AreaIndex::build(revision, areas, &settings)).await?;
+            tokio::task::spawn_blocking(move || AreaIndex::build(revision, areas, &settings))
+                .await?;
         tracing::info!(
             areas.revision = revision,
             areas.count = index.area_count(),

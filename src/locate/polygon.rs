@@ -177,9 +177,14 @@ mod tests {
     use super::*;
 
     fn square_with_hole() -> Polygon<f64> {
-        let exterior = LineString::from(vec![(116.0, 39.0), (116.1, 39.0), (116.1, 39.1), (116.0, 39.1)]);
-        let hole =
-            LineString::from(vec![(116.04, 39.04), (116.06, 39.04), (116.06, 39.06), (116.04, 39.06)]);
+        let exterior =
+            LineString::from(vec![(116.0, 39.0), (116.1, 39.0), (116.1, 39.1), (116.0, 39.1)]);
+        let hole = LineString::from(vec![
+            (116.04, 39.04),
+            (116.06, 39.04),
+            (116.06, 39.06),
+            (116.04, 39.06),
+        ]);
         Polygon::new(exterior, vec![hole])
     }
 
@@ -220,7 +225,9 @@ mod tests {
         let prepared = PreparedPolygon::new(&shape, 0.1);
         assert!(prepared.edges.is_some());
         let first = shape.exterior().0[0];
-        for (point, inside) in [([116.0, 39.0], true), ([116.049, 39.0], true), ([116.06, 39.0], false)] {
+        for (point, inside) in
+            [([116.0, 39.0], true), ([116.049, 39.0], true), ([116.06, 39.0], false)]
+        {
             let by_tree = prepared.classify(point, 0.1);
             assert_eq!(by_tree, prepared.classify_linear(point, 0.1), "{point:?}");
             assert_eq!(by_tree.inside, inside, "{point:?}");
@@ -230,7 +237,8 @@ mod tests {
 
     #[test]
     fn segment_distance_is_in_metres() {
-        let square = polygon![(x: 0.0, y: 0.0), (x: 1.0, y: 0.0), (x: 1.0, y: 1.0), (x: 0.0, y: 1.0)];
+        let square =
+            polygon![(x: 0.0, y: 0.0), (x: 1.0, y: 0.0), (x: 1.0, y: 1.0), (x: 0.0, y: 1.0)];
         let prepared = PreparedPolygon::new(&square, 0.1);
         let distance = prepared.boundary_distance_m([0.5, -0.001]);
         assert!((distance - 110.574).abs() < 0.01, "{distance}");
