@@ -4,6 +4,8 @@
 //! `CITYCORE_TEST_DATABASE_URL`) to run the same tests on PostgreSQL.
 
 // Helpers serve every test file; a helper unused by the current set is not an error.
+mod areas;
 #[allow(dead_code)]
 mod helpers;
+mod locate;
 mod ops;
