@@ -78,6 +78,11 @@ impl From<&Area> for AreaSummary {
 }
 
 /// The answer; `lat` and `lon` are the WGS-84 point used, whatever `crs` the input had.
+///
+/// `grid` is the grid the point belongs to (possibly the nearest one, then `outside`
+/// is true and `distance_m` set); `area` is the deepest area containing the point, or
+/// the grid when no area contains it; `ancestors` are those of `grid`, else of `area`,
+/// city first.
 #[derive(Debug, Serialize)]
 pub struct LocateResponse {
     /// The system of the request's coordinates.
@@ -116,7 +121,7 @@ fn response(point: QueryPoint, location: Location<'_>, index: &super::AreaIndex)
         lat: point.lat,
         lon: point.lon,
         grid: is_grid.then(|| AreaSummary::from(area)),
-        area: AreaSummary::from(area),
+        area: AreaSummary::from(location.containing.unwrap_or(area)),
         ancestors: index.ancestors(area.area_id).into_iter().map(AreaSummary::from).collect(),
         on_boundary: location.on_boundary,
         outside: location.outside,

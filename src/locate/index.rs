@@ -24,6 +24,9 @@ type Entry = GeomWithData<Rectangle<[f64; 2]>, u32>;
 pub struct Location<'a> {
     /// The chosen grid, or the deepest containing area when no grid applies.
     pub area: &'a Area,
+    /// The deepest area containing the point (or within the boundary tolerance of it);
+    /// differs from `area` when `outside`, and is `None` when only a nearby grid matched.
+    pub containing: Option<&'a Area>,
     pub on_boundary: bool,
     /// The point is in no grid and `area` is the nearest grid.
     pub outside: bool,
@@ -202,27 +205,25 @@ impl AreaIndex {
             };
         }
         let chosen = best.map(|(rank, near)| (self.area_by_rank(rank), near));
+        let direct = chosen.map(|(area, on_boundary)| Location {
+            area,
+            containing: Some(area),
+            on_boundary,
+            outside: false,
+            distance_m: None,
+        });
         if chosen.is_some_and(|(area, _)| area.level == Level::Grid) || self.grid_tree.size() == 0 {
-            return chosen.map(|(area, on_boundary)| Location {
-                area,
-                on_boundary,
-                outside: false,
-                distance_m: None,
-            });
+            return direct;
         }
         match self.nearest_grid(point) {
             Some((area, distance_m)) => Some(Location {
                 area,
+                containing: chosen.map(|(area, _)| area),
                 on_boundary: false,
                 outside: true,
                 distance_m: Some(distance_m),
             }),
-            None => chosen.map(|(area, on_boundary)| Location {
-                area,
-                on_boundary,
-                outside: false,
-                distance_m: None,
-            }),
+            None => direct,
         }
     }
 

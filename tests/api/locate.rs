@@ -52,6 +52,7 @@ async fn point_in_hole_takes_nearest_grid_flagged_outside() {
     let (status, body) = locate(&app, "lat=39.904&lon=116.404").await;
     assert_eq!(status, 200, "{body}");
     assert_eq!(body["grid"]["code"], "110105026001001");
+    assert_eq!(body["area"]["code"], "110105026001");
     assert_eq!(body["outside"], true);
     let distance = body["distance_m"].as_f64().unwrap();
     assert!((80.0..90.0).contains(&distance), "{distance}");
