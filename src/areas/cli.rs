@@ -81,7 +81,7 @@ pub struct ExportAreasArgs {
     pub level: Option<Level>,
 }
 
-/// The language of command output; see the module doc.
+/// Picks the language of command output, as the module doc describes.
 fn cli_locale(settings: &Settings) -> Locale {
     let english = std::env::var("LANG").is_ok_and(|lang| lang.starts_with("en"));
     if english {

@@ -17,7 +17,7 @@ pub const MAX_CUSTOM_CODE_CHARS: usize = 32;
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct AreaCode(String);
 
-/// Why a text is not an area code.
+/// The reason a text is not an area code.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum CodeError {
     #[error("code is empty")]
@@ -34,7 +34,7 @@ impl AreaCode {
     /// Parses a code, trimming surrounding whitespace.
     ///
     /// # Errors
-    /// An all-digit code must have 2, 6, 9, 12 or 15 digits; any other code must be
+    /// An all-digit code must have 2, 6, 9, 12 or 15 digits. Any other code must be
     /// ASCII letters, digits, `-` or `_`, at most [`MAX_CUSTOM_CODE_CHARS`] long.
     pub fn parse(text: &str) -> Result<AreaCode, CodeError> {
         let code = text.trim();
@@ -62,15 +62,15 @@ impl AreaCode {
         &self.0
     }
 
-    /// Whether this is an NBS or Beijing grid code, whose digits encode the hierarchy.
+    /// Tells whether this is an NBS or Beijing grid code, whose digits encode the hierarchy.
     pub fn is_numeric(&self) -> bool {
         self.0.bytes().all(|b| b.is_ascii_digit())
     }
 
-    /// The level the digits encode; `None` for custom codes.
+    /// Returns the level the digits encode, or `None` for custom codes.
     ///
-    /// A 6-digit code ending in `00` is a city (`110000` Beijing, `130100` Shijiazhuang),
-    /// so is a 2-digit province code, since the hierarchy starts at the city.
+    /// A 6-digit code ending in `00` is a city (`110000` Beijing, `130100` Shijiazhuang).
+    /// A 2-digit province code is a city too, because the hierarchy starts at the city.
     pub fn implied_level(&self) -> Option<Level> {
         if !self.is_numeric() {
             return None;
@@ -106,8 +106,8 @@ impl AreaCode {
         }
     }
 
-    /// The digits every descendant code starts with: `11` for `110000` and `11`,
-    /// `1101` for `110100`, the whole code below the city.
+    /// Returns the digits every descendant code starts with: `11` for `110000` and
+    /// `11`, `1101` for `110100`, and the whole code below the city.
     pub fn descendant_prefix(&self) -> &str {
         let code = self.0.as_str();
         if code.len() == 6 && code.ends_with("0000") {

@@ -6,7 +6,7 @@ use serde_json::{Value, json};
 
 use super::{Area, Level, crs::Crs};
 
-/// Which areas to export and in which coordinate system.
+/// Export options: the level to keep and the coordinate system to write.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct ExportFilter {
     pub level: Option<Level>,

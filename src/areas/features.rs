@@ -179,7 +179,7 @@ fn read_code(
     }
 }
 
-/// The level from `--level`, then the level property, then the code's digits.
+/// Reads the level from `--level`, then the level property, then the code's digits.
 fn read_level(
     site: FeatureSite<'_>,
     options: &ImportOptions,
@@ -205,8 +205,8 @@ fn read_level(
     level
 }
 
-/// A property as text: strings are trimmed, integers (such as a numeric `adcode`)
-/// printed; empty strings, null and other types count as missing.
+/// Converts a property to text. Strings are trimmed and integers (such as a numeric
+/// `adcode`) printed, while empty strings, null and other types count as missing.
 fn property_text(value: &Value) -> Option<String> {
     match value {
         Value::String(text) if !text.trim().is_empty() => Some(text.trim().to_owned()),

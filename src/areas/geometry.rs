@@ -10,7 +10,7 @@ use serde_json::Value;
 use super::rings::{LARGE_POLYGON_POSITIONS, LargePolygonProblem, check_large_polygon};
 use crate::http::UserMessage;
 
-/// Where a feature sits: the file (or `request body`) and its index in `features`.
+/// The position of a feature: its file (or `request body`) and its index in `features`.
 #[derive(Debug, Clone, Copy)]
 pub struct FeatureSite<'a> {
     pub file: &'a str,
@@ -18,7 +18,7 @@ pub struct FeatureSite<'a> {
 }
 
 impl FeatureSite<'_> {
-    /// A message about `member` of this feature, naming the file and the JSON path.
+    /// Builds a message about `member` of this feature, naming the file and the JSON path.
     pub fn problem(&self, code: &'static str, member: &str) -> UserMessage {
         let field = format!("features[{}].{member}", self.index);
         UserMessage::new(code).arg("file", self.file).arg("field", &field).field(field)
@@ -91,7 +91,7 @@ pub fn parse_polygons(
     (problems.len() == before).then_some(shape)
 }
 
-/// The message code and explanation of an invalid polygon; `None` when valid.
+/// Finds the message code and explanation of an invalid polygon, or `None` when valid.
 ///
 /// NOTE: polygons above [`LARGE_POLYGON_POSITIONS`] get the faster check of
 /// [`super::rings`], which covers self-intersection, crossing rings and holes outside

@@ -1,7 +1,7 @@
 //! `/api/v1/areas` routes: list, detail, GeoJSON export and import.
 //!
 //! Every coordinate these routes return is WGS-84 longitude/latitude unless the
-//! request asks for `crs=gcj02` (export only).
+//! request sets `crs=gcj02` (export only).
 
 use axum::{
     Json, Router,

@@ -53,7 +53,7 @@ impl Default for ImportOptions {
     }
 }
 
-/// What an import wrote (or, on a dry run, would write), counted per level.
+/// The counts per level of areas an import wrote (or, on a dry run, would write).
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct ImportSummary {
     pub created: BTreeMap<Level, usize>,
@@ -181,7 +181,8 @@ fn plan_writes(
     (inserts, updates)
 }
 
-/// The parent code (`Some(None)` for a top area), or `None` after pushing a problem.
+/// Resolves the parent code (`Some(None)` for a top area), or pushes a problem and
+/// returns `None`.
 ///
 /// A named parent must exist, sit at a higher level and, for numeric codes, be a
 /// prefix of the child. Without one, the nearest code prefix that exists is taken.

@@ -12,7 +12,7 @@ pub const LARGE_POLYGON_POSITIONS: usize = 500;
 /// An edge with its ring number and its index within that ring.
 type Edge = GeomWithData<Line<[f64; 2]>, (usize, usize)>;
 
-/// Why a large polygon is invalid, in the same words as `geo`'s explanations.
+/// Checks a large polygon, explaining problems in the same words as `geo`.
 pub fn check_large_polygon(polygon: &Polygon<f64>) -> Result<(), LargePolygonProblem> {
     let rings: Vec<&[Coord<f64>]> = std::iter::once(polygon.exterior())
         .chain(polygon.interiors())
@@ -69,7 +69,7 @@ fn orientation(a: [f64; 2], b: [f64; 2], c: [f64; 2]) -> f64 {
     (b[0] - a[0]) * (c[1] - a[1]) - (b[1] - a[1]) * (c[0] - a[0])
 }
 
-/// Whether two segments share any point other than a common endpoint.
+/// Tells whether two segments share any point other than a common endpoint.
 fn segments_cross(s: &Line<[f64; 2]>, t: &Line<[f64; 2]>) -> bool {
     let shared_end = s.from == t.from || s.from == t.to || s.to == t.from || s.to == t.to;
     let (d1, d2) = (orientation(s.from, s.to, t.from), orientation(s.from, s.to, t.to));
@@ -108,7 +108,7 @@ mod tests {
 
     use super::*;
 
-    /// A closed circle of `n` positions around (116, 39).
+    /// Builds a closed circle of `n` positions around (116, 39).
     fn circle(n: usize, radius: f64, start_degrees: f64) -> LineString<f64> {
         let mut points: Vec<(f64, f64)> = (0..n)
             .map(|i| {

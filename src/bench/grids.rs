@@ -23,8 +23,8 @@ pub struct GeneratedGrids {
     pub rows: usize,
 }
 
-/// A stateless hash (SplitMix64 finaliser), so that the two cells sharing an edge
-/// derive the same edge points.
+/// Hashes a lattice position statelessly (SplitMix64 finaliser), so that the two
+/// cells sharing an edge derive the same edge points.
 fn hash(seed: u64, a: usize, b: usize, salt: u64) -> u64 {
     let mut z = seed ^ (a as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15) ^ (b as u64) << 32 ^ salt;
     z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
@@ -32,7 +32,7 @@ fn hash(seed: u64, a: usize, b: usize, salt: u64) -> u64 {
     z ^ (z >> 31)
 }
 
-/// A number in [-1, 1) from a hash.
+/// Maps a hash to a number in [-1, 1).
 fn unit(h: u64) -> f64 {
     (h >> 11) as f64 / (1u64 << 52) as f64 - 1.0
 }
@@ -75,7 +75,7 @@ impl Lattice {
             .collect()
     }
 
-    /// The counter-clockwise outline of cell `(i, j)`, closed.
+    /// Builds the closed, counter-clockwise outline of cell `(i, j)`.
     fn cell(&self, i: usize, j: usize) -> Vec<[f64; 2]> {
         let mut ring = vec![self.corner(i, j)];
         ring.extend(self.edge_points(i, j, true));

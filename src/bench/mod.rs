@@ -81,7 +81,7 @@ fn measure_index(grids: &grids::GeneratedGrids, args: &LocateBenchArgs) -> Index
     }
 }
 
-/// The CPU model from `/proc/cpuinfo`, or `unknown` elsewhere.
+/// Reads the CPU model from `/proc/cpuinfo`, or returns `unknown` elsewhere.
 fn cpu_model() -> String {
     std::fs::read_to_string("/proc/cpuinfo")
         .ok()

@@ -63,7 +63,7 @@ fn coordinate(field: &'static str, text: Option<&str>, limit: f64) -> Result<f64
     })
 }
 
-/// An area as the locate answer shows it.
+/// An area as the locate response shows it.
 #[derive(Debug, Serialize)]
 pub struct AreaSummary {
     code: String,
@@ -77,7 +77,7 @@ impl From<&Area> for AreaSummary {
     }
 }
 
-/// The answer; `lat` and `lon` are the WGS-84 point used, whatever `crs` the input had.
+/// The response. `lat` and `lon` are the WGS-84 point used, whatever `crs` the input had.
 ///
 /// `grid` is the grid the point belongs to (possibly the nearest one, then `outside`
 /// is true and `distance_m` set); `area` is the deepest area containing the point, or

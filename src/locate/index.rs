@@ -12,7 +12,7 @@ use crate::{
 
 type Entry = GeomWithData<Rectangle<[f64; 2]>, u32>;
 
-/// The answer of [`AreaIndex::locate`] for one point.
+/// The result of [`AreaIndex::locate`] for one point.
 ///
 /// Rule: among the areas whose polygon contains the point or whose boundary lies
 /// within `boundary_tolerance_m` of it, the deepest level wins and, within a level,
@@ -24,8 +24,8 @@ type Entry = GeomWithData<Rectangle<[f64; 2]>, u32>;
 pub struct Location<'a> {
     /// The chosen grid, or the deepest containing area when no grid applies.
     pub area: &'a Area,
-    /// The deepest area containing the point (or within the boundary tolerance of it);
-    /// differs from `area` when `outside`, and is `None` when only a nearby grid matched.
+    /// The deepest area containing the point, or within the boundary tolerance of it.
+    /// It differs from `area` when `outside`, and is `None` when only a nearby grid matched.
     pub containing: Option<&'a Area>,
     pub on_boundary: bool,
     /// The point is in no grid and `area` is the nearest grid.
@@ -147,7 +147,7 @@ impl AreaIndex {
         self.by_code.get(code).map(|&i| &self.areas[i])
     }
 
-    /// The ancestors of an area, the top (city) first; empty for unknown ids.
+    /// Lists the ancestors of an area, the top (city) first; empty for unknown ids.
     pub fn ancestors(&self, area_id: i64) -> Vec<&Area> {
         let mut chain = Vec::new();
         let mut current = self.by_id.get(&area_id).and_then(|&i| self.parents[i]);
@@ -163,7 +163,7 @@ impl AreaIndex {
         chain
     }
 
-    /// The direct children of an area, ordered by code.
+    /// Lists the direct children of an area, ordered by code.
     pub fn children(&self, area_id: i64) -> Vec<&Area> {
         let Some(&index) = self.by_id.get(&area_id) else { return Vec::new() };
         let mut children: Vec<&Area> =
@@ -172,7 +172,7 @@ impl AreaIndex {
         children
     }
 
-    /// Whether `area_id` is `ancestor_id` or lies below it; used for area-scoped access.
+    /// Tells whether `area_id` is `ancestor_id` or lies below it, for area-scoped access.
     pub fn is_within(&self, area_id: i64, ancestor_id: i64) -> bool {
         area_id == ancestor_id && self.by_id.contains_key(&area_id)
             || self.ancestors(area_id).iter().any(|a| a.area_id == ancestor_id)
@@ -231,8 +231,8 @@ impl AreaIndex {
         &self.areas[self.by_rank[rank as usize] as usize]
     }
 
-    /// The grid whose boundary is nearest to `point` within `max_outside_distance_m`;
-    /// equal distances go to the smaller code.
+    /// Finds the grid whose boundary is nearest to `point` within
+    /// `max_outside_distance_m`; equal distances go to the smaller code.
     fn nearest_grid(&self, point: [f64; 2]) -> Option<(&Area, f64)> {
         let [kx, ky] = metres_per_degree(point[1]);
         let (dx, dy) = (self.max_outside_distance_m / kx, self.max_outside_distance_m / ky);

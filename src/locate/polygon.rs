@@ -16,7 +16,7 @@ const METRES_PER_DEGREE_LON: f64 = 111_320.0;
 /// the edges is faster than walking a tree.
 const EDGE_TREE_MIN_EDGES: usize = 64;
 
-/// How a point relates to one polygon.
+/// The relation of a point to one polygon.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Classification {
     pub inside: bool,
@@ -79,7 +79,7 @@ impl PreparedPolygon {
         prepared
     }
 
-    /// Every edge as a pair of positions.
+    /// Iterates over every edge as a pair of positions.
     fn edges(&self) -> impl Iterator<Item = ([f64; 2], [f64; 2])> + '_ {
         let mut start = 0usize;
         self.ring_ends.iter().flat_map(move |&end| {
@@ -147,7 +147,7 @@ impl PreparedPolygon {
     }
 }
 
-/// Whether the edge a–b crosses the ray from `p` towards +x. The half-open test on y
+/// Tells whether the edge a–b crosses the ray from `p` towards +x. The half-open test on y
 /// counts a vertex exactly at `p`'s latitude once.
 #[inline]
 fn crosses_ray(p: [f64; 2], a: [f64; 2], b: [f64; 2]) -> bool {
@@ -188,7 +188,7 @@ mod tests {
         Polygon::new(exterior, vec![hole])
     }
 
-    /// A 200-edge circle, so the edge R-tree path runs.
+    /// Builds a 200-edge circle, so that the edge R-tree path runs.
     fn circle() -> Polygon<f64> {
         let points: Vec<(f64, f64)> = (0..200)
             .map(|i| {

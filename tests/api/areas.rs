@@ -11,7 +11,7 @@ use serde_json::{Value, json};
 
 use crate::helpers::{TestApp, spawn_app};
 
-/// A closed square ring with its south-west corner at (`lon`, `lat`).
+/// Builds a closed square ring with its south-west corner at (`lon`, `lat`).
 pub fn square(lon: f64, lat: f64, size: f64) -> Value {
     json!([[lon, lat], [lon + size, lat], [lon + size, lat + size], [lon, lat + size], [lon, lat]])
 }
@@ -24,7 +24,7 @@ pub fn feature(code: &str, name: &str, rings: Value) -> Value {
     })
 }
 
-/// A street with one community split into two grids; grid 001 has a hole.
+/// Builds a street with one community split into two grids; grid 001 has a hole.
 ///
 /// Community 110105026001 covers 116.40–116.42 E, 39.90–39.91 N; grid 001 is the
 /// west half, grid 002 the east half, meeting at 116.41 E.
@@ -125,7 +125,8 @@ async fn gcj02_export_round_trips_within_a_centimetre() {
     let stored = other.state.locator.snapshot();
     let shape = stored.by_code("110105026001").unwrap().geometry.clone().unwrap();
     let corner = shape.0[0].exterior().0[0];
-    assert!((corner.x - 116.40).abs() < 1e-7 && (corner.y - 39.90).abs() < 1e-7, "{corner:?}");
+    assert!((corner.x - 116.40).abs() < 1e-7, "{corner:?}");
+    assert!((corner.y - 39.90).abs() < 1e-7, "{corner:?}");
 }
 
 #[tokio::test]

@@ -163,6 +163,6 @@ async fn beijing_point_agrees_across_coordinate_systems() {
         let (_, wgs) = locate(&app, &format!("lat={wgs_lat}&lon={wgs_lon}")).await;
         assert_eq!(gcj["area"]["code"], wgs["area"]["code"], "{lat},{lon}");
         // The raw GCJ-02 numbers read as WGS-84 land about 600 m away; near a district
-        // edge that can change the answer, which is why the crs parameter exists.
+        // edge that can change the result, which is why the crs parameter exists.
     }
 }
