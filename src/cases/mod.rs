@@ -12,10 +12,13 @@
 //!
 //! Invariants: category codes are unique and encode kind, major and minor. Every time
 //! limit is a positive amount of working hours or working days. Instants are stored in
-//! UTC, and deadlines are computed in the configured zone. The case state machine itself (intake,
-//! dispatch, handling, verification) is not built here yet.
+//! UTC, and deadlines are computed in the configured zone.
+//!
+//! [`case`] contains the cases themselves: the stages of the loop, the transition table
+//! and the transition log.
 
 pub mod calendar;
+pub mod case;
 pub mod catalogue;
 pub mod row_error;
 

@@ -1,0 +1,15 @@
+//! Cases of the closed loop (接诉即办): their stages, transitions and storage.
+//!
+//! A case moves through the stages of [`Stage`] by the actions of [`Action`]; the one
+//! transition table lives in [`transition`] as a pure function of stage, action and
+//! actor. Every transition is stored with its actor, UTC time, comment and attachment
+//! ids, and guarded by the case's version so that concurrent changes cannot both win.
+//!
+//! Not built here yet: attachments themselves (only their ids are recorded), duplicate
+//! suggestions at intake, notifications to reporters, Open311 and KPIs.
+
+pub mod stage;
+pub mod transition;
+
+pub use stage::{Action, Channel, Stage};
+pub use transition::{Actor, TransitionError, allowed_actions, next_stage};
