@@ -13,3 +13,4 @@ mod ops;
 mod cases_calendar;
 mod cases_catalogue;
 mod cases_routes;
+mod cases_store;

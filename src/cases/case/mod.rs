@@ -8,8 +8,16 @@
 //! Not built here yet: attachments themselves (only their ids are recorded), duplicate
 //! suggestions at intake, notifications to reporters, Open311 and KPIs.
 
+pub mod record;
 pub mod stage;
+pub mod store;
 pub mod transition;
 
+pub use record::{Case, CaseEvent};
 pub use stage::{Action, Channel, Stage};
+pub use store::CaseStore;
 pub use transition::{Actor, TransitionError, allowed_actions, next_stage};
+
+/// Longest description accepted, in characters (not bytes): a long hotline call
+/// transcript fits, and the database enforces the same limit.
+pub const MAX_DESCRIPTION_CHARS: usize = 4_000;
