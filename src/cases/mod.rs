@@ -26,9 +26,9 @@ use axum::{Json, Router, extract::rejection::JsonRejection};
 
 use crate::http::{AppError, AppState, UserMessage};
 
-/// Builds the `/api/v1/categories` and `/api/v1/calendar` routes.
+/// Builds the `/api/v1/categories`, `/api/v1/calendar` and `/api/v1/cases` routes.
 pub fn router() -> Router<AppState> {
-    Router::new().merge(calendar::router()).merge(catalogue::router())
+    Router::new().merge(calendar::router()).merge(catalogue::router()).merge(case::http::router())
 }
 
 /// Unwraps a JSON body, turning axum's rejection into our error format.

@@ -215,6 +215,11 @@ pub trait CaseStore {
         &self,
         case_id: i64,
     ) -> impl Future<Output = Result<Vec<CaseEvent>, StoreError>> + Send;
+    /// Checks that a department with this code exists.
+    fn department_exists(
+        &self,
+        code: &str,
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
 }
 
 const INSERT_EVENT: &str = "INSERT INTO case_event (case_id, action, from_stage, to_stage, \
@@ -418,5 +423,15 @@ impl CaseStore for Db {
             .await
         })?;
         rows.into_iter().map(|row| row.into_event(case_id)).collect()
+    }
+
+    async fn department_exists(&self, code: &str) -> Result<bool, StoreError> {
+        let found: Option<(String,)> = with_pool!(self, |pool| {
+            sqlx::query_as("SELECT department_code FROM department WHERE department_code = $1")
+                .bind(code)
+                .fetch_optional(pool)
+                .await
+        })?;
+        Ok(found.is_some())
     }
 }
