@@ -112,3 +112,33 @@ async fn update_of_missing_case_is_not_found() {
     let result = app.db.update_case(&missing, 1, &event(Stage::Filed, "")).await;
     assert!(matches!(result, Err(StoreError::NotFound(999))), "{result:?}");
 }
+
+#[tokio::test]
+async fn overdue_filter_compares_deadlines() {
+    let app = spawn_app().await;
+    let stored = app.db.insert_case(&sample_case(), &event(Stage::Intake, "")).await.unwrap();
+    let due_at = stored.due_at.unwrap();
+    let overdue_at = |at| CaseFilter { overdue_at: Some(at), limit: 10, ..CaseFilter::default() };
+
+    let later = app.db.list_cases(&overdue_at(due_at + chrono::TimeDelta::minutes(1))).await;
+    assert_eq!(later.unwrap().len(), 1, "past its deadline a minute later");
+    let earlier = app.db.list_cases(&overdue_at(due_at - chrono::TimeDelta::minutes(1))).await;
+    assert_eq!(earlier.unwrap().len(), 0, "not yet due a minute earlier");
+    let milliseconds =
+        app.db.list_cases(&overdue_at(due_at + chrono::TimeDelta::milliseconds(1))).await;
+    assert_eq!(milliseconds.unwrap().len(), 1, "fractional seconds compare in order");
+}
+
+#[tokio::test]
+async fn scope_filter_lists_only_named_areas() {
+    let app = spawn_app().await;
+    app.db.insert_case(&sample_case(), &event(Stage::Intake, "")).await.unwrap();
+    let scoped = |include_outside_grids| CaseFilter {
+        area_ids: Some(vec![]),
+        include_outside_grids,
+        limit: 10,
+        ..CaseFilter::default()
+    };
+    assert_eq!(app.db.list_cases(&scoped(false)).await.unwrap().len(), 0);
+    assert_eq!(app.db.list_cases(&scoped(true)).await.unwrap().len(), 1, "outside every grid");
+}

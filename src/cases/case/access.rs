@@ -1,9 +1,13 @@
 //! Read access to cases.
 //!
 //! Administrators read every case. Staff with [`Permission::ViewCases`] read cases whose
-//! grid or community lies in their area scope, and dispatchers also read cases located
-//! in no grid, because placing those is their job. Every reporter reads their own
-//! cases whatever their role.
+//! grid or community lies in their area scope. Dispatchers and handlers also read cases
+//! located in no grid, because dispatchers place them and handlers must be able to work
+//! on them once dispatched. Every reporter reads their own cases whatever their role.
+//!
+//! NOTE: handlers are scoped by area only, because accounts do not record a department
+//! yet. A handler may therefore act on any case in their area, whichever department it
+//! was dispatched to.
 
 use crate::{
     accounts::{CurrentUser, Permission, Role},
@@ -21,7 +25,7 @@ pub fn can_read(user: &CurrentUser, index: &AreaIndex, case: &Case) -> bool {
         return false;
     }
     if case.outside_grids {
-        return user.role == Role::Dispatcher;
+        return reads_outside_grids(user.role);
     }
     let areas = [case.grid_id, case.community_id];
     areas.into_iter().flatten().any(|area_id| user.can_access_area(index, area_id))
@@ -42,5 +46,9 @@ pub fn restrict_to_scope(user: &CurrentUser, index: &AreaIndex, filter: &mut Cas
         .filter(|area_id| user.can_access_area(index, *area_id))
         .collect();
     filter.area_ids = Some(area_ids);
-    filter.include_outside_grids = user.role == Role::Dispatcher;
+    filter.include_outside_grids = reads_outside_grids(user.role);
+}
+
+fn reads_outside_grids(role: Role) -> bool {
+    matches!(role, Role::Dispatcher | Role::Handler)
 }

@@ -382,6 +382,7 @@ impl CaseStore for Db {
             .bind(case.dispatch_due_at)
             .bind(case.handling_due_at)
             .bind(case.verification_due_at)
+            // WorkingAmount caps amounts at MAX_AMOUNT (10,000), so the value fits.
             .bind(case.requested_extension.map(|extension| extension.amount as i32))
             .bind(case.requested_extension.map(|extension| extension.unit.as_str()))
             .bind(case.merged_into_case_id)

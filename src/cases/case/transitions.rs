@@ -10,7 +10,7 @@ use super::{
     error::CaseError,
     record::{Case, CaseEvent},
     stage::Action,
-    store::CaseStore,
+    store::{CaseStore, StoreError},
     transition::{Actor, next_stage, within_reopen_window},
 };
 use crate::{
@@ -53,11 +53,16 @@ pub struct TransitionInput {
     pub rating: Option<i64>,
 }
 
-/// The inputs of a transition besides the case: the time, the category and the calendar.
+/// The environment of one transition: who acts, when, and the category and calendar
+/// that its deadlines come from.
 struct Context<'a> {
+    db: &'a Db,
+    index: &'a AreaIndex,
+    settings: &'a Settings,
+    user: &'a CurrentUser,
     now: DateTime<Utc>,
-    category: &'a Category,
-    calendar: &'a WorkingCalendar,
+    category: Category,
+    calendar: WorkingCalendar,
     tz: Tz,
 }
 
@@ -67,7 +72,7 @@ impl Context<'_> {
         start: DateTime<Utc>,
         amount: WorkingAmount,
     ) -> Result<DateTime<Utc>, CaseError> {
-        Ok(add_working_time(start, amount, self.calendar, self.tz)?)
+        Ok(add_working_time(start, amount, &self.calendar, self.tz)?)
     }
 }
 
@@ -108,20 +113,19 @@ pub async fn transition_case(
     let actor = Actor { role: user.role, is_reporter: case.reporter_user_id == Some(user.user_id) };
     let to_stage = next_stage(case.stage, action, actor)?;
     let (comment, attachment_ids) = parse_common(&input)?;
-    let code =
-        CategoryCode::parse(&case.category_code).ok_or_else(|| CaseError::NotFound(case_id))?;
-    let category = db.category_by_code(&code).await?.ok_or(CaseError::NotFound(case_id))?;
-    let calendar = db.load_calendar().await?;
     let context = Context {
+        db,
+        index,
+        settings,
+        user,
         now: Utc::now().trunc_subsecs(3),
-        category: &category,
-        calendar: &calendar,
+        category: category_of(db, &case).await?,
+        calendar: db.load_calendar().await?,
         tz: settings.time_zone(),
     };
 
     let mut changed = Case { stage: to_stage, updated_at: context.now, ..case.clone() };
-    let details =
-        apply_effects(db, index, user, settings, &context, action, &input, &mut changed).await?;
+    let details = apply_effects(&context, action, &input, &mut changed).await?;
     let event = CaseEvent {
         case_event_id: None,
         action: Some(action),
@@ -138,6 +142,17 @@ pub async fn transition_case(
     let stored = db.update_case(&changed, expected_version, &event).await?;
     tracing::info!(case.from = case.stage.as_str(), case.to = to_stage.as_str(), "case transition");
     Ok(stored)
+}
+
+/// Loads the category of a stored case; a case whose category vanished is corrupt,
+/// because the foreign key forbids deleting a category in use.
+async fn category_of(db: &Db, case: &Case) -> Result<Category, CaseError> {
+    let corrupt = || StoreError::Corrupt {
+        case_id: case.case_id,
+        reason: format!("category {}", case.category_code),
+    };
+    let code = CategoryCode::parse(&case.category_code).ok_or_else(corrupt)?;
+    Ok(db.category_by_code(&code).await?.ok_or_else(corrupt)?)
 }
 
 fn parse_action(text: Option<&str>) -> Result<Action, CaseError> {
@@ -169,23 +184,18 @@ fn parse_common(input: &TransitionInput) -> Result<(String, Vec<String>), CaseEr
 
 /// Changes the deadlines, counts and fields that `action` affects and returns the
 /// details recorded in the log entry.
-#[allow(clippy::too_many_arguments)]
 async fn apply_effects(
-    db: &Db,
-    index: &AreaIndex,
-    user: &CurrentUser,
-    settings: &Settings,
     context: &Context<'_>,
     action: Action,
     input: &TransitionInput,
     case: &mut Case,
 ) -> Result<serde_json::Value, CaseError> {
-    let limits = context.category;
+    let limits = &context.category;
     let now = context.now;
     match action {
         Action::File | Action::Accept => {}
         Action::Dispatch | Action::Redispatch => {
-            case.department_code = parse_department(db, input, limits).await?;
+            case.department_code = parse_department(context.db, input, limits).await?;
             start_handling(context, case)?;
             case.requested_extension = None;
             return Ok(serde_json::json!({ "department_code": case.department_code }));
@@ -232,7 +242,7 @@ async fn apply_effects(
         }
         Action::Reopen => {
             let closed_at = case.closed_at.unwrap_or(case.updated_at);
-            let window = settings.cases.reopen_window_days;
+            let window = context.settings.cases.reopen_window_days;
             if !within_reopen_window(closed_at, now, window) {
                 let message = UserMessage::new("case_reopen_window_passed").arg("days", window);
                 return Err(CaseError::Invalid(message.field("action")));
@@ -246,7 +256,9 @@ async fn apply_effects(
             case.due_at = None;
         }
         Action::Merge => {
-            let target = parse_merge_target(db, index, user, input, case.case_id).await?;
+            // TODO: tell the merged case's reporter about the surviving case; until
+            // notifications exist they see only `merged_into_case_id` on their case.
+            let target = parse_merge_target(context, input, case.case_id).await?;
             case.merged_into_case_id = Some(target);
             case.due_at = None;
             return Ok(serde_json::json!({ "target_case_id": target }));
@@ -310,9 +322,7 @@ fn parse_rating(input: &TransitionInput) -> Result<i32, CaseError> {
 
 /// Checks the surviving case of a merge: another open case that `user` may read.
 async fn parse_merge_target(
-    db: &Db,
-    index: &AreaIndex,
-    user: &CurrentUser,
+    context: &Context<'_>,
     input: &TransitionInput,
     case_id: i64,
 ) -> Result<i64, CaseError> {
@@ -323,9 +333,11 @@ async fn parse_merge_target(
     let Some(target_id) = input.target_case_id else {
         return Err(invalid("-".to_owned()));
     };
-    let target = db.case_by_id(target_id).await?;
+    let target = context.db.case_by_id(target_id).await?;
     let usable = target.is_some_and(|target| {
-        target_id != case_id && target.stage.is_open() && can_read(user, index, &target)
+        target_id != case_id
+            && target.stage.is_open()
+            && can_read(context.user, context.index, &target)
     });
     if usable { Ok(target_id) } else { Err(invalid(target_id.to_string())) }
 }
