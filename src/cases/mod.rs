@@ -34,9 +34,13 @@ pub fn router() -> Router<AppState> {
 /// Unwraps a JSON body, turning axum's rejection into our error format.
 ///
 /// # Errors
+/// [`AppError::PayloadTooLarge`] (413) for a body over the route's limit, and otherwise
 /// `invalid_json_body` (400) with the parser's reason.
 fn json_body<T>(body: Result<Json<T>, JsonRejection>) -> Result<T, AppError> {
     body.map(|Json(value)| value).map_err(|rejection| {
+        if rejection.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE {
+            return AppError::PayloadTooLarge;
+        }
         AppError::BadRequest(
             UserMessage::new("invalid_json_body").arg("reason", rejection.body_text()),
         )

@@ -539,3 +539,30 @@ async fn case_routes_follow_authorization_matrix() {
         assert_eq!(response.status(), 401, "{}", response.url());
     }
 }
+
+#[tokio::test]
+async fn malformed_requests_get_json_errors() {
+    let app = app_with_grids().await;
+    let dispatcher = app.login_as(Role::Dispatcher, &[areas::STREET]).await;
+
+    let response = dispatcher.get("/api/v1/cases/not-a-number").await;
+    let (status, error) = error_of(response).await;
+    assert_eq!((status, error["code"].as_str()), (404, Some("not_found")));
+
+    let mut body = report_body(IN_GRID_A1);
+    body["description"] = json!("x".repeat(100_000));
+    let response = dispatcher.post_json("/api/v1/cases", &body).await;
+    assert_eq!(response.status(), 413, "a body over 64 KiB is rejected before parsing");
+
+    let response = dispatcher
+        .client
+        .post(dispatcher.url("/api/v1/cases"))
+        .header("x-csrf-token", &dispatcher.csrf_token)
+        .header("content-type", "application/json")
+        .body("{\"title\": ")
+        .send()
+        .await
+        .unwrap();
+    let (status, error) = error_of(response).await;
+    assert_eq!((status, error["code"].as_str()), (400, Some("invalid_json_body")));
+}

@@ -2,7 +2,10 @@
 
 use axum::{
     Json, Router,
-    extract::{Path, Query, State, rejection::JsonRejection},
+    extract::{
+        DefaultBodyLimit, Path, Query, State,
+        rejection::{JsonRejection, PathRejection},
+    },
     http::StatusCode,
     routing::{get, post},
 };
@@ -20,12 +23,23 @@ use crate::{
     http::{AppError, AppState},
 };
 
+/// Largest JSON body of a report or a transition, in bytes. A maximal description is
+/// 4,000 characters of up to 4 bytes in UTF-8, so 64 KiB leaves room for every other
+/// field while keeping the whole server's much larger upload limit away from this route.
+pub const MAX_JSON_BYTES: usize = 64 * 1024;
+
 /// Builds the `/api/v1/cases` routes.
 pub fn router() -> Router<AppState> {
     Router::new()
         .route("/api/v1/cases", post(create_case).get(get_cases))
         .route("/api/v1/cases/{case_id}", get(get_case))
         .route("/api/v1/cases/{case_id}/transitions", post(create_transition))
+        .layer(DefaultBodyLimit::max(MAX_JSON_BYTES))
+}
+
+/// Parses the case id of a path, so that `/api/v1/cases/abc` gets our 404 body.
+fn case_id(path: Result<Path<i64>, PathRejection>) -> Result<i64, AppError> {
+    path.map(|Path(case_id)| case_id).map_err(|_| AppError::not_found("case", "?"))
 }
 
 async fn create_case(
@@ -44,8 +58,9 @@ async fn create_case(
 async fn get_case(
     State(state): State<AppState>,
     user: CurrentUser,
-    Path(case_id): Path<i64>,
+    path: Result<Path<i64>, PathRejection>,
 ) -> Result<Json<CaseView>, AppError> {
+    let case_id = case_id(path)?;
     let index = state.locator.snapshot();
     let view = read_case(&state.db, &index, state.settings.time_zone(), &user, case_id).await?;
     Ok(Json(view))
@@ -65,9 +80,10 @@ async fn get_cases(
 async fn create_transition(
     State(state): State<AppState>,
     user: CurrentUser,
-    Path(case_id): Path<i64>,
+    path: Result<Path<i64>, PathRejection>,
     body: Result<Json<TransitionInput>, JsonRejection>,
 ) -> Result<Json<CaseView>, AppError> {
+    let case_id = case_id(path)?;
     let input = json_body(body)?;
     let index = state.locator.snapshot();
     let case = transition_case(&state.db, &index, &state.settings, &user, case_id, input).await?;
