@@ -108,6 +108,11 @@ pub enum Permission {
     ViewCatalogue,
     /// Create and edit case categories, departments and the working-time calendar.
     ManageCatalogue,
+    /// Report a case; every logged-in person may, residents included.
+    ReportCases,
+    /// Read and list the cases in the user's area scope; reporters read their own
+    /// cases without it.
+    ViewCases,
 }
 
 impl Role {
@@ -115,7 +120,10 @@ impl Role {
     pub fn allows(self, permission: Permission) -> bool {
         use Permission::*;
         match permission {
-            ViewAreas | ViewCatalogue => !matches!(self, Role::Resident | Role::Merchant),
+            ViewAreas | ViewCatalogue | ViewCases => {
+                !matches!(self, Role::Resident | Role::Merchant)
+            }
+            ReportCases => true,
             ManageAreas | ManageUsers | ViewAudit | ManageCatalogue => self == Role::Administrator,
         }
     }

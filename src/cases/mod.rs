@@ -12,10 +12,13 @@
 //!
 //! Invariants: category codes are unique and encode kind, major and minor. Every time
 //! limit is a positive amount of working hours or working days. Instants are stored in
-//! UTC, and deadlines are computed in the configured zone. The case state machine itself (intake,
-//! dispatch, handling, verification) is not built here yet.
+//! UTC, and deadlines are computed in the configured zone.
+//!
+//! [`case`] contains the cases themselves: the stages of the loop, the transition table
+//! and the transition log.
 
 pub mod calendar;
+pub mod case;
 pub mod catalogue;
 pub mod row_error;
 
@@ -23,17 +26,21 @@ use axum::{Json, Router, extract::rejection::JsonRejection};
 
 use crate::http::{AppError, AppState, UserMessage};
 
-/// Builds the `/api/v1/categories` and `/api/v1/calendar` routes.
+/// Builds the `/api/v1/categories`, `/api/v1/calendar` and `/api/v1/cases` routes.
 pub fn router() -> Router<AppState> {
-    Router::new().merge(calendar::router()).merge(catalogue::router())
+    Router::new().merge(calendar::router()).merge(catalogue::router()).merge(case::http::router())
 }
 
 /// Unwraps a JSON body, turning axum's rejection into our error format.
 ///
 /// # Errors
+/// [`AppError::PayloadTooLarge`] (413) for a body over the route's limit, and otherwise
 /// `invalid_json_body` (400) with the parser's reason.
 fn json_body<T>(body: Result<Json<T>, JsonRejection>) -> Result<T, AppError> {
     body.map(|Json(value)| value).map_err(|rejection| {
+        if rejection.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE {
+            return AppError::PayloadTooLarge;
+        }
         AppError::BadRequest(
             UserMessage::new("invalid_json_body").arg("reason", rejection.body_text()),
         )

@@ -30,6 +30,7 @@ pub struct Settings {
     pub ui: UiSettings,
     pub map: MapSettings,
     pub locate: LocateSettings,
+    pub cases: CaseSettings,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -127,6 +128,7 @@ impl Default for Settings {
             ui: UiSettings::default(),
             map: MapSettings::default(),
             locate: LocateSettings::default(),
+            cases: CaseSettings::default(),
         }
     }
 }
@@ -175,6 +177,20 @@ impl Default for UiSettings {
 impl Default for LocateSettings {
     fn default() -> Self {
         Self { max_outside_distance_m: 200.0, boundary_tolerance_m: 0.1, refresh_seconds: 5 }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(default, deny_unknown_fields)]
+pub struct CaseSettings {
+    /// Calendar days after closing during which the reporter or a dispatcher may
+    /// reopen a case (重开); later the problem is a new case.
+    pub reopen_window_days: u32,
+}
+
+impl Default for CaseSettings {
+    fn default() -> Self {
+        Self { reopen_window_days: 7 }
     }
 }
 

@@ -4,7 +4,8 @@
 //! [`Role::ALL`]: administrator, dispatcher, handler, grid worker, community worker,
 //! resident, merchant. A new capability adds its rows here. State-changing requests
 //! carry a valid CSRF token, so the matrix tests authorization, not CSRF. `{target}`
-//! in a path is replaced by the id of a resident account made for the purpose.
+//! in a path is replaced by the id of a resident account made for the purpose, and
+//! `{case}` by the id of a case another resident reported outside every grid.
 
 use citycore::accounts::Role;
 
@@ -13,7 +14,9 @@ use crate::helpers::{TestApp, csrf_field, default_areas, spawn_app};
 struct Row {
     method: &'static str,
     path: &'static str,
-    /// Form fields of a POST; the CSRF token is added.
+    /// Form fields of a POST; the CSRF token is added. For `POST_JSON` the fields
+    /// become a JSON object, each value parsed as JSON when it can be (so `"1"` is a
+    /// number) and kept as a string otherwise.
     form: &'static [(&'static str, &'static str)],
     anonymous: u16,
     by_role: [u16; 7],
@@ -23,6 +26,14 @@ const ALL_200: [u16; 7] = [200; 7];
 const ADMIN_ONLY: [u16; 7] = [200, 403, 403, 403, 403, 403, 403];
 /// Every staff role; residents and merchants are refused.
 const STAFF: [u16; 7] = [200, 200, 200, 200, 200, 403, 403];
+/// A valid report of exposed garbage for `POST /api/v1/cases`.
+const CASE_REPORT: &[(&str, &str)] = &[
+    ("title", "暴露垃圾"),
+    ("description", "路口有一堆垃圾"),
+    ("category_code", "E0101"),
+    ("longitude", "116.47"),
+    ("latitude", "39.99"),
+];
 
 /// Rows run in this order for each role; `/logout` stays last because it ends the session.
 const ROWS: &[Row] = &[
@@ -84,6 +95,30 @@ const ROWS: &[Row] = &[
     Row { method: "GET", path: "/map", form: &[], anonymous: 401, by_role: STAFF },
     Row { method: "GET", path: "/api/v1/categories", form: &[], anonymous: 401, by_role: STAFF },
     Row { method: "GET", path: "/api/v1/calendar/2026", form: &[], anonymous: 401, by_role: STAFF },
+    Row { method: "GET", path: "/api/v1/cases", form: &[], anonymous: 401, by_role: STAFF },
+    // The case lies in no grid: only administrators, dispatchers and handlers reach it.
+    Row {
+        method: "GET",
+        path: "/api/v1/cases/{case}",
+        form: &[],
+        anonymous: 401,
+        by_role: [200, 200, 200, 404, 404, 404, 404],
+    },
+    Row {
+        method: "POST_JSON",
+        path: "/api/v1/cases",
+        form: CASE_REPORT,
+        anonymous: 401,
+        by_role: [201; 7],
+    },
+    // Only dispatchers may merge; theirs fails on the missing target, so nothing changes.
+    Row {
+        method: "POST_JSON",
+        path: "/api/v1/cases/{case}/transitions",
+        form: &[("action", "merge"), ("expected_version", "1")],
+        anonymous: 401,
+        by_role: [403, 422, 403, 404, 404, 404, 404],
+    },
     Row { method: "POST", path: "/logout", form: &[], anonymous: 303, by_role: [303; 7] },
 ];
 
@@ -103,6 +138,28 @@ async fn client_for(app: &TestApp, role: Option<Role>) -> (reqwest::Client, Stri
     }
 }
 
+/// Turns fields into a JSON object, parsing each value as JSON when it can be.
+fn json_object(fields: &[(&str, &str)]) -> serde_json::Value {
+    let object: serde_json::Map<String, serde_json::Value> = fields
+        .iter()
+        .map(|(key, value)| {
+            let parsed =
+                serde_json::from_str(value).unwrap_or_else(|_| serde_json::Value::from(*value));
+            ((*key).to_owned(), parsed)
+        })
+        .collect();
+    object.into()
+}
+
+/// Reports a case as a resident of its own and returns its id.
+async fn report_case(app: &TestApp) -> i64 {
+    let reporter = app.login_as(Role::Resident, &[]).await;
+    let response = reporter.post_json("/api/v1/cases", &json_object(CASE_REPORT)).await;
+    assert_eq!(response.status(), 201, "case reported");
+    let case: serde_json::Value = response.json().await.unwrap();
+    case["case_id"].as_i64().expect("case id")
+}
+
 async fn send(app: &TestApp, client: &reqwest::Client, csrf: &str, row: &Row, path: &str) -> u16 {
     let url = app.url(path);
     let request = match row.method {
@@ -112,6 +169,7 @@ async fn send(app: &TestApp, client: &reqwest::Client, csrf: &str, row: &Row, pa
             form.push(("csrf_token", csrf));
             client.post(url).form(&form)
         }
+        "POST_JSON" => client.post(url).header("x-csrf-token", csrf).json(&json_object(row.form)),
         other => panic!("add method {other} to the matrix runner"),
     };
     request.send().await.expect("request sent").status().as_u16()
@@ -122,6 +180,7 @@ async fn every_endpoint_answers_each_role_as_expected() {
     let app = spawn_app().await;
     app.ensure_test_areas().await;
     let (target_id, _, _) = app.create_user(Role::Resident, &[]).await;
+    let case_id = report_case(&app).await;
     let callers: Vec<Option<Role>> = std::iter::once(None).chain(Role::ALL.map(Some)).collect();
     let mut failures = Vec::new();
     for role in callers {
@@ -132,7 +191,10 @@ async fn every_endpoint_answers_each_role_as_expected() {
                 None => row.anonymous,
                 Some(role) => row.by_role[Role::ALL.iter().position(|r| *r == role).unwrap()],
             };
-            let path = row.path.replace("{target}", &target_id.to_string());
+            let path = row
+                .path
+                .replace("{target}", &target_id.to_string())
+                .replace("{case}", &case_id.to_string());
             let actual = send(&app, &client, &csrf, row, &path).await;
             if actual != expected {
                 failures.push(format!(

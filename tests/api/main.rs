@@ -16,4 +16,6 @@ mod users;
 // The case context: category catalogue and working-time calendar.
 mod cases_calendar;
 mod cases_catalogue;
+mod cases_loop;
 mod cases_routes;
+mod cases_store;

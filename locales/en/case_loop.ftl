@@ -1,0 +1,25 @@
+# Messages of the case loop: intake, transitions and case lists.
+error-case-not-found = Case { $id } does not exist or is outside your area scope.
+error-case-title-invalid = The title must not be empty and must be at most { $max } characters.
+error-case-description-missing = Describe the problem in the description.
+error-case-description-too-long = The description has { $length } characters, more than the maximum of { $max }; shorten it.
+error-unknown-category = Category code "{ $code }" does not exist; choose one from the catalogue, such as E0101.
+error-invalid-crs = Coordinate system "{ $value }" is invalid; use wgs84 or gcj02.
+error-case-location-missing = The location is missing; send both longitude and latitude.
+error-case-location-out-of-range = Coordinate { $value } is out of range; longitude must be between -180 and 180 and latitude between -90 and 90.
+error-invalid-channel = Channel "{ $value }" is invalid or not allowed; residents use web or api, staff may also use staff, hotline, patrol, open311 or iot.
+error-case-contact-too-long = The contact must be at most { $max } characters.
+error-expected-version-missing = expected_version is missing; send the version you read with the case.
+error-unknown-case-action = Action "{ $value }" is invalid; the actions are: { $allowed }.
+error-case-action-not-allowed = The case is in stage { $stage }, where { $action } is not allowed; you may: { $allowed }.
+error-case-version-conflict = The case changed since you read it (now version { $current }, you sent { $expected }); reload it and try again.
+error-case-comment-too-long = The comment must be at most { $max } characters.
+error-case-attachments-invalid = Invalid attachment ids; send at most { $max }, each non-empty and at most 100 characters.
+error-case-reason-missing = A return or a void needs a reason.
+error-unknown-department = Department code "{ $code }" does not exist; choose a department from the catalogue.
+error-extension-amount-missing = Send the extension as extension_amount and extension_unit.
+error-extension-not-requested = No extension request is waiting for a decision.
+error-case-rating-invalid = The rating must be a whole number from 1 to 5.
+error-case-reopen-window-passed = The case closed more than { $days } days ago and cannot be reopened; report it as a new case.
+error-case-merge-target-invalid = The case cannot be merged into case { $id }; name another open case that you can read.
+error-invalid-case-filter = Filter value "{ $value }" is invalid.

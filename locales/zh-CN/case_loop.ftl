@@ -1,0 +1,25 @@
+# Messages of the case loop: intake, transitions and case lists.
+error-case-not-found = 案件 { $id } 不存在，或不在您的管辖范围内。
+error-case-title-invalid = 标题不能为空，且不超过 { $max } 个字符。
+error-case-description-missing = 请填写问题描述。
+error-case-description-too-long = 描述有 { $length } 个字符，超过上限 { $max }；请缩短。
+error-unknown-category = 类别代码 “{ $code }” 不存在；请从类别目录中选择，如 E0101。
+error-invalid-crs = 坐标系 “{ $value }” 无效；请用 wgs84 或 gcj02。
+error-case-location-missing = 缺少位置；请同时提供经度和纬度。
+error-case-location-out-of-range = 坐标 { $value } 超出范围；经度应在 -180 到 180 之间，纬度应在 -90 到 90 之间。
+error-invalid-channel = 渠道 “{ $value }” 无效或不允许；居民请用 web 或 api，工作人员还可用 staff、hotline、patrol、open311、iot。
+error-case-contact-too-long = 联系方式不能超过 { $max } 个字符。
+error-expected-version-missing = 缺少 expected_version；请填入读取案件时得到的 version。
+error-unknown-case-action = 操作 “{ $value }” 无效；可用的操作有：{ $allowed }。
+error-case-action-not-allowed = 案件处于 { $stage } 阶段，不能执行 { $action }；此阶段您可执行：{ $allowed }。
+error-case-version-conflict = 案件已被他人修改（当前版本 { $current }，您提交的是 { $expected }）；请刷新后重试。
+error-case-comment-too-long = 意见不能超过 { $max } 个字符。
+error-case-attachments-invalid = 附件编号无效；最多 { $max } 个，每个不超过 100 个字符且不能为空。
+error-case-reason-missing = 退单和作废必须填写原因。
+error-unknown-department = 部门代码 “{ $code }” 不存在；请从类别目录的部门中选择。
+error-extension-amount-missing = 请填写延期时长 extension_amount 和单位 extension_unit。
+error-extension-not-requested = 没有待审批的延期申请。
+error-case-rating-invalid = 评价应为 1 到 5 之间的整数。
+error-case-reopen-window-passed = 案件结案已超过 { $days } 天，不能重开；请作为新案件上报。
+error-case-merge-target-invalid = 无法合并到案件 { $id }；请指定另一件您可查看、尚未办结的案件。
+error-invalid-case-filter = 筛选条件 “{ $value }” 无效。

@@ -1,0 +1,34 @@
+//! Cases of the closed loop (接诉即办): their stages, transitions and storage.
+//!
+//! A case moves through the stages of [`Stage`] by the actions of [`Action`]. The one
+//! transition table lives in [`transition`] as a pure function of stage, action and
+//! actor. Every transition is stored with its actor, UTC time, comment and attachment
+//! ids, and guarded by the case's version so that concurrent changes cannot both win.
+//! [`intake`] validates, locates, routes and times new reports, [`transitions`] applies
+//! actions with their deadlines and counts, and [`http`] serves `/api/v1/cases`.
+//!
+//! Not built here yet: attachments themselves (only their ids are recorded), duplicate
+//! suggestions at intake, notifications to reporters, Open311 and KPIs.
+
+pub mod access;
+pub mod error;
+pub mod http;
+pub mod intake;
+pub mod locate;
+pub mod query;
+pub mod record;
+pub mod stage;
+pub mod store;
+pub mod transition;
+pub mod transitions;
+pub mod view;
+
+pub use error::CaseError;
+pub use record::{Case, CaseEvent};
+pub use stage::{Action, Channel, Stage};
+pub use store::CaseStore;
+pub use transition::{Actor, TransitionError, allowed_actions, next_stage};
+
+/// Maximum description length, in characters (not bytes): a long hotline call
+/// transcript fits, and the database enforces the same limit.
+pub const MAX_DESCRIPTION_CHARS: usize = 4_000;

@@ -1,0 +1,301 @@
+//! Storage of cases and their transition log on SQLite and PostgreSQL.
+//!
+//! Every change to a case is one transaction: the guarded `UPDATE … WHERE case_id = $1
+//! AND version = $2` and the insert of its log entry. A transition that lost a race
+//! therefore writes nothing and reports [`StoreError::VersionConflict`].
+
+mod rows;
+
+use chrono::{DateTime, Utc};
+
+use self::rows::{CASE_COLUMNS, CaseRow, EventRow, INTAKE_ACTION};
+use super::{
+    record::{Case, CaseEvent},
+    stage::{Action, Stage},
+};
+use crate::{db::Db, with_pool};
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error(transparent)]
+    Database(#[from] sqlx::Error),
+    #[error("stored case {case_id} is corrupt: {reason}")]
+    Corrupt { case_id: i64, reason: String },
+    /// The case changed since the caller read version `expected`; it is now `current`.
+    #[error("case {case_id} is at version {current}, not {expected}")]
+    VersionConflict { case_id: i64, expected: i64, current: i64 },
+    #[error("case {0} not found")]
+    NotFound(i64),
+}
+
+/// The conditions of [`CaseStore::list_cases`].
+#[derive(Debug, Clone, Default)]
+pub struct CaseFilter {
+    /// Only cases in one of these grids or communities; `None` means every area.
+    pub area_ids: Option<Vec<i64>>,
+    /// Also cases located in no grid, which only dispatchers place.
+    pub include_outside_grids: bool,
+    pub stage: Option<Stage>,
+    pub category_code: Option<String>,
+    /// Only open cases whose current deadline is before this instant.
+    pub overdue_at: Option<DateTime<Utc>>,
+    /// Largest number of cases returned, newest first.
+    pub limit: i64,
+}
+
+/// Storage of cases and their transition log.
+pub trait CaseStore {
+    /// Inserts a new case and its intake log entry in one transaction and returns the
+    /// case with its id. `case.case_id` is ignored.
+    fn insert_case(
+        &self,
+        case: &Case,
+        event: &CaseEvent,
+    ) -> impl Future<Output = Result<Case, StoreError>> + Send;
+    fn case_by_id(
+        &self,
+        case_id: i64,
+    ) -> impl Future<Output = Result<Option<Case>, StoreError>> + Send;
+    /// Lists cases matching `filter`, newest first.
+    fn list_cases(
+        &self,
+        filter: &CaseFilter,
+    ) -> impl Future<Output = Result<Vec<Case>, StoreError>> + Send;
+    /// Stores the changed `case` if it is still at `expected_version`, with its log
+    /// entry, and returns it at the next version.
+    ///
+    /// # Errors
+    /// [`StoreError::VersionConflict`] when another transition committed first, and
+    /// [`StoreError::NotFound`] when the case does not exist; nothing is written.
+    fn update_case(
+        &self,
+        case: &Case,
+        expected_version: i64,
+        event: &CaseEvent,
+    ) -> impl Future<Output = Result<Case, StoreError>> + Send;
+    /// Lists the transition log of a case, oldest first.
+    fn case_events(
+        &self,
+        case_id: i64,
+    ) -> impl Future<Output = Result<Vec<CaseEvent>, StoreError>> + Send;
+    /// Checks that a department with this code exists.
+    fn department_exists(
+        &self,
+        code: &str,
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
+}
+
+const INSERT_EVENT: &str = "INSERT INTO case_event (case_id, action, from_stage, to_stage, \
+     actor_user_id, actor_role, comment, reason, attachment_ids, details, occurred_at) \
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)";
+
+/// Binds the columns of [`INSERT_EVENT`] in order.
+macro_rules! bind_event {
+    ($case_id:expr, $event:expr) => {
+        sqlx::query(INSERT_EVENT)
+            .bind($case_id)
+            .bind($event.action.map_or(INTAKE_ACTION, Action::as_str))
+            .bind($event.from_stage.map(Stage::as_str))
+            .bind($event.to_stage.as_str())
+            .bind($event.actor_user_id)
+            .bind($event.actor_role.as_deref())
+            .bind(&$event.comment)
+            .bind($event.reason.as_deref())
+            .bind(serde_json::Value::from($event.attachment_ids.clone()).to_string())
+            .bind($event.details.to_string())
+            .bind($event.occurred_at)
+    };
+}
+
+/// Builds the `WHERE` clause of [`CaseStore::list_cases`] with numbered placeholders.
+/// The caller binds the area ids twice, then the other filters in the same order.
+fn list_query(filter: &CaseFilter) -> String {
+    let mut conditions = Vec::new();
+    let mut next = 1;
+    if let Some(area_ids) = &filter.area_ids {
+        let mut placeholders = |count: usize| {
+            let list: Vec<String> = (next..next + count).map(|n| format!("${n}")).collect();
+            next += count;
+            if list.is_empty() { "NULL".to_owned() } else { list.join(", ") }
+        };
+        let grids = placeholders(area_ids.len());
+        let communities = placeholders(area_ids.len());
+        let outside = if filter.include_outside_grids { " OR outside_grids" } else { "" };
+        conditions
+            .push(format!("(grid_id IN ({grids}) OR community_id IN ({communities}){outside})"));
+    }
+    let mut push = |condition: &str| {
+        conditions.push(condition.replace('?', &format!("${next}")));
+        next += 1;
+    };
+    if filter.stage.is_some() {
+        push("stage = ?");
+    }
+    if filter.category_code.is_some() {
+        push("category_code = ?");
+    }
+    if filter.overdue_at.is_some() {
+        push("due_at < ?");
+        conditions.push(
+            "stage NOT IN ('closed', 'rated', 'voided', 'merged') AND due_at IS NOT NULL".into(),
+        );
+    }
+    let clause = if conditions.is_empty() {
+        String::new()
+    } else {
+        format!(" WHERE {}", conditions.join(" AND "))
+    };
+    format!("SELECT {CASE_COLUMNS} FROM service_case{clause} ORDER BY case_id DESC LIMIT ${next}")
+}
+
+impl CaseStore for Db {
+    async fn insert_case(&self, case: &Case, event: &CaseEvent) -> Result<Case, StoreError> {
+        let case_id: i64 = with_pool!(self, |pool| {
+            let mut tx = pool.begin().await?;
+            let (case_id,): (i64,) = sqlx::query_as(
+                "INSERT INTO service_case (tracking_token, title, description, category_code, \
+                 channel, reporter_user_id, reporter_contact, longitude, latitude, grid_id, \
+                 community_id, outside_grids, department_code, stage, due_at, dispatch_due_at, \
+                 version, created_at, updated_at) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, \
+                 $17, $18, $19) RETURNING case_id",
+            )
+            .bind(&case.tracking_token)
+            .bind(&case.title)
+            .bind(&case.description)
+            .bind(&case.category_code)
+            .bind(case.channel.as_str())
+            .bind(case.reporter_user_id)
+            .bind(case.reporter_contact.as_deref())
+            .bind(case.longitude)
+            .bind(case.latitude)
+            .bind(case.grid_id)
+            .bind(case.community_id)
+            .bind(case.outside_grids)
+            .bind(&case.department_code)
+            .bind(case.stage.as_str())
+            .bind(case.due_at)
+            .bind(case.dispatch_due_at)
+            .bind(case.version)
+            .bind(case.created_at)
+            .bind(case.updated_at)
+            .fetch_one(&mut *tx)
+            .await?;
+            bind_event!(case_id, event).execute(&mut *tx).await?;
+            tx.commit().await?;
+            Ok::<_, sqlx::Error>(case_id)
+        })?;
+        Ok(Case { case_id, ..case.clone() })
+    }
+
+    async fn case_by_id(&self, case_id: i64) -> Result<Option<Case>, StoreError> {
+        let query = format!("SELECT {CASE_COLUMNS} FROM service_case WHERE case_id = $1");
+        let row: Option<CaseRow> = with_pool!(self, |pool| {
+            sqlx::query_as(sqlx::AssertSqlSafe(query.clone()))
+                .bind(case_id)
+                .fetch_optional(pool)
+                .await
+        })?;
+        row.map(Case::try_from).transpose()
+    }
+
+    async fn list_cases(&self, filter: &CaseFilter) -> Result<Vec<Case>, StoreError> {
+        let query = list_query(filter);
+        let rows: Vec<CaseRow> = with_pool!(self, |pool| {
+            let mut select = sqlx::query_as(sqlx::AssertSqlSafe(query.clone()));
+            let area_ids = filter.area_ids.as_deref().unwrap_or_default();
+            for area_id in area_ids.iter().chain(area_ids) {
+                select = select.bind(*area_id);
+            }
+            if let Some(stage) = filter.stage {
+                select = select.bind(stage.as_str());
+            }
+            if let Some(code) = &filter.category_code {
+                select = select.bind(code.clone());
+            }
+            if let Some(now) = filter.overdue_at {
+                select = select.bind(now);
+            }
+            select.bind(filter.limit).fetch_all(pool).await
+        })?;
+        rows.into_iter().map(Case::try_from).collect()
+    }
+
+    async fn update_case(
+        &self,
+        case: &Case,
+        expected_version: i64,
+        event: &CaseEvent,
+    ) -> Result<Case, StoreError> {
+        let updated_rows = with_pool!(self, |pool| {
+            let mut tx = pool.begin().await?;
+            let result = sqlx::query(
+                "UPDATE service_case SET department_code = $3, stage = $4, due_at = $5, \
+                 dispatch_due_at = $6, handling_due_at = $7, verification_due_at = $8, \
+                 requested_extension_amount = $9, requested_extension_unit = $10, \
+                 merged_into_case_id = $11, rating = $12, closed_at = $13, rework_count = $14, \
+                 extension_count = $15, updated_at = $16, version = version + 1 \
+                 WHERE case_id = $1 AND version = $2",
+            )
+            .bind(case.case_id)
+            .bind(expected_version)
+            .bind(&case.department_code)
+            .bind(case.stage.as_str())
+            .bind(case.due_at)
+            .bind(case.dispatch_due_at)
+            .bind(case.handling_due_at)
+            .bind(case.verification_due_at)
+            // WorkingAmount caps amounts at MAX_AMOUNT (10,000), so the value fits.
+            .bind(case.requested_extension.map(|extension| extension.amount as i32))
+            .bind(case.requested_extension.map(|extension| extension.unit.as_str()))
+            .bind(case.merged_into_case_id)
+            .bind(case.rating)
+            .bind(case.closed_at)
+            .bind(case.rework_count)
+            .bind(case.extension_count)
+            .bind(case.updated_at)
+            .execute(&mut *tx)
+            .await?;
+            if result.rows_affected() == 1 {
+                bind_event!(case.case_id, event).execute(&mut *tx).await?;
+                tx.commit().await?;
+            }
+            Ok::<_, sqlx::Error>(result.rows_affected())
+        })?;
+        if updated_rows == 1 {
+            return Ok(Case { version: expected_version + 1, ..case.clone() });
+        }
+        match self.case_by_id(case.case_id).await? {
+            Some(current) => Err(StoreError::VersionConflict {
+                case_id: case.case_id,
+                expected: expected_version,
+                current: current.version,
+            }),
+            None => Err(StoreError::NotFound(case.case_id)),
+        }
+    }
+
+    async fn case_events(&self, case_id: i64) -> Result<Vec<CaseEvent>, StoreError> {
+        let rows: Vec<EventRow> = with_pool!(self, |pool| {
+            sqlx::query_as(
+                "SELECT case_event_id, action, from_stage, to_stage, actor_user_id, actor_role, \
+                 comment, reason, attachment_ids, details, occurred_at FROM case_event \
+                 WHERE case_id = $1 ORDER BY case_event_id",
+            )
+            .bind(case_id)
+            .fetch_all(pool)
+            .await
+        })?;
+        rows.into_iter().map(|row| row.into_event(case_id)).collect()
+    }
+
+    async fn department_exists(&self, code: &str) -> Result<bool, StoreError> {
+        let found: Option<(String,)> = with_pool!(self, |pool| {
+            sqlx::query_as("SELECT department_code FROM department WHERE department_code = $1")
+                .bind(code)
+                .fetch_optional(pool)
+                .await
+        })?;
+        Ok(found.is_some())
+    }
+}
