@@ -1,7 +1,5 @@
 //! Locating a report: from the reported coordinates to a WGS-84 point and its grid.
 
-use geo::{Contains, Point};
-
 use crate::{areas::Level, http::UserMessage, locate::AreaIndex};
 
 /// The coordinate reference system of a reported point.
@@ -57,24 +55,18 @@ pub fn parse_point(
     })
 }
 
-/// Finds the grid that contains a WGS-84 point and the community above it.
+/// Finds the grid of a WGS-84 point and the community above it.
 ///
-/// Returns `None` when no grid's geometry contains the point; grids without geometry
-/// never match.
-// TODO: swap this linear walk over every area for the indexed lookup of
-// `crate::locate`, which also handles points on or just outside grid edges.
+/// Uses the node's spatial index, so a point on a shared edge resolves by the index's
+/// tie rule and a point just outside every grid takes the nearest grid within
+/// `locate.max_outside_distance_m`. Returns `None` when no grid applies.
 pub fn locate_point(
     index: &AreaIndex,
     longitude: f64,
     latitude: f64,
 ) -> Option<(i64, Option<i64>)> {
-    let point = Point::new(longitude, latitude);
-    index
-        .areas()
-        .iter()
-        .filter(|area| area.level == Level::Grid)
-        .find(|area| area.geometry.as_ref().is_some_and(|geometry| geometry.contains(&point)))
-        .map(|grid| (grid.area_id, grid.parent_id))
+    let location = index.locate(longitude, latitude)?;
+    (location.area.level == Level::Grid).then_some((location.area.area_id, location.area.parent_id))
 }
 
 #[cfg(test)]
