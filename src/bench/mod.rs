@@ -146,6 +146,16 @@ pub async fn run_locate(args: LocateBenchArgs) -> anyhow::Result<()> {
         return Ok(());
     };
     let postgis = postgis::measure(url, &grids, &args).await?;
+    print_postgis(&figures, &postgis, &args);
+    Ok(())
+}
+
+/// Prints the PostGIS figures and their ratios to the in-memory index.
+fn print_postgis(
+    figures: &IndexFigures,
+    postgis: &postgis::PostgisFigures,
+    args: &LocateBenchArgs,
+) {
     println!("PostGIS: {}", postgis.version);
     println!(
         "PostGIS single-point ST_Contains: {:.0} lookups/s wall-clock on one connection, {} per server CPU second ({} queries)",
@@ -173,7 +183,6 @@ pub async fn run_locate(args: LocateBenchArgs) -> anyhow::Result<()> {
         ratio(figures.lookups_per_cpu_second, postgis.single.per_cpu_second),
         ratio(figures.lookups_per_cpu_second, postgis.join.per_cpu_second)
     );
-    Ok(())
 }
 
 fn shown(rate: Option<f64>) -> String {

@@ -25,6 +25,59 @@ struct Candidate {
     rank: u32,
 }
 
+/// Ranks every area (deeper level first, then smaller code) and returns the rank of
+/// each area with the area of each rank.
+fn rank_areas(areas: &[Area]) -> (Vec<u32>, Vec<u32>) {
+    let mut order: Vec<usize> = (0..areas.len()).collect();
+    order.sort_by(|&a, &b| {
+        let (a, b) = (&areas[a], &areas[b]);
+        b.level.cmp(&a.level).then_with(|| a.code.cmp(&b.code))
+    });
+    let mut ranks = vec![0u32; areas.len()];
+    for (rank, &area) in order.iter().enumerate() {
+        ranks[area] = rank as u32;
+    }
+    (ranks, order.into_iter().map(|i| i as u32).collect())
+}
+
+/// Every polygon of every area, prepared, with the boxes the lookups need.
+struct PreparedShapes {
+    polygons: Vec<PreparedPolygon>,
+    /// Area of each polygon.
+    polygon_areas: Vec<u32>,
+    /// Box of each polygon widened by the boundary tolerance.
+    widened: Vec<super::buckets::Bounds>,
+    /// Exact boxes of grid polygons, for the nearest-grid R-tree.
+    grid_entries: Vec<Entry>,
+}
+
+fn prepare_polygons(areas: &[Area], tolerance_m: f64) -> PreparedShapes {
+    let mut shapes = PreparedShapes {
+        polygons: Vec::new(),
+        polygon_areas: Vec::new(),
+        widened: Vec::new(),
+        grid_entries: Vec::new(),
+    };
+    for (area_index, area) in areas.iter().enumerate() {
+        for polygon in area.geometry.iter().flat_map(|g| g.0.iter()) {
+            let prepared = PreparedPolygon::new(polygon, tolerance_m);
+            let id = shapes.polygons.len() as u32;
+            let [tx, ty] = prepared.tolerance_deg;
+            shapes.widened.push((
+                [prepared.min[0] - tx, prepared.min[1] - ty],
+                [prepared.max[0] + tx, prepared.max[1] + ty],
+            ));
+            if area.level == Level::Grid {
+                let exact = Rectangle::from_corners(prepared.min, prepared.max);
+                shapes.grid_entries.push(Entry::new(exact, id));
+            }
+            shapes.polygons.push(prepared);
+            shapes.polygon_areas.push(area_index as u32);
+        }
+    }
+    shapes
+}
+
 /// The result of [`AreaIndex::locate`] for one point.
 ///
 /// Rule: among the areas whose polygon contains the point or whose boundary lies
@@ -85,41 +138,15 @@ impl AreaIndex {
                 children[*parent].push(child);
             }
         }
-        let mut order: Vec<usize> = (0..areas.len()).collect();
-        order.sort_by(|&a, &b| {
-            let (a, b) = (&areas[a], &areas[b]);
-            b.level.cmp(&a.level).then_with(|| a.code.cmp(&b.code))
-        });
-        let mut ranks = vec![0u32; areas.len()];
-        for (rank, &area) in order.iter().enumerate() {
-            ranks[area] = rank as u32;
-        }
+
+        let (ranks, by_rank) = rank_areas(&areas);
         let tolerance = settings.boundary_tolerance_m.max(0.0);
-        let mut polygons = Vec::new();
-        let mut polygon_areas = Vec::new();
-        let (mut widened, mut grid_entries) = (Vec::new(), Vec::new());
-        for (area_index, area) in areas.iter().enumerate() {
-            for polygon in area.geometry.iter().flat_map(|g| g.0.iter()) {
-                let prepared = PreparedPolygon::new(polygon, tolerance);
-                let id = polygons.len() as u32;
-                let [tx, ty] = prepared.tolerance_deg;
-                widened.push((
-                    [prepared.min[0] - tx, prepared.min[1] - ty],
-                    [prepared.max[0] + tx, prepared.max[1] + ty],
-                ));
-                if area.level == Level::Grid {
-                    let exact = Rectangle::from_corners(prepared.min, prepared.max);
-                    grid_entries.push(Entry::new(exact, id));
-                }
-                polygons.push(prepared);
-                polygon_areas.push(area_index as u32);
-            }
-        }
-        let buckets = BucketGrid::build(&widened, |k| Candidate {
-            low: widened[k].0,
-            high: widened[k].1,
+        let shapes = prepare_polygons(&areas, tolerance);
+        let buckets = BucketGrid::build(&shapes.widened, |k| Candidate {
+            low: shapes.widened[k].0,
+            high: shapes.widened[k].1,
             polygon: k as u32,
-            rank: ranks[polygon_areas[k] as usize],
+            rank: ranks[shapes.polygon_areas[k] as usize],
         });
         Self {
             revision,
@@ -128,11 +155,11 @@ impl AreaIndex {
             parents,
             children,
             ranks,
-            by_rank: order.iter().map(|&i| i as u32).collect(),
-            polygons,
-            polygon_areas,
+            by_rank,
+            polygons: shapes.polygons,
+            polygon_areas: shapes.polygon_areas,
             buckets,
-            grid_tree: RTree::bulk_load(grid_entries),
+            grid_tree: RTree::bulk_load(shapes.grid_entries),
             boundary_tolerance_m: tolerance,
             max_outside_distance_m: settings.max_outside_distance_m.max(0.0),
             areas,
