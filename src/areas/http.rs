@@ -162,7 +162,8 @@ async fn export_areas(
     Ok(Json(feature_collection(state.locator.snapshot().areas(), filter)))
 }
 
-/// Query options of the import, named like the CLI flags.
+/// Query options of the import, named like the CLI flags. `--names` has no query
+/// equivalent, so every feature posted here needs a name property.
 #[derive(Debug, Deserialize)]
 pub struct ImportQuery {
     code_prop: Option<String>,
