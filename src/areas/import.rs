@@ -62,6 +62,25 @@ pub struct ImportSummary {
 }
 
 impl ImportSummary {
+    /// Writes the import to the audit log; a dry run changed nothing and is not logged.
+    pub async fn audit(&self, db: &Db, actor: &crate::audit::Actor, source: &str) {
+        if self.dry_run {
+            return;
+        }
+        let detail = format!(
+            "source={source} created={} updated={}",
+            self.created_total(),
+            self.updated_total()
+        );
+        let entry = crate::audit::NewAuditEntry {
+            actor,
+            action: crate::audit::AuditAction::AreasImported,
+            target: Some("areas".to_owned()),
+            detail: Some(detail),
+        };
+        crate::audit::record(db, entry).await;
+    }
+
     pub fn created_total(&self) -> usize {
         self.created.values().sum()
     }

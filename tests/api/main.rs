@@ -4,6 +4,7 @@
 //! `CITYCORE_TEST_DATABASE_URL`) to run the same tests on PostgreSQL.
 
 mod accounts;
+mod areas_access;
 mod authz;
 // Helpers serve every test file; a helper unused by the current set is not an error.
 mod areas;
