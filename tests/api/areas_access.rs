@@ -8,7 +8,7 @@ use citycore::{
 
 use crate::helpers::{areas, spawn_app};
 
-/// A grid under the test community, as a GeoJSON FeatureCollection body.
+/// Builds a GeoJSON FeatureCollection with one grid under the test community.
 fn grid_feature_collection() -> serde_json::Value {
     serde_json::json!({
         "type": "FeatureCollection",
@@ -23,7 +23,7 @@ fn grid_feature_collection() -> serde_json::Value {
 }
 
 #[tokio::test]
-async fn administrator_imports_areas_through_api_and_it_is_audited() {
+async fn api_import_by_administrator_is_audited() {
     let app = spawn_app().await;
     app.ensure_test_areas().await;
     let admin = app.login_as(Role::Administrator, &[]).await;
