@@ -8,6 +8,7 @@ mod accounts;
 #[allow(dead_code)]
 mod helpers;
 mod ops;
+mod parking;
 
 // The case context: category catalogue and working-time calendar.
 mod cases_calendar;
