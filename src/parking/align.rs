@@ -5,6 +5,10 @@
 //! last reading at or before that point (last observation carried forward). If that
 //! reading is older than `max_gap`, the point is missing for that lot. Every
 //! interval between two consecutive readings longer than `max_gap` is counted as a gap.
+//!
+//! A run of identical readings longer than `flat_run_hours` is counted as a flat run,
+//! because a sensor feed that repeats its last value during an outage looks like that.
+//! Flat runs are kept unless `drop_flat_runs` is set, and the report lists them either way.
 
 use chrono::{DateTime, Duration, Utc};
 use serde::Serialize;
@@ -19,7 +23,15 @@ use super::{
 pub struct AlignOptions {
     pub step_minutes: u32,
     pub max_gap_minutes: u32,
+    /// Shortest span of identical readings, in hours, reported as a flat run.
+    pub flat_run_hours: u32,
+    /// True to leave the readings of flat runs out of every measure.
+    pub drop_flat_runs: bool,
 }
+
+/// Default for [`AlignOptions::flat_run_hours`]. It is a judgement, not a measured
+/// figure: a lot in use rarely keeps exactly the same count for a whole day.
+pub const DEFAULT_FLAT_RUN_HOURS: u32 = 24;
 
 impl AlignOptions {
     /// # Errors
@@ -31,7 +43,25 @@ impl AlignOptions {
                  the step must be at least 1 and the maximum gap at least the step"
             )));
         }
-        Ok(Self { step_minutes, max_gap_minutes })
+        Ok(Self {
+            step_minutes,
+            max_gap_minutes,
+            flat_run_hours: DEFAULT_FLAT_RUN_HOURS,
+            drop_flat_runs: false,
+        })
+    }
+
+    /// Sets the flat-run threshold in hours and whether flat runs are left out.
+    ///
+    /// # Errors
+    /// Rejects a threshold of 0 hours.
+    pub fn with_flat_runs(self, hours: u32, drop: bool) -> Result<Self, ParkingError> {
+        if hours == 0 {
+            return Err(ParkingError::InvalidOption(
+                "--flat-run-hours 0 is invalid; give at least 1 hour".to_owned(),
+            ));
+        }
+        Ok(Self { flat_run_hours: hours, drop_flat_runs: drop, ..self })
     }
 }
 
@@ -78,7 +108,7 @@ impl Aligned {
     }
 }
 
-/// Aligns `readings` (sorted by lot, then time) and records gaps in `problems`.
+/// Aligns `readings` (sorted by lot, then time) and records gaps and flat runs in `problems`.
 pub fn align(readings: &[Reading], options: AlignOptions, problems: &mut Problems) -> Aligned {
     let step = Duration::minutes(i64::from(options.step_minutes));
     let max_gap = Duration::minutes(i64::from(options.max_gap_minutes));
@@ -93,8 +123,18 @@ pub fn align(readings: &[Reading], options: AlignOptions, problems: &mut Problem
     let len = ((last - start).num_seconds() / step_seconds) as usize + 1;
 
     let mut lots = Vec::new();
+    let flat_run = Duration::hours(i64::from(options.flat_run_hours));
     for group in readings.chunk_by(|a, b| a.lot == b.lot) {
         record_gaps(group, max_gap, problems);
+        let flat = flat_run_mask(group, flat_run, problems);
+        let kept: Vec<Reading> = group
+            .iter()
+            .zip(&flat)
+            .filter(|(_, in_flat_run)| !(options.drop_flat_runs && **in_flat_run))
+            .map(|(reading, _)| reading.clone())
+            .collect();
+        let group = kept.as_slice();
+        let Some(first_reading) = group.first() else { continue };
         let mut points = vec![None; len];
         let mut next = 0;
         for (index, point) in points.iter_mut().enumerate() {
@@ -108,7 +148,7 @@ pub fn align(readings: &[Reading], options: AlignOptions, problems: &mut Problem
                 *point = Some(Point { occupied: reading.occupied, capacity: reading.capacity });
             }
         }
-        lots.push(AlignedLot { lot: group[0].lot.clone(), points });
+        lots.push(AlignedLot { lot: first_reading.lot.clone(), points });
     }
     Aligned { start, step, lots }
 }
@@ -124,6 +164,35 @@ fn record_gaps(group: &[Reading], max_gap: Duration, problems: &mut Problems) {
             });
         }
     }
+}
+
+/// Marks the readings of every run of equal values spanning more than `flat_run`.
+fn flat_run_mask(group: &[Reading], flat_run: Duration, problems: &mut Problems) -> Vec<bool> {
+    let mut mask = vec![false; group.len()];
+    let mut start = 0;
+    for end in 1..=group.len() {
+        if end < group.len() && group[end].occupied == group[start].occupied {
+            continue;
+        }
+        let (first, last) = (&group[start], &group[end - 1]);
+        if last.time - first.time > flat_run {
+            mask[start..end].fill(true);
+            problems.record(ProblemKind::FlatRun, || {
+                format!(
+                    "lot {}: {} readings of {} from {} (line {}) to {} (line {})",
+                    first.lot,
+                    end - start,
+                    first.occupied,
+                    first.time,
+                    first.line,
+                    last.time,
+                    last.line
+                )
+            });
+        }
+        start = end;
+    }
+    mask
 }
 
 #[cfg(test)]
@@ -169,6 +238,32 @@ mod tests {
         let aligned = align(&readings, AlignOptions::new(5, 15).unwrap(), &mut Problems::default());
         assert_eq!(aligned.start, DateTime::UNIX_EPOCH);
         assert_eq!(occupied(&aligned.lots[0]), [None, Some(1.0), Some(1.0)]);
+    }
+
+    #[test]
+    fn flat_runs_are_reported_and_dropped_on_request() {
+        let mut readings: Vec<Reading> =
+            (0..=30).map(|hour| reading("A", hour * 60, 4.0)).collect();
+        readings.push(reading("A", 31 * 60, 5.0));
+        let kept = AlignOptions::new(60, 60).unwrap();
+        let mut problems = Problems::default();
+        let aligned = align(&readings, kept, &mut problems);
+        assert_eq!(problems.count(ProblemKind::FlatRun), 1);
+        assert_eq!(aligned.lots[0].points.iter().flatten().count(), 32);
+
+        let dropped = kept.with_flat_runs(24, true).unwrap();
+        let aligned = align(&readings, dropped, &mut Problems::default());
+        let values = occupied(&aligned.lots[0]);
+        assert_eq!(values.iter().flatten().count(), 1, "only the reading after the run is left");
+        assert_eq!(values[31], Some(5.0));
+    }
+
+    #[test]
+    fn short_flat_stretch_is_not_reported() {
+        let readings: Vec<Reading> = (0..=24).map(|hour| reading("A", hour * 60, 4.0)).collect();
+        let mut problems = Problems::default();
+        align(&readings, AlignOptions::new(60, 60).unwrap(), &mut problems);
+        assert_eq!(problems.count(ProblemKind::FlatRun), 0, "exactly 24 h is not longer than 24 h");
     }
 
     #[test]

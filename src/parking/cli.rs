@@ -53,6 +53,12 @@ pub struct SeriesArgs {
     /// Maximum age of a reading carried forward to a grid point, in minutes.
     #[arg(long, value_name = "MINUTES", default_value_t = 30)]
     pub max_gap_minutes: u32,
+    /// Report runs of identical readings longer than this many hours as flat runs.
+    #[arg(long, value_name = "HOURS", default_value_t = crate::parking::align::DEFAULT_FLAT_RUN_HOURS)]
+    pub flat_run_hours: u32,
+    /// Leave flat runs out of every measure instead of only reporting them.
+    #[arg(long)]
+    pub drop_flat_runs: bool,
 }
 
 /// Output format and destination.
@@ -167,7 +173,7 @@ fn analyze_file(
         Some(name) => parse_zone(name, "--report-time-zone")?,
         None => settings.time_zone(),
     };
-    let alignment = AlignOptions::new(args.step_minutes, args.max_gap_minutes)?;
+    let alignment = align_options(args)?;
     let mut series = read_series(path, &column_options(args), input_zone)?;
     if series.readings.is_empty() {
         print_problems(&series.problems);
@@ -205,7 +211,7 @@ pub fn run_simulate_pricing(settings: &Settings, args: SimulatePricingArgs) -> a
         Some(name) => parse_zone(name, "--report-time-zone")?,
         None => settings.time_zone(),
     };
-    let alignment = AlignOptions::new(series_args.step_minutes, series_args.max_gap_minutes)?;
+    let alignment = align_options(series_args)?;
     let input_zone = parse_zone(&series_args.time_zone, "--time-zone")?;
     let mut series = read_series(&args.file, &column_options(series_args), input_zone)?;
     if series.readings.is_empty() {
@@ -254,6 +260,11 @@ fn simulation_options(args: &SimulatePricingArgs) -> anyhow::Result<SimulationOp
         elasticity: args.elasticity,
         bands: parse_bands(&args.bands)?,
     })
+}
+
+fn align_options(args: &SeriesArgs) -> Result<AlignOptions, ParkingError> {
+    AlignOptions::new(args.step_minutes, args.max_gap_minutes)?
+        .with_flat_runs(args.flat_run_hours, args.drop_flat_runs)
 }
 
 fn column_options(args: &SeriesArgs) -> ColumnOptions {

@@ -6,7 +6,7 @@ use super::{
     align::AlignOptions,
     analysis::{Analysis, LotStats},
     landuse::MixDemand,
-    series::Problems,
+    series::{ProblemKind, Problems},
 };
 use crate::i18n::{Locale, arg};
 
@@ -81,16 +81,16 @@ impl SeriesReport {
 
     /// Lists each kind of problem with its count and its examples.
     pub fn problem_lines(&self, locale: Locale) -> Vec<(String, Vec<String>)> {
+        let hours = self.alignment.flat_run_hours.to_string();
+        let kind_text =
+            |kind: ProblemKind| locale.t_args(kind.message_id(), &[("hours", arg(hours.clone()))]);
         self.problems
             .0
             .iter()
             .map(|(kind, tally)| {
                 let title = locale.t_args(
                     "parking-problem-count",
-                    &[
-                        ("kind", arg(locale.t(kind.message_id()))),
-                        ("count", arg(tally.count.to_string())),
-                    ],
+                    &[("kind", arg(kind_text(*kind))), ("count", arg(tally.count.to_string()))],
                 );
                 (title, tally.examples.clone())
             })

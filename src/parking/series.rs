@@ -40,6 +40,8 @@ pub enum ProblemKind {
     AboveCapacity,
     DuplicateTimestamp,
     Gap,
+    /// Identical readings for longer than the flat-run threshold; kept unless dropped.
+    FlatRun,
 }
 
 impl ProblemKind {
@@ -51,6 +53,7 @@ impl ProblemKind {
             ProblemKind::AboveCapacity => "parking-problem-above-capacity",
             ProblemKind::DuplicateTimestamp => "parking-problem-duplicate",
             ProblemKind::Gap => "parking-problem-gap",
+            ProblemKind::FlatRun => "parking-problem-flat-run",
         }
     }
 }

@@ -166,6 +166,9 @@ fn mantova_measures_match_plain_arithmetic() {
     let expected_peak = fractions.iter().copied().fold(f64::MIN, f64::max) * MANTOVA_SPACES;
     let expected_mean = fractions.iter().sum::<f64>() / fractions.len() as f64 * MANTOVA_SPACES;
     let out_of_range = fractions.iter().filter(|f| !(0.0..=1.0).contains(*f)).count();
+    // On the regular 5-minute grid a run of n equal values spans (n − 1) × 5 minutes, so
+    // it is longer than 24 hours when n − 1 > 288.
+    let flat_runs = fractions.chunk_by(|a, b| a == b).filter(|run| run.len() - 1 > 24 * 12).count();
     let mut seen = std::collections::HashSet::new();
     let duplicates = rows.iter().filter(|(time, _)| !seen.insert(time.clone())).count();
 
@@ -190,6 +193,7 @@ fn mantova_measures_match_plain_arithmetic() {
     assert_eq!(series.problems.count(ProblemKind::DuplicateTimestamp), duplicates as u64);
     assert_eq!(series.problems.count(ProblemKind::Unparseable), 0);
     assert_eq!(series.problems.count(ProblemKind::Gap), 0);
+    assert_eq!(series.problems.count(ProblemKind::FlatRun), flat_runs as u64);
     assert_eq!(analysis.gain.gain_spaces, 0.0, "one lot has nothing to share");
 }
 
