@@ -32,7 +32,9 @@ parking-problem-above-capacity = Occupied counts above capacity
 parking-problem-duplicate = Duplicate timestamps
 parking-problem-flat-run = Readings unchanged for more than { $hours } hours (possibly a stalled sensor feed repeating its last value)
 parking-problem-gap = Gaps longer than the maximum
-parking-problems-note = Rows with problems are left out of every measure; of duplicate timestamps only the first row is kept. Flat runs are still used unless --drop-flat-runs is given.
+parking-problems-note = Rows with problems are left out of every measure; of duplicate timestamps only the first row is kept.
+parking-flat-runs-kept = Flat runs are still used; --drop-flat-runs leaves them out.
+parking-flat-runs-dropped = Flat runs are left out (--drop-flat-runs).
 parking-mix-heading = Shared-parking demand by land use (ULI method)
 parking-mix-note = Demand = base ratio × size × monthly factor × hour factor. The factors are illustrative defaults shipped with this tool; an operator should replace them with local survey figures. Office, retail and restaurant sizes are m² of floor area; residential sizes are dwellings.
 parking-col-use = Land use

@@ -32,7 +32,9 @@ parking-problem-above-capacity = 占用数超过车位数
 parking-problem-duplicate = 重复时间戳
 parking-problem-flat-run = 超过 { $hours } 小时读数完全不变（可能是传感器停报后重复旧值）
 parking-problem-gap = 超过最大间隔的缺测
-parking-problems-note = 有问题的行不参与计算；重复时间戳只保留第一条。读数长期不变的时段默认仍参与计算，加 --drop-flat-runs 可排除。
+parking-problems-note = 有问题的行不参与计算；重复时间戳只保留第一条。
+parking-flat-runs-kept = 读数长期不变的时段仍参与计算；加 --drop-flat-runs 可排除。
+parking-flat-runs-dropped = 读数长期不变的时段已排除（--drop-flat-runs）。
 parking-mix-heading = 按用地性质的共享停车需求（ULI 方法）
 parking-mix-note = 需求 = 基础配建比 × 规模 × 月份系数 × 时段系数。系数为本工具自带的示意默认值，运营方应换成本地调查数据。办公、商业、餐饮按建筑面积（平方米），住宅按户数。
 parking-col-use = 用地性质

@@ -219,6 +219,7 @@ pub fn run_simulate_pricing(settings: &Settings, args: SimulatePricingArgs) -> a
         return Err(ParkingError::NoValidReadings { path: args.file.display().to_string() }.into());
     }
     let aligned = align(&series.readings, alignment, &mut series.problems);
+    print_problems(&series.problems);
     let simulation = simulate(&aligned, report_zone, &options);
     let text = simulation_text(&simulation, locale);
     let rendered = match output_format(&args.output) {
@@ -316,10 +317,10 @@ fn write_output(args: &OutputArgs, rendered: &str, console_text: &str) -> anyhow
     Ok(())
 }
 
-/// Prints the problems of a file with no usable reading, so the error is actionable.
+/// Prints the data problems to standard error, for output that has no room for them.
 fn print_problems(problems: &super::series::Problems) {
     for (kind, tally) in &problems.0 {
-        eprintln!("{kind:?}: {} rows", tally.count);
+        eprintln!("data problem {kind:?}: {}", tally.count);
         for example in &tally.examples {
             eprintln!("  {example}");
         }

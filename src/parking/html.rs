@@ -98,6 +98,7 @@ pub struct SeriesView {
     pub rows: Vec<Vec<String>>,
     pub gain: String,
     pub problems: Vec<(String, Vec<String>)>,
+    pub problems_note: String,
     pub charts: Vec<Chart>,
 }
 
@@ -142,6 +143,7 @@ fn series_view(series: &SeriesReport, locale: Locale) -> SeriesView {
         rows: series.table_rows().into_iter().map(|stats| lot_cells(stats, locale)).collect(),
         gain: series.gain_text(locale),
         problems: series.problem_lines(locale),
+        problems_note: series.problems_note(locale),
         charts: charts(series, locale),
     }
 }

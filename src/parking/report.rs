@@ -79,6 +79,16 @@ impl SeriesReport {
         )
     }
 
+    /// Formats the problems note, saying whether flat runs were used.
+    pub fn problems_note(&self, locale: Locale) -> String {
+        let flat = if self.alignment.drop_flat_runs {
+            "parking-flat-runs-dropped"
+        } else {
+            "parking-flat-runs-kept"
+        };
+        format!("{} {}", locale.t("parking-problems-note"), locale.t(flat))
+    }
+
     /// Lists each kind of problem with its count and its examples.
     pub fn problem_lines(&self, locale: Locale) -> Vec<(String, Vec<String>)> {
         let hours = self.alignment.flat_run_hours.to_string();
@@ -188,7 +198,7 @@ pub fn analysis_text(report: &AnalysisReport, locale: Locale) -> String {
             line(title);
             examples.into_iter().for_each(|example| line(format!("  {example}")));
         }
-        line(locale.t("parking-problems-note"));
+        line(series.problems_note(locale));
     }
     if let Some(mix) = &report.mix {
         line(format!("## {}", locale.t("parking-mix-heading")));
