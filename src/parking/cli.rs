@@ -205,6 +205,11 @@ fn analyze_file(
 /// Fails on unreadable input, invalid options, or when the output cannot be written.
 pub fn run_simulate_pricing(settings: &Settings, args: SimulatePricingArgs) -> anyhow::Result<()> {
     let locale = pick_locale(settings, args.output.lang.as_deref())?;
+    let format = output_format(&args.output);
+    anyhow::ensure!(
+        format != Format::Html,
+        "--format html is not available for simulate-pricing; use text, json or csv"
+    );
     let options = simulation_options(&args)?;
     let series_args = &args.series;
     let report_zone = match &series_args.report_time_zone {
@@ -222,7 +227,8 @@ pub fn run_simulate_pricing(settings: &Settings, args: SimulatePricingArgs) -> a
     print_problems(&series.problems);
     let simulation = simulate(&aligned, report_zone, &options);
     let text = simulation_text(&simulation, locale);
-    let rendered = match output_format(&args.output) {
+    let rendered = match format {
+        // HTML was rejected before reading the file.
         Format::Text | Format::Html => text.clone(),
         Format::Json => serde_json::to_string_pretty(&simulation)? + "\n",
         Format::Csv => simulation_csv(&simulation)?,

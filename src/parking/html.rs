@@ -7,7 +7,7 @@ use askama::Template;
 
 use super::{
     landuse::MixDemand,
-    report::{AnalysisReport, SeriesReport, fixed, lot_cells, lot_headers, mix_summary},
+    report::{AnalysisReport, SeriesReport, fixed, lot_headers, mix_summary},
 };
 use crate::i18n::Locale;
 
@@ -140,7 +140,7 @@ fn series_view(series: &SeriesReport, locale: Locale) -> SeriesView {
         source: series.source_text(locale),
         alignment: series.alignment_text(locale),
         headers: lot_headers(locale),
-        rows: series.table_rows().into_iter().map(|stats| lot_cells(stats, locale)).collect(),
+        rows: series.table_rows(locale),
         gain: series.gain_text(locale),
         problems: series.problem_lines(locale),
         problems_note: series.problems_note(locale),

@@ -107,21 +107,22 @@ impl SeriesReport {
             .collect()
     }
 
-    /// Lots followed by the pooled row when there is more than one lot.
-    pub fn table_rows(&self) -> Vec<&LotStats> {
-        let mut rows: Vec<&LotStats> = self.analysis.lots.iter().collect();
-        if rows.len() > 1 {
-            rows.extend(self.analysis.pooled.as_ref());
+    /// Formats the lot rows, then the pooled row when there is more than one lot.
+    pub fn table_rows(&self, locale: Locale) -> Vec<Vec<String>> {
+        let lots = &self.analysis.lots;
+        let mut rows: Vec<Vec<String>> =
+            lots.iter().map(|stats| lot_cells(stats, stats.lot.clone(), locale)).collect();
+        if let (true, Some(pooled)) = (lots.len() > 1, &self.analysis.pooled) {
+            rows.push(lot_cells(pooled, locale.t("parking-pooled"), locale));
         }
         rows
     }
 }
 
-/// Cells of one lot row, formatted for people.
-pub fn lot_cells(stats: &LotStats, locale: Locale) -> Vec<String> {
-    let lot = if stats.lot == "pooled" { locale.t("parking-pooled") } else { stats.lot.clone() };
+/// Formats the cells of one lot row, labelled `label`.
+fn lot_cells(stats: &LotStats, label: String, locale: Locale) -> Vec<String> {
     vec![
-        lot,
+        label,
         fixed(stats.capacity, 0),
         fixed(stats.covered_hours, 1),
         fixed(stats.peak_occupied, 1),
@@ -178,8 +179,8 @@ pub fn analysis_text(report: &AnalysisReport, locale: Locale) -> String {
         line(String::new());
         line(format!("## {}", locale.t("parking-lots-heading")));
         line(lot_headers(locale).join(" | "));
-        for stats in series.table_rows() {
-            line(lot_cells(stats, locale).join(" | "));
+        for row in series.table_rows(locale) {
+            line(row.join(" | "));
         }
         line(locale.t("parking-turnover-note"));
         line(String::new());

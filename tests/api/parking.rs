@@ -235,3 +235,23 @@ fn mantova_target_share_before_pricing_matches_hourly_means() {
     let changes = simulation["lots"][0]["changes"].as_array().unwrap();
     assert!(!changes.is_empty(), "the rule evaluated the bands");
 }
+
+#[test]
+fn missing_capacity_column_error_names_fix() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("fraction.csv");
+    std::fs::write(&path, "time,percentage,park_id\n2019-10-25 15:25:00,1.0,0\n").unwrap();
+    let output = Command::new(env!("CARGO_BIN_EXE_citycore"))
+        .arg("--data-dir")
+        .arg(dir.path())
+        .args(["parking", "analyze", path.to_str().unwrap()])
+        .args(["--occupied-fraction-col", "percentage"])
+        .env_remove("CITYCORE_CONFIG")
+        .output()
+        .expect("citycore runs");
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    let expected =
+        "column Capacity not found; available: time, percentage, park_id; pass --capacity-col";
+    assert!(stderr.contains(expected), "{stderr}");
+}
