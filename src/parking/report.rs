@@ -1,5 +1,6 @@
 //! The analysis and simulation results as console text and CSV; JSON is their serde form.
 
+use chrono_tz::Tz;
 use serde::Serialize;
 
 use super::{
@@ -110,23 +111,26 @@ impl SeriesReport {
     /// Formats the lot rows, then the pooled row when there is more than one lot.
     pub fn table_rows(&self, locale: Locale) -> Vec<Vec<String>> {
         let lots = &self.analysis.lots;
+        let zone = self.report_zone.parse().unwrap_or(chrono_tz::UTC);
         let mut rows: Vec<Vec<String>> =
-            lots.iter().map(|stats| lot_cells(stats, stats.lot.clone(), locale)).collect();
+            lots.iter().map(|stats| lot_cells(stats, stats.lot.clone(), zone, locale)).collect();
         if let (true, Some(pooled)) = (lots.len() > 1, &self.analysis.pooled) {
-            rows.push(lot_cells(pooled, locale.t("parking-pooled"), locale));
+            rows.push(lot_cells(pooled, locale.t("parking-pooled"), zone, locale));
         }
         rows
     }
 }
 
-/// Formats the cells of one lot row, labelled `label`.
-fn lot_cells(stats: &LotStats, label: String, locale: Locale) -> Vec<String> {
+/// Formats the cells of one lot row, labelled `label`, with the peak time in `zone`.
+fn lot_cells(stats: &LotStats, label: String, zone: Tz, locale: Locale) -> Vec<String> {
+    let peak_time =
+        stats.peak_time.map(|time| time.with_timezone(&zone).format("%Y-%m-%d %H:%M %Z"));
     vec![
         label,
         fixed(stats.capacity, 0),
         fixed(stats.covered_hours, 1),
         fixed(stats.peak_occupied, 1),
-        stats.peak_time.map(|t| t.format("%Y-%m-%d %H:%M UTC").to_string()).unwrap_or_default(),
+        peak_time.map(|time| time.to_string()).unwrap_or_default(),
         fixed(stats.mean_occupied, 1),
         format!("{}%", fixed(stats.utilisation * 100.0, 1)),
         locale.t("parking-turnover-unknown"),
