@@ -77,6 +77,9 @@ pub struct Point {
 pub struct AlignedLot {
     pub lot: String,
     pub points: Vec<Option<Point>>,
+    /// Sum of the arrivals of the readings used, or `None` when any reading lacks them.
+    /// Arrivals are events, so they are summed per reading and never carried forward.
+    pub arrivals: Option<f64>,
 }
 
 /// All lots on the same grid.
@@ -148,7 +151,8 @@ pub fn align(readings: &[Reading], options: AlignOptions, problems: &mut Problem
                 *point = Some(Point { occupied: reading.occupied, capacity: reading.capacity });
             }
         }
-        lots.push(AlignedLot { lot: first_reading.lot.clone(), points });
+        let arrivals = group.iter().map(|reading| reading.arrivals).sum();
+        lots.push(AlignedLot { lot: first_reading.lot.clone(), points, arrivals });
     }
     Aligned { start, step, lots }
 }
@@ -205,6 +209,7 @@ mod tests {
             time: DateTime::UNIX_EPOCH + Duration::minutes(minute),
             occupied,
             capacity: 10.0,
+            arrivals: None,
             line: 0,
         }
     }

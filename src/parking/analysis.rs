@@ -23,13 +23,16 @@ pub struct LotStats {
     pub capacity: f64,
     /// Hours of the grid for which this lot has a value.
     pub covered_hours: f64,
+    /// Available space-hours: capacity summed over the covered hours.
+    pub space_hours: f64,
     pub peak_occupied: f64,
     pub peak_time: Option<DateTime<Utc>>,
     /// Mean occupied spaces over the covered hours.
     pub mean_occupied: f64,
     /// Time utilisation (利用率): occupied space-hours / available space-hours.
     pub utilisation: f64,
-    /// Vehicles per space per day; `None` because occupancy alone cannot count arrivals.
+    /// Turnover (周转率): arrivals per space per day over the covered hours. It is `None`
+    /// without an arrivals column, because occupancy alone cannot count arrivals.
     pub turnover: Option<f64>,
     pub profile: HourProfile,
 }
@@ -68,11 +71,18 @@ pub struct Analysis {
 
 /// Computes every measure; `zone` decides local hours, weekdays and day boundaries.
 pub fn analyze(aligned: &Aligned, zone: Tz) -> Analysis {
-    let lots: Vec<LotStats> =
-        aligned.lots.iter().map(|lot| lot_stats(aligned, &lot.lot, &lot.points, zone)).collect();
+    let lots: Vec<LotStats> = aligned
+        .lots
+        .iter()
+        .map(|lot| lot_stats(aligned, &lot.lot, &lot.points, lot.arrivals, zone))
+        .collect();
     let pooled_points = pooled_points(aligned);
     let common_points = pooled_points.iter().flatten().count();
-    let pooled = (common_points > 0).then(|| lot_stats(aligned, "pooled", &pooled_points, zone));
+    let pooled = (common_points > 0).then(|| {
+        let mut pooled = lot_stats(aligned, "pooled", &pooled_points, None, zone);
+        pooled.turnover = pooled_turnover(aligned, &lots);
+        pooled
+    });
     let gain = sharing_gain(aligned, &pooled_points, common_points);
     let daily = daily_rows(aligned, &pooled_points, zone);
     Analysis { lots, pooled, gain, daily }
@@ -92,7 +102,21 @@ fn pooled_points(aligned: &Aligned) -> Vec<Option<Point>> {
         .collect()
 }
 
-fn lot_stats(aligned: &Aligned, lot: &str, points: &[Option<Point>], zone: Tz) -> LotStats {
+/// Turnover of all lots together: all arrivals over all lots' own space-days, so a lot's
+/// arrivals are not dropped where another lot lacks data.
+fn pooled_turnover(aligned: &Aligned, lots: &[LotStats]) -> Option<f64> {
+    let arrivals: Option<f64> = aligned.lots.iter().map(|lot| lot.arrivals).sum();
+    let space_days: f64 = lots.iter().map(|lot| lot.space_hours / 24.0).sum();
+    arrivals.filter(|_| space_days > 0.0).map(|count| count / space_days)
+}
+
+fn lot_stats(
+    aligned: &Aligned,
+    lot: &str,
+    points: &[Option<Point>],
+    arrivals: Option<f64>,
+    zone: Tz,
+) -> LotStats {
     let mut covered = 0usize;
     let (mut occupied_sum, mut capacity_sum, mut capacity_max) = (0.0, 0.0, 0.0f64);
     let mut peak: Option<(f64, usize)> = None;
@@ -112,16 +136,18 @@ fn lot_stats(aligned: &Aligned, lot: &str, points: &[Option<Point>], zone: Tz) -
         bucket.1 += point.capacity;
     }
     let ratio = |(occupied, capacity): (f64, f64)| (capacity > 0.0).then(|| occupied / capacity);
+    let space_hours = capacity_sum * aligned.step_hours();
     LotStats {
         lot: lot.to_owned(),
         capacity: capacity_max,
         covered_hours: covered as f64 * aligned.step_hours(),
+        space_hours,
         peak_occupied: peak.map_or(0.0, |(value, _)| value),
         peak_time: peak.map(|(_, index)| aligned.time_at(index)),
         mean_occupied: if covered == 0 { 0.0 } else { occupied_sum / covered as f64 },
         // Every point weighs one step, so the step length cancels out of the ratio.
         utilisation: ratio((occupied_sum, capacity_sum)).unwrap_or(0.0),
-        turnover: None,
+        turnover: arrivals.filter(|_| space_hours > 0.0).map(|count| count / (space_hours / 24.0)),
         profile: HourProfile {
             weekday: hours[0].iter().copied().map(ratio).collect(),
             weekend: hours[1].iter().copied().map(ratio).collect(),
@@ -200,6 +226,7 @@ mod tests {
                     .iter()
                     .map(|v| v.map(|o| Point { occupied: o, capacity: 10.0 }))
                     .collect(),
+                arrivals: None,
             })
             .collect();
         // 2024-01-01 is a Monday.
@@ -239,6 +266,21 @@ mod tests {
         assert!((stats.utilisation - 0.4).abs() < 1e-12);
         assert_eq!(stats.peak_time.unwrap().to_rfc3339(), "2024-01-01T10:00:00+00:00");
         assert_eq!(stats.turnover, None);
+    }
+
+    #[test]
+    fn turnover_divides_arrivals_by_space_days() {
+        let values = vec![Some(5.0); 24];
+        let mut series = aligned(&[("a", &values), ("b", &values)]);
+        series.lots[0].arrivals = Some(30.0);
+        let without_b = analyze(&series, chrono_tz::UTC);
+        assert_eq!(without_b.lots[0].turnover, Some(3.0), "30 arrivals over 10 space-days");
+        assert_eq!(without_b.lots[1].turnover, None);
+        assert_eq!(without_b.pooled.unwrap().turnover, None, "b's arrivals are unknown");
+
+        series.lots[1].arrivals = Some(10.0);
+        let pooled = analyze(&series, chrono_tz::UTC).pooled.unwrap();
+        assert_eq!(pooled.turnover, Some(2.0), "40 arrivals over 20 space-days");
     }
 
     #[test]

@@ -41,6 +41,10 @@ pub struct SeriesArgs {
     /// Spaces per lot when the file has no capacity column.
     #[arg(long, value_name = "SPACES")]
     pub capacity: Option<f64>,
+    /// Column with the vehicles that arrived since the lot's previous reading (detected:
+    /// arrivals, entries); turnover is reported only with it.
+    #[arg(long, value_name = "NAME")]
+    pub arrivals_col: Option<String>,
     /// IANA time zone of timestamps without an offset.
     #[arg(long, value_name = "ZONE", default_value = "UTC")]
     pub time_zone: String,
@@ -282,6 +286,7 @@ fn column_options(args: &SeriesArgs) -> ColumnOptions {
         occupied_fraction_col: args.occupied_fraction_col.clone(),
         time_col: args.time_col.clone(),
         capacity: args.capacity,
+        arrivals_col: args.arrivals_col.clone(),
     }
 }
 

@@ -1,10 +1,11 @@
-//! Finding the lot, time, occupied and capacity columns of an occupancy CSV header.
+//! Finding the lot, time, occupied, capacity and arrivals columns of an occupancy CSV header.
 
 use super::ParkingError;
 
 /// Header names tried, case-insensitively, when a column flag is not given.
 const LOT_NAMES: &[&str] = &["park_id", "lot", "lot_id", "systemcodenumber", "parking_id"];
 const CAPACITY_NAMES: &[&str] = &["capacity", "spaces", "total_spaces"];
+const ARRIVALS_NAMES: &[&str] = &["arrivals", "entries", "entry_count"];
 const OCCUPIED_NAMES: &[&str] = &["occupancy", "occupied", "occupied_count", "vehicles"];
 const TIME_NAMES: &[&str] = &["time", "timestamp", "lastupdated", "datetime", "date_time"];
 
@@ -18,6 +19,8 @@ pub struct ColumnOptions {
     pub time_col: Option<String>,
     /// Spaces per lot, used when the file has no capacity column.
     pub capacity: Option<f64>,
+    /// Column with the vehicles that arrived since the lot's previous reading.
+    pub arrivals_col: Option<String>,
 }
 
 /// Column indexes resolved against one header.
@@ -27,6 +30,7 @@ pub(super) struct Columns {
     pub(super) time: usize,
     pub(super) occupied: OccupiedColumn,
     pub(super) capacity: CapacityColumn,
+    pub(super) arrivals: Option<usize>,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -104,5 +108,9 @@ pub(super) fn resolve_columns(
             }
         },
     };
-    Ok(Columns { lot, time, occupied, capacity })
+    let arrivals = match &options.arrivals_col {
+        Some(name) => Some(named(name, "--arrivals-col")?),
+        None => detect(ARRIVALS_NAMES),
+    };
+    Ok(Columns { lot, time, occupied, capacity, arrivals })
 }

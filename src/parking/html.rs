@@ -99,6 +99,7 @@ pub struct SeriesView {
     pub gain: String,
     pub problems: Vec<(String, Vec<String>)>,
     pub problems_note: String,
+    pub turnover_note: Option<String>,
     pub charts: Vec<Chart>,
 }
 
@@ -144,6 +145,7 @@ fn series_view(series: &SeriesReport, locale: Locale) -> SeriesView {
         gain: series.gain_text(locale),
         problems: series.problem_lines(locale),
         problems_note: series.problems_note(locale),
+        turnover_note: series.turnover_note(locale),
         charts: charts(series, locale),
     }
 }

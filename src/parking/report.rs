@@ -80,6 +80,12 @@ impl SeriesReport {
         )
     }
 
+    /// Explains a missing turnover, or returns `None` when every lot has one.
+    pub fn turnover_note(&self, locale: Locale) -> Option<String> {
+        let missing = self.analysis.lots.iter().any(|lot| lot.turnover.is_none());
+        missing.then(|| locale.t("parking-turnover-note"))
+    }
+
     /// Formats the problems note, saying whether flat runs were used.
     pub fn problems_note(&self, locale: Locale) -> String {
         let flat = if self.alignment.drop_flat_runs {
@@ -133,7 +139,9 @@ fn lot_cells(stats: &LotStats, label: String, zone: Tz, locale: Locale) -> Vec<S
         peak_time.map(|time| time.to_string()).unwrap_or_default(),
         fixed(stats.mean_occupied, 1),
         format!("{}%", fixed(stats.utilisation * 100.0, 1)),
-        locale.t("parking-turnover-unknown"),
+        stats
+            .turnover
+            .map_or_else(|| locale.t("parking-turnover-unknown"), |value| fixed(value, 2)),
     ]
 }
 
@@ -186,7 +194,9 @@ pub fn analysis_text(report: &AnalysisReport, locale: Locale) -> String {
         for row in series.table_rows(locale) {
             line(row.join(" | "));
         }
-        line(locale.t("parking-turnover-note"));
+        if let Some(note) = series.turnover_note(locale) {
+            line(note);
+        }
         line(String::new());
         line(format!("## {}", locale.t("parking-gain-heading")));
         line(series.gain_text(locale));
@@ -261,7 +271,12 @@ pub fn analysis_csv(report: &AnalysisReport) -> Result<String, csv::Error> {
                 ("peak_time", peak_time),
                 ("mean_occupied", stats.mean_occupied.to_string()),
                 ("utilisation", stats.utilisation.to_string()),
-                ("turnover", "not computable from occupancy alone".to_owned()),
+                (
+                    "turnover",
+                    stats.turnover.map_or("not computable from occupancy alone".to_owned(), |v| {
+                        v.to_string()
+                    }),
+                ),
             ] {
                 writer.write_record(["lot", &stats.lot, measure, &value])?;
             }

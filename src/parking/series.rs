@@ -27,6 +27,8 @@ pub struct Reading {
     pub time: DateTime<Utc>,
     pub occupied: f64,
     pub capacity: f64,
+    /// Vehicles that arrived since the lot's previous reading, when the file says.
+    pub arrivals: Option<f64>,
     /// 1-based line number in the file, the header being line 1.
     pub line: u64,
 }
@@ -153,11 +155,16 @@ pub fn read_series(
 fn classify(reading: Reading, problems: &mut Problems, readings: &mut Vec<Reading>) {
     let example = || {
         format!(
-            "line {}: lot {} at {} has {} of {}",
-            reading.line, reading.lot, reading.time, reading.occupied, reading.capacity
+            "line {}: lot {} at {} has {} of {} spaces occupied, arrivals {:?}",
+            reading.line,
+            reading.lot,
+            reading.time,
+            reading.occupied,
+            reading.capacity,
+            reading.arrivals
         )
     };
-    if reading.occupied < 0.0 {
+    if reading.occupied < 0.0 || reading.arrivals.is_some_and(|count| count < 0.0) {
         problems.record(ProblemKind::Negative, example);
     } else if reading.occupied > reading.capacity {
         problems.record(ProblemKind::AboveCapacity, example);
@@ -211,7 +218,11 @@ fn parse_record(
         OccupiedColumn::Count(index) => parse_number(field(index)?)?,
         OccupiedColumn::Fraction(index) => parse_number(field(index)?)? * capacity,
     };
-    Ok(Reading { lot, time, occupied, capacity, line })
+    let arrivals = match columns.arrivals {
+        Some(index) => Some(parse_number(field(index)?)?),
+        None => None,
+    };
+    Ok(Reading { lot, time, occupied, capacity, arrivals, line })
 }
 
 fn parse_number(text: &str) -> Result<f64, String> {
@@ -304,6 +315,17 @@ mod tests {
         assert_eq!(series.problems.count(ProblemKind::DuplicateTimestamp), 1);
         let example = &series.problems.0[&ProblemKind::Negative].examples[0];
         assert!(example.starts_with("line 2:"), "{example}");
+    }
+
+    #[test]
+    fn arrivals_column_is_detected_and_checked() {
+        let text = "lot,capacity,occupied,arrivals,time\n\
+            A,10,4,3,2024-01-01 00:00:00\n\
+            A,10,4,-2,2024-01-01 00:05:00\n";
+        let series = read(text, &ColumnOptions::default()).unwrap();
+        assert_eq!(series.readings.len(), 1);
+        assert_eq!(series.readings[0].arrivals, Some(3.0));
+        assert_eq!(series.problems.count(ProblemKind::Negative), 1, "negative arrivals");
     }
 
     #[test]

@@ -272,7 +272,11 @@ mod tests {
         Aligned {
             start: "2024-01-01T00:00:00Z".parse().unwrap(),
             step: Duration::hours(1),
-            lots: vec![AlignedLot { lot: "a".into(), points: vec![point; days * 24] }],
+            lots: vec![AlignedLot {
+                lot: "a".into(),
+                points: vec![point; days * 24],
+                arrivals: None,
+            }],
         }
     }
 

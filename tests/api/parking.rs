@@ -255,3 +255,31 @@ fn missing_capacity_column_error_names_fix() {
         "column Capacity not found; available: time, percentage, park_id; pass --capacity-col";
     assert!(stderr.contains(expected), "{stderr}");
 }
+
+#[test]
+fn turnover_reported_with_arrivals_column() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("arrivals.csv");
+    // One lot of 4 spaces read every 6 hours for one day: 4 space-days, 12 arrivals.
+    let text = "lot,capacity,occupied,arrivals,time\n\
+        A,4,1,0,2024-01-01 00:00:00\n\
+        A,4,3,5,2024-01-01 06:00:00\n\
+        A,4,2,4,2024-01-01 12:00:00\n\
+        A,4,1,3,2024-01-01 18:00:00\n";
+    std::fs::write(&path, text).unwrap();
+    let json = citycore(&[
+        "parking",
+        "analyze",
+        path.to_str().unwrap(),
+        "--step-minutes",
+        "360",
+        "--max-gap-minutes",
+        "360",
+        "--format",
+        "json",
+    ]);
+    let report: serde_json::Value = serde_json::from_str(&json).unwrap();
+    let lot = &report["series"]["analysis"]["lots"][0];
+    assert_eq!(lot["space_hours"], 96.0);
+    assert_eq!(lot["turnover"], 3.0);
+}
