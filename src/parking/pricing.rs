@@ -54,8 +54,8 @@ pub enum Decision {
 
 impl PricingRule {
     /// # Errors
-    /// Rejects thresholds outside 0–1 or out of order, a zero step or period, and bounds
-    /// that do not contain `start_fen`.
+    /// Rejects thresholds outside 0–1 or out of order, a zero step or period, a notice not
+    /// shorter than the period, and bounds that do not contain `start_fen`.
     pub fn validate(&self, start_fen: u32) -> Result<(), ParkingError> {
         let invalid = |what: String| Err(ParkingError::InvalidOption(what));
         if !(0.0 < self.lower_below && self.lower_below < self.raise_at && self.raise_at <= 1.0) {
@@ -66,6 +66,14 @@ impl PricingRule {
         }
         if self.step_fen == 0 || self.period_days == 0 {
             return invalid("--price-step and --period-days must be positive".to_owned());
+        }
+        // A notice as long as the period would let the next evaluation start from a price
+        // that is announced but not yet charged.
+        if self.notice_days >= self.period_days {
+            return invalid(format!(
+                "--notice-days {} must be shorter than --period-days {}",
+                self.notice_days, self.period_days
+            ));
         }
         if !(self.min_fen <= start_fen && start_fen <= self.max_fen) {
             return invalid(format!(
@@ -140,6 +148,8 @@ mod tests {
         assert!(inverted.validate(200).is_err());
         let error = PricingRule::default().validate(2000).unwrap_err().to_string();
         assert!(error.contains("--start-price"), "{error}");
+        let late = PricingRule { notice_days: 28, ..PricingRule::default() };
+        assert!(late.validate(200).unwrap_err().to_string().contains("--notice-days"));
         assert!(PricingRule::default().validate(200).is_ok());
     }
 }
