@@ -145,7 +145,7 @@ fn lot_cells(stats: &LotStats, label: String, zone: Tz, locale: Locale) -> Vec<S
     ]
 }
 
-/// Column headers matching [`lot_cells`].
+/// Returns the column headers of the lot table, in the order of its cells.
 pub fn lot_headers(locale: Locale) -> Vec<String> {
     [
         "parking-col-lot",

@@ -27,7 +27,7 @@ pub struct Reading {
     pub time: DateTime<Utc>,
     pub occupied: f64,
     pub capacity: f64,
-    /// Vehicles that arrived since the lot's previous reading, when the file says.
+    /// Vehicles that arrived since the lot's previous reading, if the file has that column.
     pub arrivals: Option<f64>,
     /// 1-based line number in the file, the header being line 1.
     pub line: u64,
