@@ -13,6 +13,7 @@ mod helpers;
 mod locate;
 mod ops;
 mod users;
+mod parking;
 
 // The case context: category catalogue and working-time calendar.
 mod cases_calendar;
