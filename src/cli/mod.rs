@@ -63,6 +63,22 @@ pub enum Command {
     /// Run benchmarks and print their figures.
     #[command(subcommand)]
     Bench(BenchCommand),
+    /// Manage the Open311 GeoReport v2 interface.
+    #[command(subcommand)]
+    Open311(Open311Command),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Open311Command {
+    /// Manage the API keys that Open311 clients post with.
+    #[command(subcommand)]
+    Key(Open311KeyCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Open311KeyCommand {
+    /// Create an API key for a client and print it once; only its hash is stored.
+    Add(crate::open311::cli::AddKeyArgs),
 }
 
 #[derive(Debug, Args)]
@@ -232,6 +248,10 @@ async fn dispatch(command: Command, settings: Settings) -> anyhow::Result<()> {
                     crate::cases::catalogue::cli::export_catalogue(&db, args).await
                 }
             }
+        }
+        Command::Open311(Open311Command::Key(Open311KeyCommand::Add(args))) => {
+            let db = open_database(&settings).await?;
+            crate::open311::cli::add_key(&db, args).await
         }
         Command::User(UserCommand::Add(args)) => {
             let db = open_database(&settings).await?;

@@ -10,6 +10,7 @@ mod areas;
 #[allow(dead_code)]
 mod helpers;
 mod locate;
+mod open311;
 mod ops;
 mod users;
 
