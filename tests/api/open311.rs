@@ -266,3 +266,31 @@ async fn unknown_request_and_token_are_not_found() {
     let response = app.get("/open311/v2/requests.json?start_date=yesterday").await;
     assert_eq!(response.status(), 400);
 }
+
+#[tokio::test]
+async fn request_list_filters_by_date_and_service() {
+    let app = spawn_app().await;
+    let key = api_key(&app).await;
+    let (id, _) = create_request(&app, &key).await;
+    let count = |list: Value| list.as_array().expect("a list").len();
+
+    let past = "start_date=2020-01-01T00:00:00%2B08:00";
+    let listed = json_of(app.get(&format!("/open311/v2/requests.json?{past}")).await).await;
+    assert_eq!(count(listed), 1, "created after a past start");
+
+    let future = "/open311/v2/requests.json?start_date=2999-01-01T00:00:00Z";
+    assert_eq!(count(json_of(app.get(future).await).await), 0, "future start");
+
+    let old =
+        "/open311/v2/requests.json?start_date=2019-01-01T00:00:00Z&end_date=2020-01-01T00:00:00Z";
+    assert_eq!(count(json_of(app.get(old).await).await), 0, "range in the past");
+
+    let other = "/open311/v2/requests.json?service_code=C0101";
+    assert_eq!(count(json_of(app.get(other).await).await), 0, "other service");
+
+    let both = "/open311/v2/requests.json?service_code=C0101,E0101";
+    assert_eq!(count(json_of(app.get(both).await).await), 1, "one of two services");
+
+    let by_id = format!("/open311/v2/requests.json?service_request_id={id},999");
+    assert_eq!(count(json_of(app.get(&by_id).await).await), 1, "listed by id");
+}
