@@ -56,6 +56,9 @@ impl Open311Error {
     /// Writes the error body in `format` and `locale`.
     pub fn render(self, format: Format, locale: Locale) -> axum::response::Response {
         let (status, description) = self.status_and_description(locale);
+        // Server errors were logged with their cause by the error map; this line gives
+        // the reason for a rejected request.
+        tracing::debug!(http.status = status.as_u16(), error.description = %description, "Open311 request failed");
         let error = serde_json::json!({ "code": status.as_u16(), "description": description });
         let document =
             Document { status, root: "errors", value: serde_json::Value::Array(vec![error]) };

@@ -1,6 +1,9 @@
 //! `GET requests`, `GET requests/{id}` and `GET tokens/{token}`: reading cases as
 //! Open311 service requests. Reading is public, as the specification intends, so the
 //! reporter's contact and account never appear.
+//!
+//! NOTE: every case is listed whatever its channel, so a description typed in by a
+//! hotline operator is public too. Staff must keep personal details out of descriptions.
 
 use std::collections::HashMap;
 
