@@ -19,6 +19,7 @@ pub mod demo;
 pub mod http;
 pub mod i18n;
 pub mod locate;
+pub mod open311;
 pub mod ops;
 pub mod parking;
 pub mod telemetry;

@@ -6,7 +6,8 @@
 //! header, from a `csrf_token` field of an `application/x-www-form-urlencoded` body,
 //! or, for `multipart/form-data` uploads whose body is not buffered here, from a
 //! `csrf_token` query parameter. A request to `/api/` without a session cookie is not
-//! checked: it carries no ambient credential that a forged request could borrow.
+//! checked: it carries no ambient credential that a forged request could borrow. Nor is
+//! a request to `/open311/`, which authenticates by API key and ignores the session.
 //!
 //! The middleware also loads the session once per request and leaves the user and the
 //! token in the request extensions for [`super::CurrentUser`] and page templates.
@@ -70,7 +71,11 @@ pub async fn verify_csrf(
     request.extensions_mut().insert(LoadedSession(user));
     request.extensions_mut().insert(CsrfToken(expected.clone()));
 
-    let exempt = session_token.is_none() && request.uri().path().starts_with("/api/");
+    // Open311 clients authenticate each POST with an API key and never use the session,
+    // so a forged cross-site request gains nothing from the cookie.
+    let path = request.uri().path();
+    let exempt =
+        (session_token.is_none() && path.starts_with("/api/")) || path.starts_with("/open311/");
     let mut response = if is_state_changing(request.method()) && !exempt {
         let (checked, presented) = presented_token(request).await?;
         let matches =

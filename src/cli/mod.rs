@@ -67,6 +67,9 @@ pub enum Command {
     /// Analyse parking occupancy series and simulate demand-responsive pricing.
     #[command(subcommand)]
     Parking(ParkingCommand),
+    /// Manage the Open311 GeoReport v2 interface.
+    #[command(subcommand)]
+    Open311(Open311Command),
 }
 
 #[derive(Debug, Subcommand)]
@@ -76,6 +79,19 @@ pub enum ParkingCommand {
     Analyze(Box<crate::parking::cli::AnalyzeArgs>),
     /// Replay the demand-responsive pricing rule on an occupancy series.
     SimulatePricing(Box<crate::parking::cli::SimulatePricingArgs>),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Open311Command {
+    /// Manage the API keys that Open311 clients post with.
+    #[command(subcommand)]
+    Key(Open311KeyCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Open311KeyCommand {
+    /// Create an API key for a client and print it once; only its hash is stored.
+    Add(crate::open311::cli::AddKeyArgs),
 }
 
 #[derive(Debug, Args)]
@@ -251,6 +267,10 @@ async fn dispatch(command: Command, settings: Settings) -> anyhow::Result<()> {
                     crate::cases::catalogue::cli::export_catalogue(&db, args).await
                 }
             }
+        }
+        Command::Open311(Open311Command::Key(Open311KeyCommand::Add(args))) => {
+            let db = open_database(&settings).await?;
+            crate::open311::cli::add_key(&db, args).await
         }
         Command::User(UserCommand::Add(args)) => {
             let db = open_database(&settings).await?;

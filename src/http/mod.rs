@@ -75,6 +75,7 @@ pub fn router(state: AppState) -> Router {
         .merge(crate::areas::router())
         .merge(crate::cases::router())
         .merge(crate::locate::router())
+        .merge(crate::open311::router())
         .merge(crate::accounts::router())
         .merge(crate::console::router())
         .fallback(not_found);

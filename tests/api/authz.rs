@@ -35,6 +35,14 @@ const CASE_REPORT: &[(&str, &str)] = &[
     ("latitude", "39.99"),
 ];
 
+/// A valid Open311 report without an API key.
+const OPEN311_REPORT: &[(&str, &str)] = &[
+    ("service_code", "E0101"),
+    ("description", "路口有一堆垃圾"),
+    ("lat", "39.99"),
+    ("long", "116.47"),
+];
+
 /// Rows run in this order for each role; `/logout` stays last because it ends the session.
 const ROWS: &[Row] = &[
     Row { method: "GET", path: "/healthz", form: &[], anonymous: 200, by_role: ALL_200 },
@@ -143,6 +151,50 @@ const ROWS: &[Row] = &[
         form: &[("action", "merge"), ("expected_version", "1")],
         anonymous: 401,
         by_role: [403, 422, 403, 404, 404, 404, 404],
+    },
+    // Open311 reads are public, and a POST needs an API key rather than a session, so
+    // a session of any role without a key is refused.
+    Row {
+        method: "GET",
+        path: "/open311/v2/discovery.json",
+        form: &[],
+        anonymous: 200,
+        by_role: ALL_200,
+    },
+    Row {
+        method: "GET",
+        path: "/open311/v2/services.xml",
+        form: &[],
+        anonymous: 200,
+        by_role: ALL_200,
+    },
+    Row {
+        method: "GET",
+        path: "/open311/v2/services/E0101.json",
+        form: &[],
+        anonymous: 200,
+        by_role: ALL_200,
+    },
+    Row {
+        method: "GET",
+        path: "/open311/v2/requests.json",
+        form: &[],
+        anonymous: 200,
+        by_role: ALL_200,
+    },
+    Row {
+        method: "GET",
+        path: "/open311/v2/requests/{case}.json",
+        form: &[],
+        anonymous: 200,
+        by_role: ALL_200,
+    },
+    Row {
+        method: "POST",
+        path: "/open311/v2/requests.json",
+        form: OPEN311_REPORT,
+        anonymous: 403,
+        by_role: [403; 7],
     },
     Row { method: "POST", path: "/logout", form: &[], anonymous: 303, by_role: [303; 7] },
 ];

@@ -11,9 +11,10 @@ mod areas;
 #[allow(dead_code)]
 mod helpers;
 mod locate;
+mod open311;
 mod ops;
-mod users;
 mod parking;
+mod users;
 
 // The case context: category catalogue and working-time calendar.
 mod cases_calendar;

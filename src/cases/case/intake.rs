@@ -13,7 +13,7 @@ use super::{
     store::CaseStore,
 };
 use crate::{
-    accounts::{CurrentUser, Permission},
+    accounts::{CurrentUser, Permission, Role},
     cases::{
         calendar::{CalendarStore, add_working_time},
         catalogue::{CatalogueStore, Category, CategoryCode},
@@ -56,11 +56,35 @@ struct Report {
     reporter_contact: Option<String>,
 }
 
+/// The reporter of a case: a logged-in person, or a client of another system such as an
+/// Open311 application, which has no account here.
+#[derive(Debug, Clone)]
+pub struct Reporter {
+    pub user_id: Option<i64>,
+    pub role: Option<Role>,
+    /// The channel every report of this reporter arrives through; `None` lets the input
+    /// choose within what the role allows.
+    pub channel: Option<Channel>,
+    /// Extra facts stored in the intake log entry, such as the API key's name.
+    pub details: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Reporter {
+    /// Describes the logged-in `user`, who picks the channel within what the role allows.
+    pub fn user(user: &CurrentUser) -> Reporter {
+        Reporter {
+            user_id: Some(user.user_id),
+            role: Some(user.role),
+            channel: None,
+            details: serde_json::Map::new(),
+        }
+    }
+}
+
 /// Validates, locates, routes and stores a new case reported by `user`.
 ///
 /// # Errors
 /// [`CaseError::Invalid`] naming the first invalid field, or a storage failure.
-#[tracing::instrument(skip_all, fields(case.id = tracing::field::Empty, user.id = user.user_id))]
 pub async fn submit_case(
     db: &Db,
     index: &AreaIndex,
@@ -68,7 +92,22 @@ pub async fn submit_case(
     user: &CurrentUser,
     input: IntakeInput,
 ) -> Result<Case, CaseError> {
-    let report = parse_report(db, user, input).await?;
+    submit_report(db, index, tz, &Reporter::user(user), input).await
+}
+
+/// Validates, locates, routes and stores a new case reported by `reporter`.
+///
+/// # Errors
+/// [`CaseError::Invalid`] naming the first invalid field, or a storage failure.
+#[tracing::instrument(skip_all, fields(case.id = tracing::field::Empty, user.id = reporter.user_id))]
+pub async fn submit_report(
+    db: &Db,
+    index: &AreaIndex,
+    tz: Tz,
+    reporter: &Reporter,
+    input: IntakeInput,
+) -> Result<Case, CaseError> {
+    let report = parse_report(db, reporter, input).await?;
     let located = locate_point(index, report.longitude, report.latitude);
     let department_code = route_department(&report.category);
 
@@ -82,7 +121,7 @@ pub async fn submit_case(
         description: report.description,
         category_code: report.category.code.as_str().to_owned(),
         channel: report.channel,
-        reporter_user_id: Some(user.user_id),
+        reporter_user_id: reporter.user_id,
         reporter_contact: report.reporter_contact,
         longitude: report.longitude,
         latitude: report.latitude,
@@ -105,17 +144,19 @@ pub async fn submit_case(
         created_at: now,
         updated_at: now,
     };
+    let mut details = reporter.details.clone();
+    details.insert("channel".to_owned(), case.channel.as_str().into());
     let event = CaseEvent {
         case_event_id: None,
         action: None,
         from_stage: None,
         to_stage: Stage::Intake,
-        actor_user_id: Some(user.user_id),
-        actor_role: Some(user.role.as_str().to_owned()),
+        actor_user_id: reporter.user_id,
+        actor_role: reporter.role.map(|role| role.as_str().to_owned()),
         comment: String::new(),
         reason: None,
         attachment_ids: Vec::new(),
-        details: serde_json::json!({ "channel": case.channel.as_str() }),
+        details: serde_json::Value::Object(details),
         occurred_at: now,
     };
     let stored = db.insert_case(&case, &event).await?;
@@ -142,7 +183,7 @@ fn route_department(category: &Category) -> String {
 
 async fn parse_report(
     db: &Db,
-    user: &CurrentUser,
+    reporter: &Reporter,
     input: IntakeInput,
 ) -> Result<Report, CaseError> {
     let invalid = CaseError::Invalid;
@@ -170,7 +211,10 @@ async fn parse_report(
     };
     let (longitude, latitude) =
         parse_point(input.longitude, input.latitude, crs).map_err(invalid)?;
-    let channel = parse_channel(user, input.channel.as_deref())?;
+    let channel = match reporter.channel {
+        Some(channel) => channel,
+        None => parse_channel(reporter.role, input.channel.as_deref())?,
+    };
 
     let reporter_contact =
         input.reporter_contact.map(|contact| contact.trim().to_owned()).filter(|c| !c.is_empty());
@@ -201,7 +245,7 @@ async fn find_category(db: &Db, text: &str) -> Result<Category, CaseError> {
 
 /// Parses the channel, `api` when absent. People without staff rights may only report
 /// through the web page or the API, so a resident cannot pose as a patrol or a hotline.
-fn parse_channel(user: &CurrentUser, text: Option<&str>) -> Result<Channel, CaseError> {
+fn parse_channel(role: Option<Role>, text: Option<&str>) -> Result<Channel, CaseError> {
     let invalid = || {
         let value = text.unwrap_or_default();
         CaseError::Invalid(UserMessage::new("invalid_channel").arg("value", value).field("channel"))
@@ -211,7 +255,7 @@ fn parse_channel(user: &CurrentUser, text: Option<&str>) -> Result<Channel, Case
         None => Channel::Api,
     };
     let public = matches!(channel, Channel::Web | Channel::Api);
-    if !public && !user.role.allows(Permission::ViewCases) {
+    if !public && !role.is_some_and(|role| role.allows(Permission::ViewCases)) {
         return Err(invalid());
     }
     Ok(channel)

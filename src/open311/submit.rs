@@ -1,0 +1,185 @@
+//! `POST requests`: an Open311 client reports a problem, which becomes a case.
+
+use std::collections::HashMap;
+
+use serde_json::{Value, json};
+
+use super::{error::Open311Error, format::Document, keys};
+use crate::{
+    cases::case::{
+        Channel,
+        intake::{IntakeInput, Reporter, submit_report},
+    },
+    http::AppState,
+};
+
+/// Characters of the description that become the case title, which Open311 lacks: a
+/// glance in a list, well under the intake's limit of 200.
+const TITLE_CHARS: usize = 40;
+
+/// Request parameters by name; the first value wins when a name repeats.
+pub type Params = HashMap<String, String>;
+
+/// Creates a case from the parameters of a POST and returns its id and tracking token.
+///
+/// The steps: check the API key, read the location, build the intake input and submit
+/// it through the same intake as every other channel, recording the key's name.
+///
+/// # Errors
+/// [`Open311Error::InvalidApiKey`] without a valid `api_key`; 400 naming the parameter
+/// for a missing or invalid one, an unknown `service_code` or a description over 4,000
+/// characters. Nothing is stored then.
+#[tracing::instrument(skip_all, fields(api_key.name = tracing::field::Empty))]
+pub async fn create_request(state: &AppState, params: &Params) -> Result<Document, Open311Error> {
+    let client = keys::authenticate(&state.db, param(params, "api_key")).await?;
+    tracing::Span::current().record("api_key.name", client.name.as_str());
+
+    let service_code = param(params, "service_code").ok_or_else(|| {
+        Open311Error::bad_parameter("open311_parameter_missing", "service_code", "")
+    })?;
+    let (longitude, latitude) = read_location(params)?;
+    let description = param(params, "description").unwrap_or_default();
+    let input = IntakeInput {
+        title: Some(title_of(description, service_code)),
+        description: Some(description.to_owned()),
+        category_code: Some(service_code.to_owned()),
+        longitude: Some(longitude),
+        latitude: Some(latitude),
+        crs: None,
+        channel: None,
+        reporter_contact: contact_of(params),
+    };
+    let reporter = reporter_of(&client.name, params);
+    let index = state.locator.snapshot();
+    let case =
+        submit_report(&state.db, &index, state.settings.time_zone(), &reporter, input).await?;
+
+    let created = json!({
+        "service_request_id": case.case_id.to_string(),
+        "token": case.tracking_token,
+        "service_notice": null,
+        "account_id": null,
+    });
+    let mut document = Document::ok("service_requests", Value::Array(vec![created]));
+    document.status = axum::http::StatusCode::CREATED;
+    Ok(document)
+}
+
+fn param<'a>(params: &'a Params, name: &str) -> Option<&'a str> {
+    params.get(name).map(|value| value.trim()).filter(|value| !value.is_empty())
+}
+
+/// Reads `lat` and `long` as WGS-84 degrees; the intake checks their ranges.
+///
+/// # Errors
+/// 400 naming `lat` or `long` when one is missing or not a number. A request that gives
+/// only `address_string` or `address_id` is rejected too, because addresses are not
+/// geocoded.
+fn read_location(params: &Params) -> Result<(f64, f64), Open311Error> {
+    let latitude = param(params, "lat");
+    let longitude = param(params, "long");
+    if latitude.is_none() && longitude.is_none() {
+        // TODO: geocode address_string and address_id once the street has an address
+        // register; until then such reports are rejected and must carry coordinates.
+        let has_address =
+            param(params, "address_string").is_some() || param(params, "address_id").is_some();
+        let code =
+            if has_address { "open311_address_not_geocoded" } else { "open311_location_missing" };
+        return Err(Open311Error::bad_parameter(code, "lat", ""));
+    }
+    let number = |name: &str, text: Option<&str>| {
+        let text = text.unwrap_or_default();
+        text.parse::<f64>()
+            .ok()
+            .filter(|value| value.is_finite())
+            .ok_or_else(|| Open311Error::bad_parameter("open311_invalid_number", name, text))
+    };
+    Ok((number("long", longitude)?, number("lat", latitude)?))
+}
+
+/// Builds a title from the first characters of the description, or the service code when it is empty, so
+/// that the intake reports a missing description rather than a missing title.
+fn title_of(description: &str, service_code: &str) -> String {
+    let first_line = description.lines().next().unwrap_or_default().trim();
+    if first_line.is_empty() {
+        return service_code.to_owned();
+    }
+    first_line.chars().take(TITLE_CHARS).collect()
+}
+
+/// Joins the reporter's name, email and phone into one contact line.
+fn contact_of(params: &Params) -> Option<String> {
+    let name: Vec<&str> =
+        ["first_name", "last_name"].iter().filter_map(|key| param(params, key)).collect();
+    let mut parts = Vec::new();
+    if !name.is_empty() {
+        parts.push(name.join(" "));
+    }
+    parts.extend(["email", "phone"].iter().filter_map(|key| param(params, key)).map(str::to_owned));
+    (!parts.is_empty()).then(|| parts.join(", "))
+}
+
+/// Describes an Open311 client as a reporter: no account, the `open311` channel, and the key's
+/// name and the location text recorded in the intake log entry.
+fn reporter_of(key_name: &str, params: &Params) -> Reporter {
+    let mut details = serde_json::Map::new();
+    details.insert("api_key".to_owned(), key_name.into());
+    for name in ["address_string", "address_id", "device_id", "account_id"] {
+        if let Some(value) = param(params, name) {
+            details.insert(name.to_owned(), value.into());
+        }
+    }
+    Reporter { user_id: None, role: None, channel: Some(Channel::Open311), details }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn params(pairs: &[(&str, &str)]) -> Params {
+        pairs.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect()
+    }
+
+    #[test]
+    fn title_takes_first_line_of_description() {
+        assert_eq!(title_of("井盖缺失\n在路口", "C0101"), "井盖缺失");
+        assert_eq!(title_of("  ", "C0101"), "C0101");
+        assert_eq!(title_of(&"长".repeat(100), "C0101").chars().count(), TITLE_CHARS);
+    }
+
+    #[test]
+    fn location_errors_name_the_parameter() {
+        let cases = [
+            ("nothing", params(&[]), "open311_location_missing", "lat"),
+            (
+                "address only",
+                params(&[("address_string", "望京街")]),
+                "open311_address_not_geocoded",
+                "lat",
+            ),
+            ("long missing", params(&[("lat", "39.9")]), "open311_invalid_number", "long"),
+            (
+                "lat not a number",
+                params(&[("lat", "north"), ("long", "116.4")]),
+                "open311_invalid_number",
+                "lat",
+            ),
+        ];
+        for (description, params, code, field) in cases {
+            let Err(Open311Error::App(crate::http::AppError::BadRequest(message))) =
+                read_location(&params)
+            else {
+                panic!("{description}: expected a bad request");
+            };
+            assert_eq!(message.code, code, "{description}");
+            assert_eq!(message.field.as_deref(), Some(field), "{description}");
+        }
+    }
+
+    #[test]
+    fn contact_joins_name_email_and_phone() {
+        let given = params(&[("first_name", "Li"), ("last_name", "Lei"), ("phone", "12345")]);
+        assert_eq!(contact_of(&given).as_deref(), Some("Li Lei, 12345"));
+        assert_eq!(contact_of(&params(&[])), None);
+    }
+}
