@@ -1,7 +1,7 @@
 // Starts the debug `citycore` binary on a free loopback port with a fresh data folder.
 //
-// The binary must already be built (`cargo build`); this helper never builds, so that a
-// CI run compiles once and every test file reuses the same binary.
+// The binary must already be built with `cargo build`. This helper never builds, so a CI
+// run compiles once and every test file reuses the same binary.
 
 import { spawn, spawnSync } from 'node:child_process';
 import { once } from 'node:events';
@@ -38,7 +38,7 @@ async function freePort() {
   return port;
 }
 
-/** Runs one `citycore` subcommand on the data folder and returns its stdout; throws on failure. */
+/** Runs one `citycore` subcommand on the data folder and returns its stdout, or throws on failure. */
 function runCli(dataDir, args, input) {
   const result = spawnSync(BINARY, ['--data-dir', dataDir, ...args], {
     input: input ?? '',
@@ -61,6 +61,7 @@ export function addUser(dataDir, { username, displayName, role, password, areaCo
   const args = ['user', 'add', '--username', username, '--display-name', displayName];
   args.push('--role', role, '--password-stdin');
   if (areaCode) {
+    // NOTE: `--area CODE` is the expected scope flag of `user add`, not yet built or checked.
     args.push('--area', areaCode);
   }
   runCli(dataDir, args, `${password}\n`);
@@ -75,7 +76,7 @@ function firstGridCode(dataDir) {
 
 async function waitUntilReady(baseUrl, child) {
   const deadline = Date.now() + READY_TIMEOUT_MS;
-  let lastError = 'no answer yet';
+  let lastError = 'no response yet';
   while (Date.now() < deadline) {
     if (child.exitCode !== null || child.signalCode !== null) {
       throw new Error(`citycore serve exited early (code ${child.exitCode}); see its log`);

@@ -22,6 +22,7 @@ test('users/new form creates a user', async (t) => {
     const response = await page.goto(`${env.baseUrl}/users/new`);
     assert.equal(response.status(), 200, 'GET /users/new');
 
+    // NOTE: field names follow the app_user columns; adjust them to the form once it exists.
     const form = page.locator('main form:has(input[name="username"])');
     await form.locator('input[name="username"]').fill(created.username);
     await form.locator('input[name="display_name"]').fill(created.displayName);
