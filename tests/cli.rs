@@ -1,0 +1,170 @@
+//! The `citycore` binary as an operator runs it: configuration layering, migrations,
+//! the demo start and graceful shutdown.
+
+use std::{
+    io::{BufRead, BufReader},
+    process::{Child, Command, Stdio},
+    time::{Duration, Instant},
+};
+
+fn citycore(data_dir: &std::path::Path) -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_citycore"));
+    command.arg("--data-dir").arg(data_dir);
+    command.env_remove("CITYCORE_CONFIG").env_remove("RUST_LOG");
+    command
+}
+
+fn stdout_of(command: &mut Command) -> String {
+    let output = command.output().expect("citycore runs");
+    assert!(output.status.success(), "failed: {}", String::from_utf8_lossy(&output.stderr));
+    String::from_utf8(output.stdout).unwrap()
+}
+
+#[test]
+fn config_example_prints_every_section() {
+    let dir = tempfile::tempdir().unwrap();
+    let text = stdout_of(citycore(dir.path()).args(["config", "example"]));
+    for section in ["[database]", "[server]", "[log]", "[auth]", "[ui]", "[map]", "[locate]"] {
+        assert!(text.contains(section), "missing {section}");
+    }
+}
+
+#[test]
+fn config_layers_file_then_environment_then_flags() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("citycore.toml");
+    std::fs::write(&file, "[server]\nbind = \"127.0.0.1:9001\"\n[auth]\nlockout_minutes = 7\n")
+        .unwrap();
+    let shown = stdout_of(
+        citycore(dir.path())
+            .args(["--config", file.to_str().unwrap(), "config", "show"])
+            .env("CITYCORE_AUTH__LOCKOUT_MINUTES", "9")
+            .env("CITYCORE_UI__TIME_ZONE", "Asia/Urumqi"),
+    );
+    assert!(shown.contains("bind = \"127.0.0.1:9001\""), "file value lost:\n{shown}");
+    assert!(shown.contains("lockout_minutes = 9"), "environment did not win:\n{shown}");
+    assert!(shown.contains("time_zone = \"Asia/Urumqi\""), "{shown}");
+    let flagged = stdout_of(
+        citycore(dir.path())
+            .args(["--config", file.to_str().unwrap(), "--database-url"])
+            .arg("postgres://app:secret@db.invalid/x")
+            .args(["config", "show"]),
+    );
+    assert!(flagged.contains("postgres://app:***@db.invalid/x"), "{flagged}");
+    assert!(!flagged.contains("secret"), "password shown:\n{flagged}");
+}
+
+#[test]
+fn config_rejects_unknown_key_naming_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("bad.toml");
+    std::fs::write(&file, "[server]\nbindd = \"x\"\n").unwrap();
+    let output = citycore(dir.path())
+        .args(["--config", file.to_str().unwrap(), "config", "show"])
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(2));
+    let message = String::from_utf8_lossy(&output.stderr);
+    assert!(message.contains("bindd"), "{message}");
+}
+
+#[test]
+fn migrate_creates_sqlite_file() {
+    let dir = tempfile::tempdir().unwrap();
+    stdout_of(citycore(dir.path()).arg("migrate"));
+    assert!(dir.path().join("citycore.db").exists());
+}
+
+/// A server process that is killed if the test ends early.
+struct Server(Child);
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+    }
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+/// Polls `/readyz` until it answers 200, for at most 30 seconds.
+fn wait_ready(port: u16) {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while Instant::now() < deadline {
+        if let Ok(response) = http_probe::blocking_get(port) {
+            if response == 200 {
+                return;
+            }
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    panic!("server on port {port} not ready within 30 s");
+}
+
+mod http_probe {
+    //! A minimal blocking GET for readiness polling, so this test needs no async runtime.
+    use std::io::{Read, Write};
+
+    pub fn blocking_get(port: u16) -> std::io::Result<u16> {
+        let mut stream = std::net::TcpStream::connect(("127.0.0.1", port))?;
+        stream.write_all(b"GET /readyz HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n")?;
+        let mut response = String::new();
+        stream.read_to_string(&mut response)?;
+        let status = response.split_whitespace().nth(1).and_then(|s| s.parse().ok());
+        Ok(status.unwrap_or(0))
+    }
+}
+
+#[test]
+fn serve_demo_seeds_once_and_stops_on_sigterm() {
+    let dir = tempfile::tempdir().unwrap();
+    let port = free_port();
+    let mut child = citycore(dir.path())
+        .args(["serve", "--demo", "--bind", &format!("127.0.0.1:{port}")])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let server = Server(child);
+    wait_ready(port);
+    let pid = server.0.id().to_string();
+    let status = Command::new("kill").args(["-TERM", &pid]).status().unwrap();
+    assert!(status.success());
+    let mut server = server;
+    let exit = wait_exit(&mut server.0, Duration::from_secs(15));
+    assert_eq!(exit, Some(0), "server did not stop cleanly on SIGTERM");
+    let first_output: Vec<String> = BufReader::new(stdout).lines().map_while(Result::ok).collect();
+    assert!(
+        first_output.iter().any(|line| line.contains("admin")),
+        "first start printed no administrator: {first_output:?}"
+    );
+
+    let port = free_port();
+    let child = citycore(dir.path())
+        .args(["serve", "--demo", "--bind", &format!("127.0.0.1:{port}")])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut server = Server(child);
+    wait_ready(port);
+    let _ = Command::new("kill").args(["-TERM", &server.0.id().to_string()]).status();
+    assert_eq!(wait_exit(&mut server.0, Duration::from_secs(15)), Some(0));
+    let mut second_output = String::new();
+    std::io::Read::read_to_string(&mut server.0.stdout.take().unwrap(), &mut second_output)
+        .unwrap();
+    assert!(!second_output.contains("password"), "second start printed: {second_output}");
+}
+
+fn wait_exit(child: &mut Child, limit: Duration) -> Option<i32> {
+    let deadline = Instant::now() + limit;
+    while Instant::now() < deadline {
+        if let Some(status) = child.try_wait().unwrap() {
+            return status.code();
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    None
+}
