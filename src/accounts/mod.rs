@@ -1,11 +1,40 @@
 //! Accounts, roles, area scopes, sessions and login.
+//!
+//! Owns the `app_user`, `user_area` and `user_session` tables, password hashing,
+//! the session cookie, the CSRF middleware, the login, logout and language routes,
+//! the administrator's user pages and `GET /api/v1/me`. [`CurrentUser`] is the
+//! extractor every other context uses to know who is asking; [`Role::allows`] says what
+//! a role may do and [`CurrentUser::can_access_area`] where.
 
+pub mod auth;
 pub mod cli;
+pub mod csrf;
+pub mod domain;
+mod login;
+pub mod password;
+pub mod service;
+pub mod session;
+pub mod store;
+mod users;
+mod users_forms;
 
-use axum::{Router, extract::FromRequestParts, http::request::Parts};
+use std::net::SocketAddr;
+
+use axum::{
+    Router,
+    extract::{ConnectInfo, FromRequestParts},
+    http::request::Parts,
+    routing::{get, post},
+};
 use serde::{Deserialize, Serialize};
 
-use crate::http::{AppError, AppState};
+use crate::{
+    http::{AppError, AppState},
+    locate::AreaIndex,
+};
+
+pub use domain::AccountError;
+pub use store::AccountStore;
 
 /// What a person does in citycore; each role is scoped to areas (see `user_area`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, clap::ValueEnum)]
@@ -110,17 +139,67 @@ impl CurrentUser {
     pub fn require(&self, permission: Permission) -> Result<(), AppError> {
         if self.role.allows(permission) { Ok(()) } else { Err(AppError::Forbidden) }
     }
+
+    /// Whether the user may act in `area_id`: administrators everywhere, everyone else
+    /// in their own areas and the areas under them.
+    pub fn can_access_area(&self, index: &AreaIndex, area_id: i64) -> bool {
+        self.role == Role::Administrator || domain::area_in_scope(index, &self.area_ids, area_id)
+    }
+
+    /// The user as the actor of audit entries.
+    pub fn actor(&self, client_ip: &ClientIp) -> crate::audit::Actor {
+        crate::audit::Actor {
+            user_id: Some(self.user_id),
+            name: self.username.clone(),
+            client_ip: client_ip.0.clone(),
+        }
+    }
 }
 
 impl FromRequestParts<AppState> for CurrentUser {
     type Rejection = AppError;
 
+    /// Uses the session the CSRF middleware loaded, or loads it when the middleware did
+    /// not run (router tests without the full stack).
     async fn from_request_parts(
-        _parts: &mut Parts,
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        let loaded = match parts.extensions.get::<csrf::LoadedSession>() {
+            Some(loaded) => loaded.0.clone(),
+            None => {
+                let user = match session::session_token(&parts.headers) {
+                    Some(token) => {
+                        session::load_user(&state.db, &state.settings.auth, &token).await?
+                    }
+                    None => None,
+                };
+                parts.extensions.insert(csrf::LoadedSession(user.clone()));
+                user
+            }
+        };
+        loaded.ok_or(AppError::Unauthenticated)
+    }
+}
+
+/// The client's IP address from the socket, for audit entries; `None` when the server
+/// was started without connect info.
+///
+/// NOTE: behind a reverse proxy this is the proxy's address, because forwarded headers
+/// are not trusted until an operator setting names the proxies.
+#[derive(Debug, Clone)]
+pub struct ClientIp(pub Option<String>);
+
+impl FromRequestParts<AppState> for ClientIp {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
         _state: &AppState,
     ) -> Result<Self, Self::Rejection> {
-        // TODO: load the session from its cookie.
-        Err(AppError::Unauthenticated)
+        let address =
+            parts.extensions.get::<ConnectInfo<SocketAddr>>().map(|info| info.0.ip().to_string());
+        Ok(ClientIp(address))
     }
 }
 
@@ -140,6 +219,12 @@ impl FromRequestParts<AppState> for MaybeUser {
     }
 }
 
+/// Login, logout, language, the users pages, the audit page and `/api/v1/me`.
 pub fn router() -> Router<AppState> {
     Router::new()
+        .route("/login", get(login::get_login).post(login::post_login))
+        .route("/logout", post(login::post_logout))
+        .route("/locale", post(login::post_locale))
+        .route("/api/v1/me", get(login::get_me))
+        .merge(crate::audit::router())
 }

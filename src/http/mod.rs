@@ -2,7 +2,7 @@
 //!
 //! Each context exposes a `router()`; they are merged here. Middleware, from the
 //! outside in: request id, tracing span, metrics, security headers, timeout, body
-//! limit and error rendering. The server shuts down gracefully on SIGTERM or Ctrl-C,
+//! limit, error rendering and the CSRF check (which also loads the session). The server shuts down gracefully on SIGTERM or Ctrl-C,
 //! finishing in-flight requests for at most `server.shutdown_grace_seconds`.
 
 pub mod error;
@@ -78,6 +78,7 @@ pub fn router(state: AppState) -> Router {
         .fallback(not_found);
     let timeout = Duration::from_secs(state.settings.server.request_timeout_seconds);
     routes
+        .layer(middleware::from_fn_with_state(state.clone(), crate::accounts::csrf::verify_csrf))
         .layer(middleware::from_fn_with_state(state.clone(), error::render_errors))
         .layer(RequestBodyLimitLayer::new(state.settings.server.max_body_bytes))
         .layer(TimeoutLayer::with_status_code(axum::http::StatusCode::REQUEST_TIMEOUT, timeout))

@@ -1,0 +1,1 @@
+//! Handlers of the administrator's user pages.

@@ -1,0 +1,1 @@
+//! Form parsing for the user pages.
