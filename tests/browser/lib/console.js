@@ -52,3 +52,14 @@ export async function switchLanguage(page, lang) {
     page.locator(`form[action="/locale"] button[name="locale"][value="${lang}"]`).click(),
   ]);
 }
+
+/**
+ * Switches the page to `lang` unless it is already shown in it. A logged-in user's
+ * choice is stored with the account, so an earlier test may have left it switched.
+ */
+export async function ensureLanguage(page, lang) {
+  const current = await page.locator('html').getAttribute('lang');
+  if (current !== lang) {
+    await switchLanguage(page, lang);
+  }
+}

@@ -67,9 +67,18 @@ export function addUser(dataDir, { username, displayName, role, password, areaCo
   runCli(dataDir, args, `${password}\n`);
 }
 
-/** Returns the code of one grid (网格) of the stored areas, or null when there is none. */
+/**
+ * Returns the code of one grid (网格) of the stored areas, or null when there is none or
+ * `citycore export areas` fails.
+ */
 function firstGridCode(dataDir) {
-  const geojson = JSON.parse(runCli(dataDir, ['export', 'areas']));
+  let geojson;
+  try {
+    geojson = JSON.parse(runCli(dataDir, ['export', 'areas']));
+  } catch (error) {
+    console.warn(`no grid worker created, because reading the areas failed: ${error.message}`);
+    return null;
+  }
   const grid = (geojson.features ?? []).find((feature) => feature.properties?.level === 'grid');
   return grid?.properties?.code ?? null;
 }

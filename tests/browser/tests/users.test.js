@@ -13,8 +13,8 @@ const env = useServer('users');
 test('users/new form creates a user', async (t) => {
   const created = {
     username: 'ci-created',
-    displayName: '新建调度员',
-    role: 'dispatcher',
+    displayName: '新建管理员',
+    role: 'administrator',
     password: 'ci-created-password-2e6f',
   };
   await withPage(t, env.browser, env.baseUrl, {}, async (_context, page) => {
