@@ -10,6 +10,7 @@ pub mod areas;
 pub mod assets;
 pub mod audit;
 pub mod bench;
+pub mod cases;
 pub mod cli;
 pub mod config;
 pub mod console;

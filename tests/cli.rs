@@ -92,10 +92,8 @@ fn free_port() -> u16 {
 fn wait_ready(port: u16) {
     let deadline = Instant::now() + Duration::from_secs(30);
     while Instant::now() < deadline {
-        if let Ok(response) = http_probe::blocking_get(port) {
-            if response == 200 {
-                return;
-            }
+        if http_probe::blocking_get(port).is_ok_and(|status| status == 200) {
+            return;
         }
         std::thread::sleep(Duration::from_millis(100));
     }
@@ -108,7 +106,8 @@ mod http_probe {
 
     pub fn blocking_get(port: u16) -> std::io::Result<u16> {
         let mut stream = std::net::TcpStream::connect(("127.0.0.1", port))?;
-        stream.write_all(b"GET /readyz HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n")?;
+        stream
+            .write_all(b"GET /readyz HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n")?;
         let mut response = String::new();
         stream.read_to_string(&mut response)?;
         let status = response.split_whitespace().nth(1).and_then(|s| s.parse().ok());

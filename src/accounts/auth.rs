@@ -26,7 +26,7 @@ pub struct LoggedIn {
     pub locale: Option<Locale>,
 }
 
-/// Why a login failed. Unknown usernames, wrong passwords and inactive accounts share
+/// Reasons a login fails. Unknown usernames, wrong passwords and inactive accounts share
 /// one variant so that the response does not reveal which usernames exist.
 #[derive(Debug, thiserror::Error)]
 pub enum LoginError {
@@ -38,7 +38,8 @@ pub enum LoginError {
     Account(#[from] AccountError),
 }
 
-/// Checks a username and password and starts a session.
+/// Checks a username and password and starts a session, ending the browser's
+/// `previous_session` (if any) so that a login always gets a fresh token.
 ///
 /// After `auth.max_failed_logins` consecutive wrong passwords the account is locked
 /// for `auth.lockout_minutes`; a success resets the count.
@@ -51,6 +52,7 @@ pub async fn log_in(
     auth: &AuthSettings,
     username: &str,
     password: &Password,
+    previous_session: Option<&str>,
     client_ip: Option<String>,
 ) -> Result<LoggedIn, LoginError> {
     // The attempted name is recorded as typed (trimmed, cut to 64 characters), never
@@ -61,6 +63,7 @@ pub async fn log_in(
         Ok(name) => db.user_by_username(&name).await?,
         Err(_) => None,
     };
+
     let Some(user) = user.filter(|user| user.active) else {
         verify_against_dummy(password).await;
         record(db, &visitor, AuditAction::LoginFailed, None, "unknown or inactive account").await;
@@ -68,15 +71,21 @@ pub async fn log_in(
     };
     tracing::Span::current().record("user.id", user.user_id);
     let actor = Actor { user_id: Some(user.user_id), name: user.username.clone(), client_ip };
+
     let now = Utc::now();
     if let Some(until) = user.locked_until.filter(|until| *until > now) {
         record(db, &actor, AuditAction::LoginFailed, Some(user.user_id), "account locked").await;
         return Err(LoginError::Locked { until });
     }
+
     if !verify_password(password, &user.password_hash).await {
         return Err(count_failure(db, auth, &actor, user.user_id).await?);
     }
+
     db.record_successful_login(user.user_id, now).await?;
+    if let Some(token) = previous_session {
+        session::end_session(db, token).await?;
+    }
     let session_token = session::start_session(db, auth, user.user_id).await?;
     tracing::info!(user.id = user.user_id, "logged in");
     record(db, &actor, AuditAction::LoginSucceeded, Some(user.user_id), "").await;

@@ -1,8 +1,8 @@
 //! CSRF protection for every state-changing request (POST, PUT, PATCH, DELETE).
 //!
-//! A logged-in request must present its session's `csrf_token`; a visitor's request
-//! must present the value of the `citycore_csrf` cookie (double submit), which this
-//! middleware sets when it is missing. The token is read from the `x-csrf-token`
+//! A logged-in request must present its session's `csrf_token`. A visitor's request
+//! must present the value of the `citycore_csrf` cookie (double submit), and this
+//! middleware sets that cookie when it is missing. The token is read from the `x-csrf-token`
 //! header, from a `csrf_token` field of an `application/x-www-form-urlencoded` body,
 //! or, for `multipart/form-data` uploads whose body is not buffered here, from a
 //! `csrf_token` query parameter. A request to `/api/` without a session cookie is not
@@ -84,7 +84,8 @@ pub async fn verify_csrf(
     } else {
         next.run(request).await
     };
-    // A rejected visitor also gets the cookie, so that reloading the form works.
+    // NOTE: a rejected request loses this header because the error renderer builds a
+    // new response. The visitor gets the cookie with the next page they load.
     if let Some(token) = new_visitor_token {
         let secure = state.settings.server.secure_cookies;
         let cookie = session::set_cookie(CSRF_COOKIE, &token, None, SameSite::Strict, secure);

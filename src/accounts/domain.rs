@@ -9,20 +9,20 @@ use crate::{
 
 use super::Role;
 
-/// Why an account operation was rejected.
+/// Reasons an account operation is rejected.
 #[derive(Debug, thiserror::Error)]
 pub enum AccountError {
     #[error("username must be 3 to 64 letters, digits, '.', '_' or '-'")]
     UsernameInvalid,
-    #[error("username {0} is taken")]
+    #[error("username {0} is taken; choose another")]
     UsernameTaken(String),
-    #[error("display name must be 1 to 100 characters")]
+    #[error("display name must be 1 to 100 characters without control characters")]
     DisplayNameInvalid,
-    #[error("password is shorter than the minimum")]
+    #[error("password is too short: use at least 10 characters")]
     PasswordTooShort,
-    #[error("password is longer than the maximum")]
+    #[error("password is too long: use at most 256 characters")]
     PasswordTooLong,
-    #[error("unknown area code {0}")]
+    #[error("unknown area code {0}; check the code or import the areas first")]
     UnknownArea(String),
     #[error("role {role} must be scoped to at least one area")]
     AreasRequired { role: &'static str },
@@ -111,9 +111,9 @@ pub fn parse_display_name(text: &str) -> Result<String, AccountError> {
 
 /// Resolves area codes to areas and checks them against the role's scope rule.
 ///
-/// Grid workers are scoped to grids and community workers to communities; dispatchers
-/// and handlers to any area below the city; residents and merchants may have none.
-/// Administrators are never scoped, so their list must be empty.
+/// Grid workers are scoped to grids and community workers to communities. Dispatchers,
+/// handlers, residents and merchants may hold any area below the city, and the first
+/// two need at least one. Administrators are never scoped, so their list must be empty.
 ///
 /// # Errors
 /// An unknown code, a missing scope, or an area of a level the role cannot hold.
@@ -158,12 +158,14 @@ fn role_may_hold(role: Role, level: Level) -> bool {
     }
 }
 
-/// Whether `area_id` is one of `scope` or lies under one of them, walking parent links.
+/// Checks whether `area_id` is one of `scope` or lies under one of them, walking parent links.
 ///
 /// An empty scope grants nothing; callers give administrators access before asking.
 pub fn area_in_scope(index: &AreaIndex, scope: &[i64], area_id: i64) -> bool {
+    // NOTE: each step scans the area list, so one check costs up to five scans. That
+    // suits per-request checks; filtering long lists needs a parent map in the index.
     let mut current = Some(area_id);
-    // The hierarchy has five levels; the bound stops a corrupt parent cycle.
+    // The hierarchy has five levels, and the bound stops a corrupt parent cycle.
     for _ in 0..16 {
         let Some(id) = current else { return false };
         if scope.contains(&id) {
@@ -172,4 +174,127 @@ pub fn area_in_scope(index: &AreaIndex, scope: &[i64], area_id: i64) -> bool {
         current = index.areas().iter().find(|area| area.area_id == id).and_then(|a| a.parent_id);
     }
     false
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::accounts::CurrentUser;
+
+    fn area(area_id: i64, code: &str, level: Level, parent_id: Option<i64>) -> Area {
+        Area {
+            area_id,
+            code: code.to_owned(),
+            name: code.to_owned(),
+            level,
+            parent_id,
+            geometry: None,
+            responsible_unit: None,
+        }
+    }
+
+    /// Street 1 with communities 2 and 3; grids 4 and 5 in community 2, grid 6 in 3.
+    fn street() -> AreaIndex {
+        AreaIndex::build(
+            1,
+            vec![
+                area(1, "S", Level::Street, None),
+                area(2, "C2", Level::Community, Some(1)),
+                area(3, "C3", Level::Community, Some(1)),
+                area(4, "G4", Level::Grid, Some(2)),
+                area(5, "G5", Level::Grid, Some(2)),
+                area(6, "G6", Level::Grid, Some(3)),
+            ],
+        )
+    }
+
+    fn user(role: Role, area_ids: Vec<i64>) -> CurrentUser {
+        CurrentUser {
+            user_id: 1,
+            username: "u".to_owned(),
+            display_name: "u".to_owned(),
+            role,
+            area_ids,
+            locale: None,
+            csrf_token: String::new(),
+        }
+    }
+
+    #[test]
+    fn can_access_area_follows_parent_links() {
+        let index = street();
+        let community_worker = user(Role::CommunityWorker, vec![2]);
+        let cases = [
+            (2, true, "own community"),
+            (4, true, "grid under own community"),
+            (5, true, "second grid under own community"),
+            (3, false, "sibling community"),
+            (6, false, "grid of sibling community"),
+            (1, false, "parent street"),
+            (99, false, "unknown area"),
+        ];
+        for (area_id, expected, description) in cases {
+            assert_eq!(
+                community_worker.can_access_area(&index, area_id),
+                expected,
+                "{description}"
+            );
+        }
+    }
+
+    #[test]
+    fn can_access_area_gives_administrator_everything() {
+        let index = street();
+        assert!(user(Role::Administrator, vec![]).can_access_area(&index, 6));
+        assert!(!user(Role::Resident, vec![]).can_access_area(&index, 6), "no scope, no access");
+    }
+
+    #[test]
+    fn grid_worker_accesses_only_own_grid() {
+        let index = street();
+        let grid_worker = user(Role::GridWorker, vec![4]);
+        assert!(grid_worker.can_access_area(&index, 4));
+        assert!(!grid_worker.can_access_area(&index, 5));
+        assert!(!grid_worker.can_access_area(&index, 2), "not the community above");
+    }
+
+    #[test]
+    fn resolve_scope_applies_role_levels() {
+        let index = street();
+        let codes = |list: &[&str]| list.iter().map(|c| (*c).to_owned()).collect::<Vec<_>>();
+        assert_eq!(resolve_scope(Role::GridWorker, &codes(&["G4", "G5"]), &index).unwrap(), [4, 5]);
+        assert!(matches!(
+            resolve_scope(Role::GridWorker, &codes(&["C2"]), &index),
+            Err(AccountError::AreaLevelNotAllowed { .. })
+        ));
+        assert!(matches!(
+            resolve_scope(Role::CommunityWorker, &[], &index),
+            Err(AccountError::AreasRequired { .. })
+        ));
+        assert!(matches!(
+            resolve_scope(Role::Administrator, &codes(&["S"]), &index),
+            Err(AccountError::AreaLevelNotAllowed { .. })
+        ));
+        assert!(matches!(
+            resolve_scope(Role::Dispatcher, &codes(&["nope"]), &index),
+            Err(AccountError::UnknownArea(code)) if code == "nope"
+        ));
+        assert!(resolve_scope(Role::Resident, &[], &index).unwrap().is_empty());
+        assert_eq!(resolve_scope(Role::Dispatcher, &codes(&["S", "S"]), &index).unwrap(), [1]);
+    }
+
+    #[test]
+    fn parse_username_normalises_case_and_checks_characters() {
+        assert_eq!(parse_username(" Wang.Fang_01 ").unwrap(), "wang.fang_01");
+        for bad in ["ab", "王芳", "has space", "semi;colon", &"x".repeat(65)] {
+            assert!(parse_username(bad).is_err(), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn parse_display_name_rejects_blank_and_control_characters() {
+        assert_eq!(parse_display_name("  王芳 ").unwrap(), "王芳");
+        assert!(parse_display_name("   ").is_err());
+        assert!(parse_display_name("a\u{7}b").is_err());
+    }
 }

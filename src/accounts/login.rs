@@ -47,7 +47,7 @@ pub(crate) fn render_page(page: &impl Template, status: StatusCode) -> Result<Re
     Ok((status, Html(html)).into_response())
 }
 
-/// A 303 See Other to `location`.
+/// Builds a 303 See Other response to `location`.
 pub(crate) fn see_other(location: &str) -> Response {
     let mut response = StatusCode::SEE_OTHER.into_response();
     if let Ok(value) = HeaderValue::from_str(location) {
@@ -94,17 +94,21 @@ pub async fn post_login(
     State(state): State<AppState>,
     ctx: PageContext,
     client_ip: ClientIp,
+    headers: HeaderMap,
     Form(form): Form<LoginForm>,
 ) -> Result<Response, AppError> {
     let next = safe_next(Some(&form.next));
+    let previous = session::session_token(&headers);
+    let (db, auth) = (&state.db, &state.settings.auth);
     let outcome =
-        auth::log_in(&state.db, &state.settings.auth, &form.username, &form.password, client_ip.0)
+        auth::log_in(db, auth, &form.username, &form.password, previous.as_deref(), client_ip.0)
             .await;
     let (status, error) = match outcome {
         Ok(logged_in) => return Ok(logged_in_response(&state, logged_in, &next)),
         Err(LoginError::InvalidCredentials) => (StatusCode::UNAUTHORIZED, ctx.t("login-invalid")),
         Err(LoginError::Locked { until }) => {
-            let minutes = (until - Utc::now()).num_minutes() + 1;
+            // Round up, so that "try again in 1 minute" never shows as 0.
+            let minutes = ((until - Utc::now()).num_seconds().max(0) + 59) / 60;
             (StatusCode::TOO_MANY_REQUESTS, ctx.t1("login-locked", "minutes", &minutes.to_string()))
         }
         Err(LoginError::Account(error)) => return Err(error.into()),
@@ -180,7 +184,7 @@ pub async fn post_locale(
     Ok(response)
 }
 
-/// The logged-in account as JSON, with its areas' codes and names.
+/// Returns the logged-in account as JSON, with its areas' codes and names.
 #[tracing::instrument(skip_all, fields(user.id = user.user_id))]
 pub async fn get_me(State(state): State<AppState>, user: CurrentUser) -> Json<serde_json::Value> {
     let index = state.locator.snapshot();

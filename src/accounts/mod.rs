@@ -3,8 +3,8 @@
 //! Owns the `app_user`, `user_area` and `user_session` tables, password hashing,
 //! the session cookie, the CSRF middleware, the login, logout and language routes,
 //! the administrator's user pages and `GET /api/v1/me`. [`CurrentUser`] is the
-//! extractor every other context uses to know who is asking; [`Role::allows`] says what
-//! a role may do and [`CurrentUser::can_access_area`] where.
+//! extractor every other context uses to identify the caller. [`Role::allows`] decides
+//! what a role may do, and [`CurrentUser::can_access_area`] decides where.
 
 pub mod auth;
 pub mod cli;
@@ -14,6 +14,7 @@ mod login;
 pub mod password;
 pub mod service;
 pub mod session;
+pub mod session_store;
 pub mod store;
 mod users;
 mod users_forms;
@@ -34,6 +35,8 @@ use crate::{
 };
 
 pub use domain::AccountError;
+pub(crate) use login::render_page;
+pub use session_store::SessionStore;
 pub use store::AccountStore;
 
 /// What a person does in citycore; each role is scoped to areas (see `user_area`).
@@ -101,6 +104,10 @@ pub enum Permission {
     ManageUsers,
     /// Read the audit log.
     ViewAudit,
+    /// Read case categories and the working-time calendar, and compute deadlines.
+    ViewCatalogue,
+    /// Create and edit case categories, departments and the working-time calendar.
+    ManageCatalogue,
 }
 
 impl Role {
@@ -108,8 +115,8 @@ impl Role {
     pub fn allows(self, permission: Permission) -> bool {
         use Permission::*;
         match permission {
-            ViewAreas => !matches!(self, Role::Resident | Role::Merchant),
-            ManageAreas | ManageUsers | ViewAudit => self == Role::Administrator,
+            ViewAreas | ViewCatalogue => !matches!(self, Role::Resident | Role::Merchant),
+            ManageAreas | ManageUsers | ViewAudit | ManageCatalogue => self == Role::Administrator,
         }
     }
 }
@@ -140,13 +147,13 @@ impl CurrentUser {
         if self.role.allows(permission) { Ok(()) } else { Err(AppError::Forbidden) }
     }
 
-    /// Whether the user may act in `area_id`: administrators everywhere, everyone else
+    /// Checks whether the user may act in `area_id`: administrators everywhere, everyone else
     /// in their own areas and the areas under them.
     pub fn can_access_area(&self, index: &AreaIndex, area_id: i64) -> bool {
         self.role == Role::Administrator || domain::area_in_scope(index, &self.area_ids, area_id)
     }
 
-    /// The user as the actor of audit entries.
+    /// Builds the audit actor for this user.
     pub fn actor(&self, client_ip: &ClientIp) -> crate::audit::Actor {
         crate::audit::Actor {
             user_id: Some(self.user_id),
@@ -226,5 +233,10 @@ pub fn router() -> Router<AppState> {
         .route("/logout", post(login::post_logout))
         .route("/locale", post(login::post_locale))
         .route("/api/v1/me", get(login::get_me))
+        .route("/users", get(users::get_users))
+        .route("/users/new", get(users::get_new_user).post(users::post_new_user))
+        .route("/users/{user_id}", get(users::get_user).post(users::post_user))
+        .route("/users/{user_id}/password", post(users::post_password_reset))
+        .route("/users/{user_id}/unlock", post(users::post_unlock))
         .merge(crate::audit::router())
 }

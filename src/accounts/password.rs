@@ -64,7 +64,7 @@ impl Password {
         Password(text)
     }
 
-    /// A random password from an alphabet without look-alike characters.
+    /// Generates a random password from an alphabet without look-alike characters.
     pub fn generate() -> Self {
         let mut rng = rand::rng();
         let text = (0..GENERATED_PASSWORD_CHARS)
@@ -73,7 +73,7 @@ impl Password {
         Password(text)
     }
 
-    /// The password text, for hashing or showing once to the person it belongs to.
+    /// Returns the password text, for hashing or showing once to the person it belongs to.
     pub fn expose(&self) -> &str {
         &self.0
     }
@@ -94,7 +94,7 @@ pub async fn hash_password(password: &Password) -> anyhow::Result<String> {
     .await?
 }
 
-/// Whether `password` matches the stored PHC string; a malformed hash never matches.
+/// Checks `password` against a stored PHC string; a malformed hash never matches.
 pub async fn verify_password(password: &Password, stored_hash: &str) -> bool {
     let password = password.clone();
     let stored_hash = stored_hash.to_owned();

@@ -9,14 +9,14 @@ use crate::{
 };
 
 use super::{
-    AccountError, AccountStore, Role,
+    AccountError, AccountStore, Role, SessionStore,
     domain::{parse_display_name, parse_username, resolve_scope},
     password::{Password, hash_password},
     store::{NewUser, UserChanges},
 };
 
 /// An account as an administrator or the CLI enters it, before validation.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct AccountInput {
     pub username: String,
     pub display_name: String,
@@ -25,6 +25,17 @@ pub struct AccountInput {
     pub locale: Option<Locale>,
     /// `None` generates a password that the caller shows once.
     pub password: Option<String>,
+}
+
+impl std::fmt::Debug for AccountInput {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AccountInput")
+            .field("username", &self.username)
+            .field("role", &self.role)
+            .field("area_codes", &self.area_codes)
+            .field("password", &self.password.as_ref().map(|_| "***"))
+            .finish_non_exhaustive()
+    }
 }
 
 /// A created account and the generated password, if one was generated.

@@ -1,7 +1,7 @@
 //! Login sessions: the cookie token, its stored hash and the expiry rules.
 //!
-//! The browser holds a random 32-byte token in the `citycore_session` cookie; the
-//! database holds only its SHA-256, so a copy of the table cannot be replayed. A session
+//! The browser keeps a random 32-byte token in the `citycore_session` cookie; the
+//! database stores only its SHA-256, so a copy of the table cannot be replayed. A session
 //! ends after `auth.session_idle_minutes` without requests or `auth.session_max_hours`
 //! after login, whichever comes first.
 
@@ -10,7 +10,7 @@ use axum_extra::extract::cookie::CookieJar;
 use chrono::{DateTime, Duration, Utc};
 use sha2::{Digest, Sha256};
 
-use super::{AccountError, AccountStore, CurrentUser, store::SessionRecord};
+use super::{AccountError, AccountStore, CurrentUser, SessionStore, session_store::SessionRecord};
 use crate::{config::AuthSettings, db::Db};
 
 /// Name of the session cookie.
@@ -20,23 +20,23 @@ pub const SESSION_COOKIE: &str = "citycore_session";
 /// minutes, loses at most one minute of precision.
 const TOUCH_INTERVAL_SECONDS: i64 = 60;
 
-/// A new random token: 32 bytes as 64 hex digits.
+/// Generates a random token: 32 bytes as 64 hex digits.
 pub fn new_token() -> String {
     let bytes: [u8; 32] = rand::random();
     hex::encode(bytes)
 }
 
-/// The stored form of a session token.
+/// Hashes a session token into its stored form, SHA-256 as hex.
 pub fn hash_token(token: &str) -> String {
     hex::encode(Sha256::digest(token.as_bytes()))
 }
 
-/// Whether `text` looks like a token from [`new_token`]; anything else is ignored.
+/// Checks whether `text` has the form of a [`new_token`] token; callers ignore anything else.
 pub fn is_token(text: &str) -> bool {
     text.len() == 64 && text.bytes().all(|b| b.is_ascii_hexdigit())
 }
 
-/// The session token sent by the browser, if any.
+/// Reads the session token sent by the browser, if any.
 pub fn session_token(headers: &HeaderMap) -> Option<String> {
     let jar = CookieJar::from_headers(headers);
     jar.get(SESSION_COOKIE).map(|c| c.value().to_owned()).filter(|token| is_token(token))
@@ -65,7 +65,7 @@ pub async fn start_session(
     Ok(token)
 }
 
-/// Whether a session is still usable at `now`.
+/// Checks whether a session is still usable at `now`.
 pub fn session_is_live(session: &SessionRecord, auth: &AuthSettings, now: DateTime<Utc>) -> bool {
     let idle_deadline = session.last_seen_at + Duration::minutes(auth.session_idle_minutes);
     now < session.expires_at && now < idle_deadline
@@ -116,14 +116,14 @@ pub async fn end_session(db: &Db, token: &str) -> Result<(), AccountError> {
     db.delete_session(&hash_token(token)).await
 }
 
-/// How a cookie may be sent cross-site.
+/// Values of the cookie `SameSite` attribute that citycore uses.
 #[derive(Debug, Clone, Copy)]
 pub enum SameSite {
     Lax,
     Strict,
 }
 
-/// A `Set-Cookie` value. Every citycore cookie is HttpOnly with `Path=/`; `max_age`
+/// Builds a `Set-Cookie` value. Every citycore cookie is HttpOnly with `Path=/`; `max_age`
 /// `None` makes a browser-session cookie and `Some(0)` removes it.
 ///
 /// Values are hex tokens or language tags, which need no quoting.

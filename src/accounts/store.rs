@@ -1,4 +1,4 @@
-//! Storage of accounts, their area scopes and login sessions on SQLite and PostgreSQL.
+//! Storage of accounts and their area scopes on SQLite and PostgreSQL.
 //!
 //! Expiry and lock times are compared in Rust, not in SQL, because SQLite stores
 //! timestamps as text whose comparison depends on the stored format.
@@ -28,7 +28,7 @@ pub struct User {
 }
 
 impl User {
-    /// Whether a lock is in force at `now`.
+    /// Checks whether a lock is in force at `now`.
     pub fn is_locked(&self, now: DateTime<Utc>) -> bool {
         self.locked_until.is_some_and(|until| until > now)
     }
@@ -92,19 +92,7 @@ pub struct UserChanges {
     pub active: bool,
 }
 
-/// A stored login session.
-#[derive(Debug, Clone, FromRow)]
-pub struct SessionRecord {
-    /// SHA-256 hex of the cookie token.
-    pub session_id: String,
-    pub user_id: i64,
-    pub csrf_token: String,
-    pub created_at: DateTime<Utc>,
-    pub last_seen_at: DateTime<Utc>,
-    pub expires_at: DateTime<Utc>,
-}
-
-/// Storage of accounts and sessions.
+/// Storage of accounts.
 pub trait AccountStore {
     /// Inserts an account and its areas in one transaction and returns its id.
     ///
@@ -120,7 +108,7 @@ pub trait AccountStore {
         &self,
         username: &str,
     ) -> impl Future<Output = Result<Option<User>, AccountError>> + Send;
-    /// Every account ordered by username.
+    /// Lists every account ordered by username.
     fn list_users(&self) -> impl Future<Output = Result<Vec<User>, AccountError>> + Send;
     /// Replaces the edited fields and the area scope; returns false when there is no such user.
     fn update_user(
@@ -157,29 +145,6 @@ pub trait AccountStore {
         user_id: i64,
         at: DateTime<Utc>,
     ) -> impl Future<Output = Result<(), AccountError>> + Send;
-
-    fn insert_session(
-        &self,
-        session: &SessionRecord,
-    ) -> impl Future<Output = Result<(), AccountError>> + Send;
-    fn session_by_id(
-        &self,
-        session_id: &str,
-    ) -> impl Future<Output = Result<Option<SessionRecord>, AccountError>> + Send;
-    fn touch_session(
-        &self,
-        session_id: &str,
-        at: DateTime<Utc>,
-    ) -> impl Future<Output = Result<(), AccountError>> + Send;
-    fn delete_session(
-        &self,
-        session_id: &str,
-    ) -> impl Future<Output = Result<(), AccountError>> + Send;
-    /// Ends every session of a user, after a password change or deactivation.
-    fn delete_user_sessions(
-        &self,
-        user_id: i64,
-    ) -> impl Future<Output = Result<u64, AccountError>> + Send;
 }
 
 fn unique_violation(error: &sqlx::Error) -> bool {
@@ -189,7 +154,8 @@ fn unique_violation(error: &sqlx::Error) -> bool {
 impl AccountStore for Db {
     async fn insert_user(&self, user: &NewUser) -> Result<i64, AccountError> {
         let now = Utc::now();
-        let inserted: Result<i64, sqlx::Error> = with_pool!(self, |pool| {
+        // The async block keeps `?` inside, so that a unique violation reaches map_err.
+        let inserted: Result<i64, sqlx::Error> = with_pool!(self, |pool| async {
             let mut tx = pool.begin().await?;
             let user_id: i64 = sqlx::query_scalar(
                 "INSERT INTO app_user (username, display_name, role, password_hash, locale, \
@@ -213,7 +179,8 @@ impl AccountStore for Db {
             }
             tx.commit().await?;
             Ok(user_id)
-        });
+        }
+        .await);
         inserted.map_err(|error| {
             if unique_violation(&error) {
                 AccountError::UsernameTaken(user.username.clone())
@@ -383,72 +350,6 @@ impl AccountStore for Db {
             .map(drop)
         })?;
         Ok(())
-    }
-
-    async fn insert_session(&self, session: &SessionRecord) -> Result<(), AccountError> {
-        with_pool!(self, |pool| {
-            sqlx::query(
-                "INSERT INTO user_session (session_id, user_id, csrf_token, created_at, \
-                 last_seen_at, expires_at) VALUES ($1, $2, $3, $4, $5, $6)",
-            )
-            .bind(&session.session_id)
-            .bind(session.user_id)
-            .bind(&session.csrf_token)
-            .bind(session.created_at)
-            .bind(session.last_seen_at)
-            .bind(session.expires_at)
-            .execute(pool)
-            .await
-            .map(drop)
-        })?;
-        Ok(())
-    }
-
-    async fn session_by_id(&self, session_id: &str) -> Result<Option<SessionRecord>, AccountError> {
-        let session = with_pool!(self, |pool| {
-            sqlx::query_as(
-                "SELECT session_id, user_id, csrf_token, created_at, last_seen_at, expires_at \
-                 FROM user_session WHERE session_id = $1",
-            )
-            .bind(session_id)
-            .fetch_optional(pool)
-            .await
-        })?;
-        Ok(session)
-    }
-
-    async fn touch_session(&self, session_id: &str, at: DateTime<Utc>) -> Result<(), AccountError> {
-        with_pool!(self, |pool| {
-            sqlx::query("UPDATE user_session SET last_seen_at = $1 WHERE session_id = $2")
-                .bind(at)
-                .bind(session_id)
-                .execute(pool)
-                .await
-                .map(drop)
-        })?;
-        Ok(())
-    }
-
-    async fn delete_session(&self, session_id: &str) -> Result<(), AccountError> {
-        with_pool!(self, |pool| {
-            sqlx::query("DELETE FROM user_session WHERE session_id = $1")
-                .bind(session_id)
-                .execute(pool)
-                .await
-                .map(drop)
-        })?;
-        Ok(())
-    }
-
-    async fn delete_user_sessions(&self, user_id: i64) -> Result<u64, AccountError> {
-        let deleted = with_pool!(self, |pool| {
-            sqlx::query("DELETE FROM user_session WHERE user_id = $1")
-                .bind(user_id)
-                .execute(pool)
-                .await
-                .map(|result| result.rows_affected())
-        })?;
-        Ok(deleted)
     }
 }
 

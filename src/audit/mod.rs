@@ -12,7 +12,7 @@ use sqlx::FromRow;
 
 use crate::{db::Db, with_pool};
 
-/// What happened; stored as the `action` text.
+/// Kinds of audited action, stored as the `action` text.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum AuditAction {
     LoginSucceeded,
@@ -60,7 +60,7 @@ impl AuditAction {
     }
 }
 
-/// Who performed an action: a logged-in user, the command line, or a visitor whose
+/// The performer of an action: a logged-in user, the command line, or a visitor whose
 /// claimed username is recorded as typed.
 #[derive(Debug, Clone)]
 pub struct Actor {
@@ -70,7 +70,7 @@ pub struct Actor {
 }
 
 impl Actor {
-    /// The operator running `citycore` commands on the server.
+    /// Returns the actor for the operator running `citycore` commands on the server.
     pub fn cli() -> Self {
         Actor { user_id: None, name: "cli".to_owned(), client_ip: None }
     }
@@ -81,7 +81,7 @@ impl Actor {
 pub struct NewAuditEntry<'a> {
     pub actor: &'a Actor,
     pub action: AuditAction,
-    /// What the action was about, such as `user:42`.
+    /// The subject of the action, such as `user:42`.
     pub target: Option<String>,
     /// Free text for people, such as the changed fields; never a secret.
     pub detail: Option<String>,
@@ -115,7 +115,7 @@ pub trait AuditStore {
         entry: NewAuditEntry<'_>,
     ) -> impl Future<Output = Result<(), sqlx::Error>> + Send;
 
-    /// Entries newest first, optionally only one action, skipping `offset` entries.
+    /// Lists entries newest first, optionally of one action, skipping `offset` entries.
     fn list_audit(
         &self,
         action: Option<AuditAction>,

@@ -54,6 +54,12 @@ pub enum Command {
     /// Show configuration.
     #[command(subcommand)]
     Config(ConfigCommand),
+    /// Import and show the working-time calendar (holidays and make-up working days).
+    #[command(subcommand)]
+    Calendar(CalendarCommand),
+    /// Import and export the case category catalogue.
+    #[command(subcommand)]
+    Catalogue(CatalogueCommand),
     /// Run benchmarks and print their figures.
     #[command(subcommand)]
     Bench(BenchCommand),
@@ -79,6 +85,24 @@ pub enum ImportCommand {
 pub enum ExportCommand {
     /// Export areas and grids as a GeoJSON FeatureCollection.
     Areas(crate::areas::cli::ExportAreasArgs),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum CalendarCommand {
+    /// Import holidays and make-up working days from CSV (`date,kind,name`); all or nothing.
+    Import(crate::cases::calendar::cli::ImportCalendarArgs),
+    /// Print the weekly working hours and the special days of one year.
+    Show(crate::cases::calendar::cli::ShowCalendarArgs),
+    /// Set the working periods of one weekday, such as `09:00-12:00,13:30-18:00`.
+    Hours(crate::cases::calendar::cli::SetHoursArgs),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum CatalogueCommand {
+    /// Import categories from CSV; all or nothing, with one error per invalid cell.
+    Import(crate::cases::catalogue::cli::ImportCatalogueArgs),
+    /// Export every category as CSV in the format `import` reads.
+    Export(crate::cases::catalogue::cli::ExportCatalogueArgs),
 }
 
 #[derive(Debug, Subcommand)]
@@ -184,6 +208,31 @@ async fn dispatch(command: Command, settings: Settings) -> anyhow::Result<()> {
             let db = open_database(&settings).await?;
             crate::areas::cli::export_areas(&db, args).await
         }
+        Command::Calendar(command) => {
+            let db = open_database(&settings).await?;
+            match command {
+                CalendarCommand::Import(args) => {
+                    crate::cases::calendar::cli::import_calendar(&db, &settings, args).await
+                }
+                CalendarCommand::Show(args) => {
+                    crate::cases::calendar::cli::show_calendar(&db, &settings, args).await
+                }
+                CalendarCommand::Hours(args) => {
+                    crate::cases::calendar::cli::set_hours(&db, &settings, args).await
+                }
+            }
+        }
+        Command::Catalogue(command) => {
+            let db = open_database(&settings).await?;
+            match command {
+                CatalogueCommand::Import(args) => {
+                    crate::cases::catalogue::cli::import_catalogue(&db, &settings, args).await
+                }
+                CatalogueCommand::Export(args) => {
+                    crate::cases::catalogue::cli::export_catalogue(&db, args).await
+                }
+            }
+        }
         Command::User(UserCommand::Add(args)) => {
             let db = open_database(&settings).await?;
             crate::accounts::cli::add_user(&db, &settings, args).await
@@ -192,13 +241,17 @@ async fn dispatch(command: Command, settings: Settings) -> anyhow::Result<()> {
 }
 
 async fn serve(settings: Settings, args: ServeArgs) -> anyhow::Result<()> {
+    let listener = tokio::net::TcpListener::bind(settings.server.bind).await.map_err(|error| {
+        anyhow::anyhow!(
+            "cannot listen on {}: {error}; choose another address with --bind",
+            settings.server.bind
+        )
+    })?;
     let db = open_database(&settings).await?;
     if args.demo {
         crate::demo::seed_if_empty(&db, &settings).await?;
     }
-    let listener = tokio::net::TcpListener::bind(settings.server.bind)
-        .await
-        .map_err(|error| anyhow::anyhow!("cannot listen on {}: {error}", settings.server.bind))?;
+    println!("citycore is serving on http://{}", listener.local_addr()?);
     let state = crate::http::AppState::new(settings, db).await?;
     crate::http::serve(state, listener).await
 }

@@ -39,6 +39,16 @@ impl PageContext {
         self.locale.t_args(id, &[(name, crate::i18n::arg(value.to_owned()))])
     }
 
+    /// A catalog message whose arguments stay as `{name}` placeholders for a script to fill.
+    pub fn t_template(&self, id: &str, first: &str, second: &str) -> String {
+        let placeholder = |name: &str| crate::i18n::arg(format!("{{{name}}}"));
+        let mut args = vec![(first, placeholder(first))];
+        if !second.is_empty() {
+            args.push((second, placeholder(second)));
+        }
+        self.locale.t_args(id, &args)
+    }
+
     pub fn lang(&self) -> &'static str {
         self.locale.tag()
     }

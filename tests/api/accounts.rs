@@ -2,7 +2,7 @@
 
 use chrono::{Duration, Utc};
 use citycore::{
-    accounts::{AccountStore, Role},
+    accounts::{AccountStore, Role, SessionStore},
     audit::{AuditAction, AuditStore},
     with_pool,
 };
@@ -65,7 +65,8 @@ async fn login_with_valid_password_redirects_to_next() {
     assert_eq!(response.headers()["location"], "/users");
     let cookie = response.headers()["set-cookie"].to_str().unwrap().to_owned();
     assert!(cookie.starts_with("citycore_session="), "{cookie}");
-    assert!(cookie.contains("HttpOnly") && cookie.contains("SameSite=Lax"), "{cookie}");
+    assert!(cookie.contains("HttpOnly"), "{cookie}");
+    assert!(cookie.contains("SameSite=Lax"), "{cookie}");
     assert!(!cookie.contains("Secure"), "{cookie}");
     let me = client.get(app.url("/api/v1/me")).send().await.unwrap();
     assert_eq!(me.status(), 200);
@@ -168,7 +169,7 @@ async fn session_expires_at_absolute_lifetime() {
 }
 
 #[tokio::test]
-async fn session_last_seen_is_written_at_most_once_a_minute() {
+async fn session_touch_limited_to_once_a_minute() {
     let app = spawn_app().await;
     let session = app.login_as(Role::Resident, &[]).await;
     let id = session.session_id();
@@ -202,7 +203,8 @@ async fn logout_invalidates_session() {
         .unwrap();
     assert_eq!(replay.status(), 401);
     let actions = audit_actions(&app).await;
-    assert!(actions.iter().any(|(a, actor, _)| a == "logout" && *actor == session.username));
+    let logout = actions.iter().find(|(action, _, _)| action == "logout").expect("logout audited");
+    assert_eq!(logout.1, session.username);
 }
 
 #[tokio::test]
@@ -288,16 +290,25 @@ async fn visitor_locale_switch_sets_cookie_only() {
     let response = app.client.post(app.url("/locale")).form(&form).send().await.unwrap();
     assert_eq!(response.status(), 303);
     let page = app.client.get(app.url("/login")).send().await.unwrap().text().await.unwrap();
-    assert!(page.contains("lang=\"en\"") && page.contains("Log in"), "{page}");
+    assert!(page.contains("lang=\"en\""), "{page}");
+    assert!(page.contains("Log in"), "{page}");
 }
 
 #[tokio::test]
 async fn csrf_rejects_missing_or_wrong_token_on_forms() {
     let app = spawn_app().await;
     let session = app.login_as(Role::Administrator, &[]).await;
-    let routes =
-        ["/logout", "/locale", "/login", "/users/new", &format!("/users/{}", session.user_id)];
-    for path in routes {
+    let user_path = format!("/users/{}", session.user_id);
+    let routes = [
+        "/logout".to_owned(),
+        "/locale".to_owned(),
+        "/login".to_owned(),
+        "/users/new".to_owned(),
+        user_path.clone(),
+        format!("{user_path}/password"),
+        format!("{user_path}/unlock"),
+    ];
+    for path in &routes {
         let missing =
             session.client.post(session.url(path)).form(&[("locale", "en")]).send().await.unwrap();
         assert_eq!(missing.status(), 403, "POST {path} without a token");
@@ -318,10 +329,15 @@ async fn csrf_rejects_visitor_post_without_cookie_match() {
     let app = spawn_app().await;
     // A token that is not this visitor's cookie value, as a forged cross-site form would send.
     let form = [("username", "x"), ("password", "y"), ("csrf_token", &"a".repeat(64))];
-    let response = app.new_client().post(app.url("/login")).form(&form).send().await.unwrap();
-    assert_eq!(response.status(), 403);
-    let cookie = response.headers()["set-cookie"].to_str().unwrap().to_owned();
-    assert!(cookie.starts_with("citycore_csrf=") && cookie.contains("SameSite=Strict"), "{cookie}");
+    let client = app.new_client();
+    let response = client.post(app.url("/login")).form(&form).send().await.unwrap();
+    assert_eq!(response.status(), 403, "POST without the cookie");
+    let page = client.get(app.url("/login")).send().await.unwrap();
+    let cookie = page.headers()["set-cookie"].to_str().unwrap().to_owned();
+    assert!(cookie.starts_with("citycore_csrf="), "{cookie}");
+    assert!(cookie.contains("SameSite=Strict"), "{cookie}");
+    let response = client.post(app.url("/login")).form(&form).send().await.unwrap();
+    assert_eq!(response.status(), 403, "POST with a cookie that differs from the field");
 }
 
 #[tokio::test]
@@ -359,7 +375,7 @@ async fn csrf_skips_api_requests_without_session_cookie() {
 }
 
 #[tokio::test]
-async fn password_is_never_stored_or_audited_in_plain_text() {
+async fn password_absent_from_storage_and_audit() {
     let app = spawn_app().await;
     let (user_id, username, password) = app.create_user(Role::Resident, &[]).await;
     attempt_login(&app, &username, "typed-wrong-password").await;
@@ -370,7 +386,8 @@ async fn password_is_never_stored_or_audited_in_plain_text() {
     let entries = app.db.list_audit(None, 100, 0).await.unwrap().entries;
     for entry in &entries {
         let text = format!("{entry:?}");
-        assert!(!text.contains(&password) && !text.contains("typed-wrong-password"), "{text}");
+        assert!(!text.contains(&password), "{text}");
+        assert!(!text.contains("typed-wrong-password"), "{text}");
     }
     let failure = entries.iter().find(|e| e.action == "login_failed").expect("failure audited");
     assert_eq!(failure.actor, username);
@@ -387,4 +404,43 @@ async fn unknown_username_failure_is_audited_with_attempted_name() {
     assert_eq!(entries.total, 1);
     assert_eq!(entries.entries[0].actor, "ghost-user");
     assert_eq!(entries.entries[0].actor_user_id, None);
+}
+
+#[tokio::test]
+async fn login_replaces_previous_session_of_browser() {
+    let app = spawn_app().await;
+    let session = app.login_as(Role::Resident, &[]).await;
+    let old_id = session.session_id();
+    let form = [
+        ("username", session.username.as_str()),
+        ("password", session.password.as_str()),
+        ("csrf_token", session.csrf_token.as_str()),
+    ];
+    let response = session.client.post(session.url("/login")).form(&form).send().await.unwrap();
+    assert_eq!(response.status(), 303);
+    assert!(app.db.session_by_id(&old_id).await.unwrap().is_none(), "old session ended");
+    assert_ne!(session.session_id(), old_id, "browser holds a new token");
+}
+
+#[tokio::test]
+async fn csrf_accepts_query_token_on_multipart_only() {
+    let app = spawn_app().await;
+    let session = app.login_as(Role::Administrator, &[]).await;
+    let upload = || reqwest::multipart::Form::new().text("note", "photo");
+    let path = format!("/api/v1/me?csrf_token={}", session.csrf_token);
+    let with_token =
+        session.client.post(session.url(&path)).multipart(upload()).send().await.unwrap();
+    assert_eq!(with_token.status(), 405, "token accepted, then the route has no POST");
+    let without =
+        session.client.post(session.url("/api/v1/me")).multipart(upload()).send().await.unwrap();
+    assert_eq!(without.status(), 403);
+}
+
+#[tokio::test]
+async fn csrf_rejects_oversized_form_body() {
+    let app = spawn_app().await;
+    let session = app.login_as(Role::Resident, &[]).await;
+    let padding = "x".repeat(2 * 1024 * 1024);
+    let response = session.post_form("/locale", &[("padding", &padding), ("locale", "en")]).await;
+    assert_eq!(response.status(), 413);
 }

@@ -10,7 +10,7 @@ use std::{
 
 use citycore::{
     accounts::{
-        AccountStore, Role,
+        Role, SessionStore,
         service::{AccountInput, create_account},
     },
     areas::{AreaStore, Level, store::NewArea},
@@ -37,7 +37,7 @@ pub fn backend_is_postgres() -> bool {
 }
 
 /// A URL of a new, empty database on the chosen backend.
-async fn fresh_database_url(data_dir: &std::path::Path) -> String {
+pub async fn fresh_database_url(data_dir: &std::path::Path) -> String {
     if !backend_is_postgres() {
         return format!("sqlite://{}", data_dir.join("test.db").display());
     }
@@ -131,8 +131,8 @@ pub mod areas {
     pub const GRID_B1: &str = "110105001002001";
 }
 
-/// The areas an account of `role` gets when a test does not care which: a grid for a
-/// grid worker, a community for a community worker, the street for other staff.
+/// Returns the areas an account of `role` gets when a test does not care which: a grid
+/// for a grid worker, a community for a community worker, the street for other staff.
 pub fn default_areas(role: Role) -> &'static [&'static str] {
     match role {
         Role::GridWorker => &[areas::GRID_A1],
@@ -176,19 +176,19 @@ impl Session {
         request.json(json).send().await.expect("request sent")
     }
 
-    /// The cookie token of this session, or `None` after logout.
+    /// Reads the cookie token of this session, or `None` after logout.
     pub fn session_token(&self) -> Option<String> {
         cookie_value(&self.jar, &self.address, "citycore_session")
     }
 
-    /// The stored id of this session: the SHA-256 of the cookie token.
+    /// Computes the stored id of this session: the SHA-256 of the cookie token.
     pub fn session_id(&self) -> String {
         let token = self.session_token().expect("session cookie present");
         citycore::accounts::session::hash_token(&token)
     }
 }
 
-/// The value of a cookie in `jar` for `address`.
+/// Reads the value of a cookie in `jar` for `address`.
 pub fn cookie_value(jar: &Jar, address: &str, name: &str) -> Option<String> {
     let url: reqwest::Url = address.parse().expect("valid address");
     let header = jar.cookies(&url)?;
@@ -199,7 +199,7 @@ pub fn cookie_value(jar: &Jar, address: &str, name: &str) -> Option<String> {
         .map(|(_, value)| value.to_owned())
 }
 
-/// The `csrf_token` hidden field of an HTML page.
+/// Extracts the `csrf_token` hidden field of an HTML page.
 pub fn csrf_field(html: &str) -> String {
     let marker = "name=\"csrf_token\" value=\"";
     let start = html.find(marker).expect("page has a csrf_token field") + marker.len();
@@ -271,7 +271,7 @@ impl TestApp {
     /// Logs in with a username and password through the login form.
     ///
     /// # Panics
-    /// When the login does not answer 303 with a session cookie.
+    /// When the login does not return 303 with a session cookie.
     pub async fn log_in(&self, username: &str, password: &str) -> Session {
         let jar = Arc::new(Jar::default());
         let client = reqwest::Client::builder()

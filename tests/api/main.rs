@@ -3,8 +3,15 @@
 //! SQLite by default; set `CITYCORE_TEST_BACKEND=postgres` (and optionally
 //! `CITYCORE_TEST_DATABASE_URL`) to run the same tests on PostgreSQL.
 
-// Helpers serve every test file; a helper unused by the current set is not an error.
 mod accounts;
+mod authz;
+// Helpers serve every test file; a helper unused by the current set is not an error.
 #[allow(dead_code)]
 mod helpers;
 mod ops;
+mod users;
+
+// The case context: category catalogue and working-time calendar.
+mod cases_calendar;
+mod cases_catalogue;
+mod cases_routes;
