@@ -13,7 +13,9 @@ import { fileURLToPath } from 'node:url';
 
 export const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
 export const ARTIFACTS_DIR = path.join(REPO_ROOT, 'tests/browser/artifacts');
-const BINARY = process.env.CITYCORE_BIN ?? path.join(REPO_ROOT, 'target/debug/citycore');
+// Not CITYCORE_BIN: the binary reads every CITYCORE_ variable as configuration and
+// rejects unknown keys, and the server inherits this process's environment.
+const BINARY = process.env.TEST_CITYCORE_BIN ?? path.join(REPO_ROOT, 'target/debug/citycore');
 
 const READY_TIMEOUT_MS = 30_000;
 const STOP_TIMEOUT_MS = 10_000;
