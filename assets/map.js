@@ -63,10 +63,11 @@
     city: { color: "#333333", weight: 3, fill: false },
     district: { color: "#444444", weight: 3, fill: false },
     street: { color: "#084a8c", weight: 3, fill: false },
-    community: { color: "#0b5cad", weight: 2, fill: false },
+    community: { color: "#0b3d7a", weight: 3, fill: false, dashArray: "8 4" },
     grid: { color: "#1b6e2a", weight: 1, fillColor: "#7fc48a", fillOpacity: 0.25 },
   };
-  var order = ["city", "district", "street", "community", "grid"];
+  // Grids first and outlines of wider areas on top, so community borders stay visible.
+  var order = ["grid", "community", "street", "district", "city"];
 
   say(data.textLoading);
   fetch(data.geojsonUrl, { credentials: "same-origin", headers: { Accept: "application/geo+json, application/json" } })

@@ -53,9 +53,3 @@ map-community = Community
 map-zoom-in = Zoom in
 map-zoom-out = Zoom out
 
-# Area levels.
-level-city = City
-level-district = District
-level-street = Street
-level-community = Community
-level-grid = Grid

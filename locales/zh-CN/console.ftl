@@ -53,9 +53,3 @@ map-community = 所属社区
 map-zoom-in = 放大
 map-zoom-out = 缩小
 
-# Area levels.
-level-city = 市
-level-district = 区
-level-street = 街道
-level-community = 社区
-level-grid = 网格

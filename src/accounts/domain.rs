@@ -205,6 +205,7 @@ mod tests {
                 area(5, "G5", Level::Grid, Some(2)),
                 area(6, "G6", Level::Grid, Some(3)),
             ],
+            &Default::default(),
         )
     }
 

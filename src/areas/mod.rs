@@ -7,9 +7,18 @@
 //! areas loaded from here.
 
 pub mod cli;
+pub mod code;
+pub mod crs;
+pub mod export;
+pub mod features;
+pub mod geometry;
+mod http;
+pub mod import;
+mod rings;
 pub mod store;
 
 use axum::Router;
+
 use geo::MultiPolygon;
 use serde::{Deserialize, Serialize};
 
@@ -18,7 +27,19 @@ use crate::http::AppState;
 pub use store::AreaStore;
 
 /// A level of the area hierarchy, from the widest to the narrowest.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Hash,
+    Serialize,
+    Deserialize,
+    clap::ValueEnum,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum Level {
     City,
@@ -66,5 +87,5 @@ pub struct Area {
 }
 
 pub fn router() -> Router<AppState> {
-    Router::new()
+    http::router()
 }

@@ -64,6 +64,18 @@ impl TryFrom<AreaRow> for Area {
     }
 }
 
+/// New name and boundary for a stored area, applied by `--update-existing`.
+#[derive(Debug, Clone)]
+pub struct AreaUpdate {
+    pub code: String,
+    pub name: String,
+    pub geometry: Option<geo::MultiPolygon<f64>>,
+}
+
+fn geometry_text(geometry: Option<&geo::MultiPolygon<f64>>) -> Option<String> {
+    geometry.map(|g| geojson::Geometry::new(geojson::GeometryValue::from(g)).to_string())
+}
+
 /// Storage of the area hierarchy.
 pub trait AreaStore {
     /// Every area, parents before children.
@@ -75,6 +87,13 @@ pub trait AreaStore {
         &self,
         areas: &[NewArea],
     ) -> impl Future<Output = Result<usize, StoreError>> + Send;
+    /// Inserts `inserts` (parents first) and applies `updates` in one transaction, then
+    /// bumps the area revision; nothing is written on error.
+    fn write_areas(
+        &self,
+        inserts: &[NewArea],
+        updates: &[AreaUpdate],
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
 }
 
 impl AreaStore for Db {
@@ -101,10 +120,19 @@ impl AreaStore for Db {
     }
 
     async fn insert_areas(&self, areas: &[NewArea]) -> Result<usize, StoreError> {
+        self.write_areas(areas, &[]).await?;
+        Ok(areas.len())
+    }
+
+    async fn write_areas(
+        &self,
+        inserts: &[NewArea],
+        updates: &[AreaUpdate],
+    ) -> Result<(), StoreError> {
         let now = Utc::now();
         with_pool!(self, |pool| {
             let mut tx = pool.begin().await?;
-            for area in areas {
+            for area in inserts {
                 let parent_id: Option<i64> = match &area.parent_code {
                     Some(code) => {
                         sqlx::query_scalar("SELECT area_id FROM area WHERE code = $1")
@@ -114,10 +142,6 @@ impl AreaStore for Db {
                     }
                     None => None,
                 };
-                let geometry = area
-                    .geometry
-                    .as_ref()
-                    .map(|g| geojson::Geometry::new(geojson::GeometryValue::from(g)).to_string());
                 sqlx::query(
                     "INSERT INTO area (code, name, level, parent_id, geometry, responsible_unit, \
                      created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $7)",
@@ -126,9 +150,20 @@ impl AreaStore for Db {
                 .bind(&area.name)
                 .bind(area.level.as_str())
                 .bind(parent_id)
-                .bind(geometry)
+                .bind(geometry_text(area.geometry.as_ref()))
                 .bind(&area.responsible_unit)
                 .bind(now)
+                .execute(&mut *tx)
+                .await?;
+            }
+            for area in updates {
+                sqlx::query(
+                    "UPDATE area SET name = $1, geometry = $2, updated_at = $3 WHERE code = $4",
+                )
+                .bind(&area.name)
+                .bind(geometry_text(area.geometry.as_ref()))
+                .bind(now)
+                .bind(&area.code)
                 .execute(&mut *tx)
                 .await?;
             }
@@ -136,7 +171,7 @@ impl AreaStore for Db {
                 .execute(&mut *tx)
                 .await?;
             tx.commit().await?;
-            Ok(areas.len())
+            Ok(())
         })
     }
 }

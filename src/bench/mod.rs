@@ -1,18 +1,149 @@
 //! Benchmarks run by `citycore bench`.
+//!
+//! `bench locate` measures point-to-grid lookups of [`crate::locate::AreaIndex`] on
+//! one thread over generated grids and, with `--postgis`, the same lookups in PostGIS
+//! on one connection, so both figures are per core.
+
+mod grids;
+mod postgis;
+
+use std::{hint::black_box, time::Instant};
 
 use clap::Args;
+use rand::{Rng, SeedableRng, rngs::StdRng};
+
+use crate::{config::LocateSettings, locate::AreaIndex};
 
 #[derive(Debug, Args)]
 pub struct LocateBenchArgs {
-    /// Number of generated grid polygons.
+    /// Number of generated grid polygons (about 100 m across each, 6–12 vertices).
     #[arg(long, default_value_t = 60_000)]
     pub grids: usize,
+    /// Number of in-memory lookups to time.
+    #[arg(long, default_value_t = 5_000_000)]
+    pub lookups: usize,
+    /// PostgreSQL URL of a database with the PostGIS extension, to compare against;
+    /// the benchmark creates and replaces its own tables there.
+    #[arg(long, value_name = "URL")]
+    pub postgis: Option<String>,
+    /// Number of single-point PostGIS queries to time.
+    #[arg(long, default_value_t = 20_000)]
+    pub postgis_lookups: usize,
+    /// Number of points in the PostGIS set-based join.
+    #[arg(long, default_value_t = 200_000)]
+    pub postgis_join_points: usize,
+    /// Seed of the generated polygons and points, for repeatable runs.
+    #[arg(long, default_value_t = 42)]
+    pub seed: u64,
 }
 
-/// Measures point-to-grid lookups per second.
+/// Random points over the generated extent, uniform in longitude and latitude.
+fn random_points(extent: [f64; 4], count: usize, seed: u64) -> Vec<[f64; 2]> {
+    let mut rng = StdRng::seed_from_u64(seed);
+    (0..count)
+        .map(|_| [rng.random_range(extent[0]..extent[2]), rng.random_range(extent[1]..extent[3])])
+        .collect()
+}
+
+/// Lookups per second of the in-memory index, with the share of points found.
+struct IndexFigures {
+    build_seconds: f64,
+    lookups_per_second: f64,
+    inside_share: f64,
+}
+
+/// Distinct points cycled through by the in-memory run; enough to defeat the caches
+/// of a single lookup without spending the run's memory on points.
+const DISTINCT_POINTS: usize = 1_000_000;
+
+fn measure_index(grids: &grids::GeneratedGrids, args: &LocateBenchArgs) -> IndexFigures {
+    let started = Instant::now();
+    let index = AreaIndex::build(1, grids.areas.clone(), &LocateSettings::default());
+    let build_seconds = started.elapsed().as_secs_f64();
+    let points = random_points(grids.extent, DISTINCT_POINTS.min(args.lookups.max(1)), args.seed);
+    for point in points.iter().take(100_000) {
+        black_box(index.locate(point[0], point[1]));
+    }
+    let mut inside = 0usize;
+    let started = Instant::now();
+    for point in points.iter().cycle().take(args.lookups) {
+        if black_box(index.locate(black_box(point[0]), black_box(point[1])))
+            .is_some_and(|l| !l.outside)
+        {
+            inside += 1;
+        }
+    }
+    let seconds = started.elapsed().as_secs_f64();
+    IndexFigures {
+        build_seconds,
+        lookups_per_second: args.lookups as f64 / seconds,
+        inside_share: inside as f64 / args.lookups.max(1) as f64,
+    }
+}
+
+/// Reads the CPU model from `/proc/cpuinfo`, or returns `unknown` elsewhere.
+fn cpu_model() -> String {
+    std::fs::read_to_string("/proc/cpuinfo")
+        .ok()
+        .and_then(|text| {
+            text.lines()
+                .find(|l| l.starts_with("model name"))
+                .and_then(|l| l.split_once(':'))
+                .map(|(_, model)| model.trim().to_owned())
+        })
+        .unwrap_or_else(|| "unknown".to_owned())
+}
+
+/// Measures point-to-grid lookups per second and prints the figures.
 ///
 /// # Errors
-/// Fails when PostGIS is requested but unreachable.
-pub async fn run_locate(_args: LocateBenchArgs) -> anyhow::Result<()> {
-    anyhow::bail!("bench locate is not built yet")
+/// Fails when PostGIS is requested but unreachable or lacks the extension.
+#[tracing::instrument(skip_all, fields(bench.grids = args.grids, bench.lookups = args.lookups))]
+pub async fn run_locate(args: LocateBenchArgs) -> anyhow::Result<()> {
+    let cores = std::thread::available_parallelism().map_or(1, usize::from);
+    println!("machine: {} logical cores, {}", cores, cpu_model());
+    let grids = grids::generate(args.grids, args.seed);
+    let vertices: usize = grids
+        .areas
+        .iter()
+        .flat_map(|a| a.geometry.iter().flat_map(|g| g.0.iter()))
+        .map(|p| p.exterior().0.len() - 1)
+        .sum();
+    println!(
+        "grids: {} polygons ({}×{} lattice, {:.1} vertices on average), extent {:?}",
+        grids.areas.len(),
+        grids.columns,
+        grids.rows,
+        vertices as f64 / grids.areas.len().max(1) as f64,
+        grids.extent
+    );
+    let figures = tokio::task::block_in_place(|| measure_index(&grids, &args));
+    println!(
+        "citycore index: built in {:.2} s; {:.0} lookups/s on one thread ({} lookups, {:.1}% inside a grid)",
+        figures.build_seconds,
+        figures.lookups_per_second,
+        args.lookups,
+        figures.inside_share * 100.0
+    );
+    let Some(url) = &args.postgis else {
+        return Ok(());
+    };
+    let postgis = postgis::measure(url, &grids, &args).await?;
+    println!("PostGIS: {}", postgis.version);
+    println!(
+        "PostGIS single-point ST_Contains: {:.0} lookups/s on one connection ({} queries)",
+        postgis.single_per_second, args.postgis_lookups
+    );
+    println!(
+        "PostGIS set-based join: {:.0} points/s ({} points in {:.2} s)",
+        postgis.join_per_second,
+        args.postgis_join_points,
+        args.postgis_join_points as f64 / postgis.join_per_second
+    );
+    println!(
+        "ratio: citycore/PostGIS single-point {:.1}×, citycore/PostGIS join {:.1}×",
+        figures.lookups_per_second / postgis.single_per_second,
+        figures.lookups_per_second / postgis.join_per_second
+    );
+    Ok(())
 }

@@ -202,11 +202,11 @@ async fn dispatch(command: Command, settings: Settings) -> anyhow::Result<()> {
         Command::Serve(args) => serve(settings, args).await,
         Command::Import(ImportCommand::Areas(args)) => {
             let db = open_database(&settings).await?;
-            crate::areas::cli::import_areas(&db, args).await
+            crate::areas::cli::import_areas(&db, &settings, args).await
         }
         Command::Export(ExportCommand::Areas(args)) => {
             let db = open_database(&settings).await?;
-            crate::areas::cli::export_areas(&db, args).await
+            crate::areas::cli::export_areas(&db, &settings, args).await
         }
         Command::Calendar(command) => {
             let db = open_database(&settings).await?;

@@ -27,11 +27,14 @@ pub struct UserMessage {
     pub args: Vec<(&'static str, String)>,
     /// The input field, form field or file position the message is about.
     pub field: Option<String>,
+    /// Further messages, one per problem, when one request has many (such as an
+    /// import listing every invalid feature); JSON bodies list them under `details`.
+    pub details: Vec<UserMessage>,
 }
 
 impl UserMessage {
     pub fn new(code: &'static str) -> Self {
-        Self { code, args: Vec::new(), field: None }
+        Self { code, args: Vec::new(), field: None, details: Vec::new() }
     }
 
     pub fn arg(mut self, name: &'static str, value: impl ToString) -> Self {
@@ -41,6 +44,11 @@ impl UserMessage {
 
     pub fn field(mut self, field: impl Into<String>) -> Self {
         self.field = Some(field.into());
+        self
+    }
+
+    pub fn details(mut self, details: Vec<UserMessage>) -> Self {
+        self.details = details;
         self
     }
 
@@ -236,11 +244,24 @@ pub async fn render_errors(
         };
         (status, Html(page.render_html())).into_response()
     } else {
+        let details: Vec<_> = report
+            .message
+            .details
+            .iter()
+            .map(|detail| {
+                serde_json::json!({
+                    "code": detail.code,
+                    "message": detail.render(locale),
+                    "field": detail.field,
+                })
+            })
+            .collect();
         let body = serde_json::json!({
             "error": {
                 "code": report.message.code,
                 "message": text,
                 "field": report.message.field,
+                "details": details,
                 "reference": report.reference,
             }
         });

@@ -74,6 +74,7 @@ pub fn router(state: AppState) -> Router {
         .merge(crate::assets::router())
         .merge(crate::areas::router())
         .merge(crate::cases::router())
+        .merge(crate::locate::router())
         .merge(crate::accounts::router())
         .merge(crate::console::router())
         .fallback(not_found);

@@ -118,7 +118,8 @@ mod tests {
             for line in text.lines() {
                 let starts_id = line.starts_with(|c: char| c.is_ascii_lowercase());
                 if let (true, Some((id, _))) = (starts_id, line.split_once(" =")) {
-                    ids.insert(id.trim().to_owned());
+                    // Fluent rejects a bundle whose files define one id twice, at run time.
+                    assert!(ids.insert(id.trim().to_owned()), "{locale}: {id} defined twice");
                 }
             }
         }

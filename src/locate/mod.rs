@@ -3,76 +3,101 @@
 //! [`Locator`] holds the current [`AreaIndex`] behind a lock that readers hold only to
 //! clone an `Arc`, so lookups never wait for a rebuild. The index is rebuilt after local
 //! changes and, for changes made by other nodes, when the area revision in the database
-//! moves (checked every `locate.refresh_seconds`).
+//! moves (checked every `locate.refresh_seconds`). `GET /api/v1/locate` is public
+//! because the residents' report form calls it before anyone logs in.
 
-use std::sync::{Arc, RwLock};
+mod http;
+mod index;
+pub mod polygon;
 
-use crate::{
-    areas::{Area, AreaStore},
-    config::LocateSettings,
-    db::Db,
+use std::{
+    sync::{Arc, RwLock},
+    time::Duration,
 };
 
-/// An immutable snapshot of all areas with their spatial index.
-#[derive(Debug, Default)]
-pub struct AreaIndex {
-    revision: i64,
-    areas: Vec<Area>,
-}
+pub use http::router;
+pub use index::{AreaIndex, Location};
 
-impl AreaIndex {
-    pub fn build(revision: i64, areas: Vec<Area>) -> Self {
-        Self { revision, areas }
-    }
+use crate::{areas::AreaStore, config::LocateSettings, db::Db};
 
-    pub fn revision(&self) -> i64 {
-        self.revision
-    }
-
-    pub fn area_count(&self) -> usize {
-        self.areas.len()
-    }
-
-    /// Every area, parents before children.
-    pub fn areas(&self) -> &[Area] {
-        &self.areas
-    }
-}
-
-/// The node's current area index and the settings for lookups.
+/// The node's current area index and the settings for lookups; clones share both.
+#[derive(Clone)]
 pub struct Locator {
+    inner: Arc<LocatorInner>,
+}
+
+struct LocatorInner {
     settings: LocateSettings,
     current: RwLock<Arc<AreaIndex>>,
 }
 
 impl Locator {
     pub fn new(settings: LocateSettings) -> Self {
-        Self { settings, current: RwLock::new(Arc::new(AreaIndex::default())) }
+        let inner = LocatorInner { settings, current: RwLock::new(Arc::new(AreaIndex::default())) };
+        Self { inner: Arc::new(inner) }
     }
 
     pub fn settings(&self) -> &LocateSettings {
-        &self.settings
+        &self.inner.settings
     }
 
     /// The current snapshot.
     pub fn snapshot(&self) -> Arc<AreaIndex> {
-        self.current.read().unwrap_or_else(|e| e.into_inner()).clone()
+        self.inner.current.read().unwrap_or_else(|e| e.into_inner()).clone()
     }
 
     /// Rebuilds the index from the database.
     ///
     /// # Errors
     /// Fails when the areas cannot be read; the old index stays in place.
+    #[tracing::instrument(skip_all)]
     pub async fn reload(&self, db: &Db) -> anyhow::Result<()> {
         let revision = db.area_revision().await?;
         let areas = db.list_areas().await?;
-        let index = Arc::new(AreaIndex::build(revision, areas));
-        *self.current.write().unwrap_or_else(|e| e.into_inner()) = index;
+        let settings = self.inner.settings.clone();
+        // Building parses and indexes every polygon: CPU work kept off the async workers.
+        let index =
+            tokio::task::spawn_blocking(move || AreaIndex::build(revision, areas, &settings))
+                .await?;
+        tracing::info!(
+            areas.revision = revision,
+            areas.count = index.area_count(),
+            areas.polygons = index.polygon_count(),
+            "area index rebuilt"
+        );
+        *self.inner.current.write().unwrap_or_else(|e| e.into_inner()) = Arc::new(index);
         Ok(())
     }
 
-    /// Starts the background task that follows area changes made by other nodes.
-    pub fn spawn_refresher(&self, _db: Db) -> tokio::task::JoinHandle<()> {
-        tokio::spawn(async {})
+    /// Starts the background task that follows area changes made by other nodes: it
+    /// reads the area revision every `refresh_seconds` and rebuilds when it moved.
+    pub fn spawn_refresher(&self, db: Db) -> tokio::task::JoinHandle<()> {
+        let locator = self.clone();
+        let period = Duration::from_secs(self.inner.settings.refresh_seconds.max(1));
+        tokio::spawn(async move {
+            let mut ticks = tokio::time::interval(period);
+            ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            loop {
+                ticks.tick().await;
+                locator.refresh_once(&db).await;
+            }
+        })
+    }
+
+    /// Rebuilds when the stored revision differs from the index's; logs failures.
+    async fn refresh_once(&self, db: &Db) {
+        let stored = match db.area_revision().await {
+            Ok(revision) => revision,
+            Err(error) => {
+                tracing::warn!(error = %error, "cannot read the area revision; keeping the index");
+                return;
+            }
+        };
+        if stored == self.snapshot().revision() {
+            return;
+        }
+        if let Err(error) = self.reload(db).await {
+            tracing::error!(error = %error, error.cause_chain = ?error, "area index rebuild failed");
+        }
     }
 }

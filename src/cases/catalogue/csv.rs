@@ -183,8 +183,9 @@ impl GroupCheck {
         if first == line {
             return None;
         }
-        let message =
-            UserMessage::new("duplicate_code").arg("value", code.as_str()).arg("first_line", first);
+        let message = UserMessage::new("duplicate_category_code")
+            .arg("value", code.as_str())
+            .arg("first_line", first);
         Some(RowError::new(line, "code", message))
     }
 

@@ -63,7 +63,7 @@ fn csv_reports_bad_cells_with_line_and_column() {
             (2, "dispatch_unit".to_owned(), "invalid_time_unit"),
             (3, "dispatch_limit".to_owned(), "invalid_time_limit"),
             (4, "duplicate_radius_m".to_owned(), "invalid_integer"),
-            (5, "code".to_owned(), "duplicate_code"),
+            (5, "code".to_owned(), "duplicate_category_code"),
         ]
     );
 }
