@@ -1,16 +1,29 @@
-//! [`AreaIndex`]: an immutable snapshot of the areas with an R-tree over their polygons.
+//! [`AreaIndex`]: an immutable snapshot of the areas, with a bucket grid of polygon
+//! boxes for point lookups and an R-tree of grid boxes for the nearest-grid search.
 
 use std::collections::HashMap;
 
 use rstar::{AABB, RTree, primitives::GeomWithData, primitives::Rectangle};
 
-use super::polygon::{PreparedPolygon, metres_per_degree};
+use super::{
+    buckets::BucketGrid,
+    polygon::{PreparedPolygon, metres_per_degree},
+};
 use crate::{
     areas::{Area, Level},
     config::LocateSettings,
 };
 
 type Entry = GeomWithData<Rectangle<[f64; 2]>, u32>;
+
+/// A polygon as a bucket lists it: its widened box, its id and its area's rank.
+#[derive(Debug, Clone, Copy)]
+struct Candidate {
+    low: [f64; 2],
+    high: [f64; 2],
+    polygon: u32,
+    rank: u32,
+}
 
 /// The result of [`AreaIndex::locate`] for one point.
 ///
@@ -50,8 +63,8 @@ pub struct AreaIndex {
     polygons: Vec<PreparedPolygon>,
     /// Area of each entry of `polygons`.
     polygon_areas: Vec<u32>,
-    /// Polygon boxes widened by the boundary tolerance.
-    tree: RTree<Entry>,
+    /// Polygon boxes widened by the boundary tolerance, bucketed for point lookups.
+    buckets: BucketGrid<Candidate>,
     /// Boxes of grid polygons only, for the nearest-grid search.
     grid_tree: RTree<Entry>,
     boundary_tolerance_m: f64,
@@ -84,17 +97,16 @@ impl AreaIndex {
         let tolerance = settings.boundary_tolerance_m.max(0.0);
         let mut polygons = Vec::new();
         let mut polygon_areas = Vec::new();
-        let (mut entries, mut grid_entries) = (Vec::new(), Vec::new());
+        let (mut widened, mut grid_entries) = (Vec::new(), Vec::new());
         for (area_index, area) in areas.iter().enumerate() {
             for polygon in area.geometry.iter().flat_map(|g| g.0.iter()) {
                 let prepared = PreparedPolygon::new(polygon, tolerance);
                 let id = polygons.len() as u32;
                 let [tx, ty] = prepared.tolerance_deg;
-                let widened = Rectangle::from_corners(
+                widened.push((
                     [prepared.min[0] - tx, prepared.min[1] - ty],
                     [prepared.max[0] + tx, prepared.max[1] + ty],
-                );
-                entries.push(Entry::new(widened, id));
+                ));
                 if area.level == Level::Grid {
                     let exact = Rectangle::from_corners(prepared.min, prepared.max);
                     grid_entries.push(Entry::new(exact, id));
@@ -103,6 +115,12 @@ impl AreaIndex {
                 polygon_areas.push(area_index as u32);
             }
         }
+        let buckets = BucketGrid::build(&widened, |k| Candidate {
+            low: widened[k].0,
+            high: widened[k].1,
+            polygon: k as u32,
+            rank: ranks[polygon_areas[k] as usize],
+        });
         Self {
             revision,
             by_id,
@@ -113,7 +131,7 @@ impl AreaIndex {
             by_rank: order.iter().map(|&i| i as u32).collect(),
             polygons,
             polygon_areas,
-            tree: RTree::bulk_load(entries),
+            buckets,
             grid_tree: RTree::bulk_load(grid_entries),
             boundary_tolerance_m: tolerance,
             max_outside_distance_m: settings.max_outside_distance_m.max(0.0),
@@ -181,19 +199,20 @@ impl AreaIndex {
     /// Finds the area of a WGS-84 point; see [`Location`] for the rule. `None` when no
     /// area contains the point and no grid is within `max_outside_distance_m`.
     ///
-    /// Allocation-free: the R-tree walk keeps its stack inline and each candidate
-    /// polygon is tested in one pass over its edges.
+    /// Allocation-free: one bucket gives the candidate polygons, and each candidate whose
+    /// box contains the point is tested in one pass over its edges.
     pub fn locate(&self, lon: f64, lat: f64) -> Option<Location<'_>> {
         let point = [lon, lat];
         let mut best: Option<(u32, bool)> = None;
-        for entry in self.tree.locate_all_at_point(&point) {
-            let area = self.polygon_areas[entry.data as usize];
-            let rank = self.ranks[area as usize];
+        for candidate in self.buckets.candidates(point) {
+            let Candidate { low, high, polygon, rank } = *candidate;
+            if point[0] < low[0] || point[0] > high[0] || point[1] < low[1] || point[1] > high[1] {
+                continue;
+            }
             if best.is_some_and(|(best_rank, near)| rank > best_rank || rank == best_rank && near) {
                 continue;
             }
-            let found =
-                self.polygons[entry.data as usize].classify(point, self.boundary_tolerance_m);
+            let found = self.polygons[polygon as usize].classify(point, self.boundary_tolerance_m);
             if !(found.inside || found.near_edge) {
                 continue;
             }
