@@ -1,0 +1,112 @@
+// axe-core scans of every console page in both languages, and the skip link.
+
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+
+import { axeViolations, htmlLang, withPage } from '../lib/browser.js';
+import { catalog, ensureLanguage, logIn } from '../lib/console.js';
+import { ADMIN } from '../lib/server.js';
+import { useServer } from '../lib/suite.js';
+
+// An account whose edit page is scanned; it is never logged in. Other roles need an
+// area, and the demo areas do not exist before the server starts.
+const EDITED = {
+  username: 'ci-edited',
+  displayName: '被编辑用户',
+  role: 'administrator',
+  password: 'ci-edited-password-90d4',
+};
+
+const env = useServer('accessibility', { extraUsers: [EDITED] });
+
+// The catalogs' hyphenated message ids. Fluent shows the id when a message fails to
+// format, for example when a required argument is missing.
+const MESSAGE_IDS = [...new Set([...catalog('zh-CN').keys(), ...catalog('en').keys()])]
+  .filter((id) => id.includes('-'));
+
+const LOGGED_IN_PAGES = ['/', '/areas', '/map', '/users', '/users/new', '/audit'];
+const LANGUAGES = ['zh-CN', 'en'];
+
+/** Returns the path of EDITED's edit page, found through the links of the user list. */
+async function editPagePath(page) {
+  await page.goto(`${env.baseUrl}/users`);
+  const row = page.locator(':is(tr, li)', { hasText: EDITED.username });
+  const hrefs = await row.locator('a[href^="/users/"]').evaluateAll(
+    (links) => links.map((link) => link.getAttribute('href')),
+  );
+  const edit = hrefs.find((href) => href !== '/users/new');
+  assert.ok(edit, `no /users/… link in the row of ${EDITED.username}`);
+  return edit;
+}
+
+/**
+ * Opens `path` and asserts its status, language, that no raw message id is shown, and
+ * that axe-core finds no violations.
+ */
+async function assertAccessible(page, path, lang) {
+  const response = await page.goto(`${env.baseUrl}${path}`);
+  assert.equal(response.status(), 200, `GET ${path}`);
+  await page.waitForLoadState('networkidle');
+  assert.equal(await htmlLang(page), lang, `<html lang> of ${path}`);
+  const text = await page.locator('body').innerText();
+  const shownIds = MESSAGE_IDS.filter((id) => new RegExp(`(^|\\s)${id}(\\s|$)`).test(text));
+  assert.deepEqual(shownIds, [], `catalog ids shown instead of messages on ${path}`);
+  const violations = await axeViolations(page);
+  assert.deepEqual(violations, [], `axe-core violations on ${path} (${lang})`);
+}
+
+for (const lang of LANGUAGES) {
+  test(`axe: login page, ${lang}`, async (t) => {
+    await withPage(t, env.browser, env.baseUrl, {}, async (_context, page) => {
+      await page.goto(`${env.baseUrl}/login`);
+      await ensureLanguage(page, lang);
+      await assertAccessible(page, '/login', lang);
+    });
+  });
+
+  for (const path of LOGGED_IN_PAGES) {
+    test(`axe: ${path}, ${lang}`, async (t) => {
+      await withPage(t, env.browser, env.baseUrl, {}, async (_context, page) => {
+        await logIn(page, env.baseUrl, ADMIN);
+        await ensureLanguage(page, lang);
+        await assertAccessible(page, path, lang);
+      });
+    });
+  }
+
+  test(`axe: user edit page, ${lang}`, async (t) => {
+    await withPage(t, env.browser, env.baseUrl, {}, async (_context, page) => {
+      await logIn(page, env.baseUrl, ADMIN);
+      await ensureLanguage(page, lang);
+      await assertAccessible(page, await editPagePath(page), lang);
+    });
+  });
+}
+
+/** Asserts that the first Tab stop is the skip link and that it moves focus to <main>. */
+async function assertSkipLink(page) {
+  await page.keyboard.press('Tab');
+  const first = await page.evaluate(() => ({
+    tag: document.activeElement.tagName,
+    href: document.activeElement.getAttribute('href'),
+  }));
+  assert.deepEqual(first, { tag: 'A', href: '#main' }, 'first Tab stop');
+
+  await page.keyboard.press('Enter');
+  const focused = await page.evaluate(() => document.activeElement.tagName);
+  assert.equal(focused, 'MAIN', 'focus after following the skip link');
+}
+
+test('skip link is first on login page', async (t) => {
+  await withPage(t, env.browser, env.baseUrl, {}, async (_context, page) => {
+    await page.goto(`${env.baseUrl}/login`);
+    await assertSkipLink(page);
+  });
+});
+
+test('skip link is first on dashboard', async (t) => {
+  await withPage(t, env.browser, env.baseUrl, {}, async (_context, page) => {
+    await logIn(page, env.baseUrl, ADMIN);
+    await assertSkipLink(page);
+  });
+});
