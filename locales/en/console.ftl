@@ -21,9 +21,10 @@ dashboard-open-areas = Browse areas and grids
 
 # Area tree and area page.
 area-noun = Area
-areas-tree-intro = The street is divided into city, district, street, community and grid. Select a name for details.
+areas-tree-intro = The street is divided into city, district, street, community and grid. Select a name to expand or collapse it, and its Open link for the area page.
 areas-tree-empty = No areas have been imported yet. An administrator can import GeoJSON with citycore import areas.
 areas-tree-descendants = { $count } below
+areas-tree-open = Open { $name }
 areas-breadcrumb = Area hierarchy
 areas-field-name = Name
 areas-field-code = Code

@@ -21,9 +21,10 @@ dashboard-open-areas = 浏览区域与网格
 
 # Area tree and area page.
 area-noun = 区域
-areas-tree-intro = 街道按“市—区—街道—社区—网格”逐级划分。点击名称查看详情。
+areas-tree-intro = 街道按“市—区—街道—社区—网格”逐级划分。点击名称展开或收起下级，点击“查看详情”打开区域页面。
 areas-tree-empty = 尚未导入任何区域。管理员可用 citycore import areas 导入 GeoJSON。
 areas-tree-descendants = 下辖 { $count } 个
+areas-tree-open = 查看{ $name }详情
 areas-breadcrumb = 区域层级
 areas-field-name = 名称
 areas-field-code = 编码
