@@ -108,6 +108,10 @@ pub enum Permission {
     ViewCatalogue,
     /// Create and edit case categories, departments and the working-time calendar.
     ManageCatalogue,
+    /// Read devices, their latest values, rollups and conflicts.
+    ViewDevices,
+    /// Register devices and create gateway keys.
+    ManageDevices,
 }
 
 impl Role {
@@ -115,8 +119,12 @@ impl Role {
     pub fn allows(self, permission: Permission) -> bool {
         use Permission::*;
         match permission {
-            ViewAreas | ViewCatalogue => !matches!(self, Role::Resident | Role::Merchant),
-            ManageAreas | ManageUsers | ViewAudit | ManageCatalogue => self == Role::Administrator,
+            ViewAreas | ViewCatalogue | ViewDevices => {
+                !matches!(self, Role::Resident | Role::Merchant)
+            }
+            ManageAreas | ManageUsers | ViewAudit | ManageCatalogue | ManageDevices => {
+                self == Role::Administrator
+            }
         }
     }
 }

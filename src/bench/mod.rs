@@ -1,5 +1,7 @@
 //! Benchmarks run by `citycore bench`.
 
+pub mod ingest;
+
 use clap::Args;
 
 #[derive(Debug, Args)]
