@@ -15,3 +15,6 @@ mod users;
 mod cases_calendar;
 mod cases_catalogue;
 mod cases_routes;
+
+// The smart street core: devices and their readings.
+mod sensors;
