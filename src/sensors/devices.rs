@@ -127,9 +127,9 @@ pub fn validate(input: DeviceInput, areas: &AreaIndex) -> Result<NewDevice, Vec<
     })
 }
 
-/// The grid whose polygon contains the point, if any.
-// NOTE: a linear scan over every grid; fine for a street's few hundred grids, and
-// replaced by the indexed lookup of `crate::locate` once it offers one.
+/// Finds the grid whose polygon contains the point, if any.
+// NOTE: this scans every grid linearly. That is cheap for a street's few hundred grids
+// but not for a city; the indexed lookup of `crate::locate` should replace it.
 fn grid_of(areas: &AreaIndex, longitude: f64, latitude: f64) -> Option<i64> {
     let point = Point::new(longitude, latitude);
     areas

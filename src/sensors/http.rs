@@ -115,7 +115,7 @@ fn device_error(error: DeviceError) -> AppError {
     }
 }
 
-/// Registers one device; the answer carries its token, which is not shown again.
+/// Registers one device and returns its token, which is not shown again.
 #[tracing::instrument(skip_all, fields(user.id = user.user_id, device.id))]
 async fn register_device(
     State(state): State<AppState>,
@@ -170,7 +170,7 @@ struct DeviceView {
     latest: Vec<LatestView>,
 }
 
-/// A device with the newest measurement of each of its attributes.
+/// Shows a device with the newest measurement of each of its attributes.
 #[tracing::instrument(skip_all, fields(user.id = user.user_id, device.id = %id))]
 async fn show_device(
     State(state): State<AppState>,
@@ -220,7 +220,7 @@ struct Bucket {
     last_at: String,
 }
 
-/// Rollups of one attribute whose bucket starts in `[from, to)`.
+/// Lists the rollups of one attribute whose bucket starts in `[from, to)`.
 #[tracing::instrument(skip_all, fields(user.id = user.user_id, device.id = %id))]
 async fn device_series(
     State(state): State<AppState>,
@@ -274,7 +274,7 @@ fn bucket_view(start_ms: i64, a: &Aggregate, zone: chrono_tz::Tz) -> Bucket {
     }
 }
 
-/// The newest 1,000 conflicting values of a device.
+/// Lists the newest 1,000 conflicting values of a device.
 #[tracing::instrument(skip_all, fields(user.id = user.user_id, device.id = %id))]
 async fn list_conflicts(
     State(state): State<AppState>,

@@ -29,7 +29,7 @@ pub struct Rejected {
     pub message: UserMessage,
 }
 
-/// What happened to a batch.
+/// The result of one batch.
 #[derive(Debug, Clone, Default)]
 pub struct BatchOutcome {
     /// Items stored, including exact duplicates and conflicts, which are recorded too.
@@ -225,7 +225,7 @@ async fn resolve_devices(
     Ok(found.into_iter().map(|device| (device.external_id.clone(), device)).collect())
 }
 
-/// The device of an item, if the sender may submit for it.
+/// Looks up the device of an item and checks that the sender may submit for it.
 fn authorize<'a>(
     credential: &Credential,
     devices: &'a HashMap<String, DeviceRef>,

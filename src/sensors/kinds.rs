@@ -7,7 +7,7 @@
 
 use serde::{Deserialize, Serialize};
 
-/// What a device is; it fixes which attributes the device may report.
+/// The kind of a device, which fixes the attributes it may report.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum DeviceKind {
@@ -211,7 +211,7 @@ pub enum RawValue {
     Boolean(bool),
 }
 
-/// Why a value does not fit its attribute.
+/// A reason a value does not fit its attribute.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ValueError {
     /// A number where text or a boolean is expected, or the other way round.

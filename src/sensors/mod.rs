@@ -8,7 +8,7 @@
 //! Invariants:
 //! - Every stored reading passed its attribute's rule and the time window, and belongs to
 //!   a registered device whose kind reports that attribute.
-//! - A batch answers 2xx only after its transaction committed.
+//! - A batch gets a 2xx response only after its transaction committed.
 //! - The latest value of a device attribute is the one with the newest measurement time.
 //! - Each reading key (device, attribute, measurement time) holds one value; an equal
 //!   resend has no effect and a different value is kept in the conflict table.
@@ -35,7 +35,7 @@ pub use kinds::{Attribute, DeviceKind};
 pub use store::SensorStore;
 pub use store_write::ReadingStore;
 
-/// What the ingestion path needs to know about a device.
+/// The fields of a device that the ingestion path uses.
 #[derive(Debug, Clone, PartialEq)]
 pub struct DeviceRef {
     pub device_id: i64,

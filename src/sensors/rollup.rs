@@ -1,10 +1,10 @@
 //! Rollup buckets (minute, hour, day in the configured time zone) and their aggregates.
 //!
 //! A batch is first aggregated here, in memory, per device, attribute, step and bucket;
-//! the store then merges each aggregate into the stored one. Merging is associative and
-//! order-free (first and last are chosen by measurement time, not arrival), so late and
-//! out-of-order readings give the same rollups as readings sent in order, provided each
-//! reading is merged once: the store merges only newly inserted readings.
+//! the store then merges each aggregate into the stored one. Merging does not depend on
+//! order, because first and last are chosen by measurement time, not arrival. So late
+//! and out-of-order readings give the same rollups as readings sent in order, provided
+//! each reading is merged once. The store ensures that by merging only new readings.
 
 use std::collections::HashMap;
 
@@ -50,7 +50,7 @@ impl Step {
 const MINUTE_MS: i64 = 60_000;
 const HOUR_MS: i64 = 3_600_000;
 
-/// The start of the bucket of `step` that contains `observed_at_ms`, in UTC milliseconds.
+/// Computes the start of the bucket of `step` that contains `observed_at_ms`, in UTC milliseconds.
 ///
 /// Hours are cut on the local clock, which matters in zones whose offset is not a whole
 /// number of hours (Asia/Kathmandu is UTC+05:45).
@@ -71,7 +71,7 @@ fn offset_ms_at(utc_ms: i64, zone: Tz) -> i64 {
     i64::from(zone.offset_from_utc_datetime(&utc.naive_utc()).fix().local_minus_utc()) * 1000
 }
 
-/// The UTC instant of the local midnight that starts the day of `utc_ms`.
+/// Finds the UTC instant of the local midnight that starts the day of `utc_ms`.
 fn local_midnight_ms(utc_ms: i64, zone: Tz) -> i64 {
     let utc = DateTime::<Utc>::from_timestamp_millis(utc_ms).unwrap_or_default();
     let date = utc.with_timezone(&zone).date_naive();

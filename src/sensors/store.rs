@@ -25,7 +25,7 @@ pub enum StoreError {
     Corrupt(String),
 }
 
-/// Who a bearer token belongs to.
+/// The owner of a bearer token.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Credential {
     /// A device token: only that device's readings are accepted.
@@ -154,12 +154,12 @@ pub trait SensorStore {
         name: &str,
         token_hash: &str,
     ) -> impl Future<Output = Result<(), StoreError>> + Send;
-    /// The owner of a token hash, device or gateway, if any.
+    /// Finds the owner of a token hash, device or gateway, if any.
     fn credential(
         &self,
         token_hash: &str,
     ) -> impl Future<Output = Result<Option<Credential>, StoreError>> + Send;
-    /// The registered devices among `external_ids`; unknown ids are left out.
+    /// Loads the registered devices among `external_ids`; unknown ids are left out.
     fn device_refs(
         &self,
         external_ids: &[String],

@@ -11,7 +11,8 @@
 //!    is newer, so a late reading never replaces a newer value.
 //!
 //! Rollup and latest rows are written in key order so that concurrent batches on
-//! PostgreSQL lock shared rows in the same order and cannot deadlock.
+//! PostgreSQL lock those shared rows in the same order and do not deadlock on them.
+//! Raw rows are not sorted, because two batches rarely carry the same reading key.
 
 use std::collections::HashMap;
 
@@ -25,7 +26,7 @@ use super::{
 };
 use crate::db::Db;
 
-/// What storing one reading did.
+/// The effect of storing one reading.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Stored {
     Inserted,
@@ -103,7 +104,7 @@ fn classify_inserted(
         .collect()
 }
 
-/// The newest inserted reading of each device attribute, in key order.
+/// Picks the newest inserted reading of each device attribute, in key order.
 fn newest_per_attribute(readings: &[Reading], outcome: &[Stored]) -> Vec<Reading> {
     let mut newest: HashMap<(i64, i16), Reading> = HashMap::new();
     let inserted = readings.iter().zip(outcome).filter(|(_, s)| **s == Stored::Inserted);
@@ -122,7 +123,7 @@ fn newest_per_attribute(readings: &[Reading], outcome: &[Stored]) -> Vec<Reading
     sorted
 }
 
-/// The rollup deltas of the inserted readings, in key order.
+/// Aggregates the inserted readings into rollup deltas, in key order.
 fn rollup_deltas(
     readings: &[Reading],
     outcome: &[Stored],
@@ -139,7 +140,7 @@ fn rollup_deltas(
     deltas
 }
 
-/// The `DO UPDATE` clause that merges an incoming aggregate into a stored rollup row.
+/// Builds the `DO UPDATE` clause that merges an incoming aggregate into a stored rollup row.
 /// `least`/`greatest` name the two-argument minimum and maximum of the backend.
 fn rollup_merge_clause(least: &str, greatest: &str) -> String {
     format!(

@@ -53,7 +53,7 @@ async fn post_readings(app: &TestApp, token: &str, readings: Value) -> (u16, Val
     (status, response.json().await.expect("JSON body"))
 }
 
-/// An RFC 3339 time in Shanghai `hours` before now, in whole seconds.
+/// Formats the time `hours` before now as RFC 3339 in Shanghai, in whole seconds.
 fn hours_ago(hours: i64) -> String {
     let shanghai = FixedOffset::east_opt(8 * 3600).unwrap();
     let time = (Utc::now() - Duration::hours(hours)).with_timezone(&shanghai);
@@ -72,7 +72,7 @@ async fn latest(session: &Session, device: &str) -> Vec<Value> {
 }
 
 #[tokio::test]
-async fn mixed_batch_rejects_each_bad_item_and_stores_the_rest() {
+async fn mixed_batch_stores_only_valid_items() {
     let app = spawn_app().await;
     register(&app, "bin-1", "waste_bin_fill", None).await;
     register(&app, "lot-1", "lot_counter", Some(40)).await;
@@ -171,7 +171,7 @@ async fn day_series(
 }
 
 #[tokio::test]
-async fn duplicate_is_idempotent_and_different_value_is_a_conflict() {
+async fn resent_and_conflicting_values_are_kept_apart() {
     let app = spawn_app().await;
     let token = register(&app, "thermo-2", "temperature_humidity", None).await;
     let at = hours_ago(3);
@@ -214,7 +214,7 @@ struct DaySummary {
 }
 
 #[tokio::test]
-async fn day_rollups_cut_at_local_midnight_match_independent_sums() {
+async fn day_rollups_match_independent_sums() {
     let app = spawn_app().await;
     let token = register(&app, "people-1", "people_counter", None).await;
     let shanghai = FixedOffset::east_opt(8 * 3600).unwrap();
@@ -417,8 +417,8 @@ async fn administrator_registers_device_and_its_token_works() {
         "observed_at_s": (Utc::now() - Duration::minutes(5)).timestamp()}]);
     let (status, body) = post_readings(&app, &token, reading).await;
     assert_eq!(status, 200, "{body}");
-    let shown: Value = session.get("/api/v1/devices/lot-9").await.json().await.unwrap();
-    let longitude = shown["longitude"].as_f64().unwrap();
+    let device_view: Value = session.get("/api/v1/devices/lot-9").await.json().await.unwrap();
+    let longitude = device_view["longitude"].as_f64().unwrap();
     assert!((longitude - 116.4767).abs() > 0.001, "GCJ-02 input was converted: {longitude}");
 }
 
