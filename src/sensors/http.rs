@@ -171,6 +171,8 @@ struct DeviceView {
 }
 
 /// Shows a device with the newest measurement of each of its attributes.
+// NOTE: any staff member sees every device; devices are not yet filtered by the
+// viewer's area scope.
 #[tracing::instrument(skip_all, fields(user.id = user.user_id, device.id = %id))]
 async fn show_device(
     State(state): State<AppState>,

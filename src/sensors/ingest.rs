@@ -194,10 +194,11 @@ pub async fn ingest(
         }
     }
     tracing::Span::current().record("batch.accepted", outcome.accepted);
-    tracing::debug!(
-        rejected = outcome.rejected.len(),
-        conflicts = outcome.conflicts.len(),
-        "batch stored"
+    tracing::info!(
+        batch.rejected = outcome.rejected.len(),
+        batch.duplicates = outcome.duplicates.len(),
+        batch.conflicts = outcome.conflicts.len(),
+        "batch ingested"
     );
     Ok(outcome)
 }

@@ -132,6 +132,10 @@ pub struct Conflict {
     pub received_at_ms: i64,
 }
 
+/// Most buckets one series request returns: a week of minutes is 10,080, so a client
+/// asks for longer ranges in hours or days, or pages by moving `from`.
+pub const MAX_SERIES_BUCKETS: i64 = 10_080;
+
 const DEVICE_COLUMNS: &str = "device_id, external_id, kind, name, longitude, latitude, \
      grid_area_id, owner, capacity, parking_space_ref, merchant_ref, resident_ref";
 
@@ -172,7 +176,8 @@ pub trait SensorStore {
         &self,
         device_id: i64,
     ) -> impl Future<Output = Result<Vec<Latest>, StoreError>> + Send;
-    /// Rollups of `step` whose bucket starts in `[from_ms, to_ms)`, oldest first.
+    /// Lists the rollups of `step` whose bucket starts in `[from_ms, to_ms)`, oldest first,
+    /// at most [`MAX_SERIES_BUCKETS`] of them.
     fn rollups(
         &self,
         device_id: i64,
@@ -373,13 +378,15 @@ impl SensorStore for Db {
                 "SELECT bucket_start_ms, count, sum, min, max, first_at_ms, first_value, \
                  last_at_ms, last_value FROM sensor_rollup \
                  WHERE device_id = $1 AND attribute = $2 AND step = $3 \
-                 AND bucket_start_ms >= $4 AND bucket_start_ms < $5 ORDER BY bucket_start_ms",
+                 AND bucket_start_ms >= $4 AND bucket_start_ms < $5 \
+                 ORDER BY bucket_start_ms LIMIT $6",
             )
             .bind(device_id)
             .bind(attribute.code())
             .bind(step.code())
             .bind(from_ms)
             .bind(to_ms)
+            .bind(MAX_SERIES_BUCKETS)
             .fetch_all(pool)
             .await
         })?;

@@ -10,6 +10,9 @@
 //! 4. Upsert the newest measurement per device attribute, keeping the stored one when it
 //!    is newer, so a late reading never replaces a newer value.
 //!
+//! NOTE: on SQLite the pool runs WAL with `synchronous = NORMAL`, so a committed batch
+//! survives a crash of the process but may be lost on power failure or an OS crash.
+//!
 //! Rollup and latest rows are written in key order so that concurrent batches on
 //! PostgreSQL lock those shared rows in the same order and do not deadlock on them.
 //! Raw rows are not sorted, because two batches rarely carry the same reading key.
