@@ -169,7 +169,7 @@ fn wait_exit(child: &mut Child, limit: Duration) -> Option<i32> {
 }
 
 #[test]
-fn devices_import_is_all_or_nothing_and_prints_tokens() {
+fn devices_import_is_all_or_nothing() {
     let dir = tempfile::tempdir().unwrap();
     let bad = dir.path().join("bad.csv");
     std::fs::write(

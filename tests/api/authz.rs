@@ -23,7 +23,7 @@ const ALL_200: [u16; 7] = [200; 7];
 const ADMIN_ONLY: [u16; 7] = [200, 403, 403, 403, 403, 403, 403];
 /// Every staff role; residents and merchants are refused.
 const STAFF: [u16; 7] = [200, 200, 200, 200, 200, 403, 403];
-/// Staff pass authorization and learn the resource is missing; others are refused first.
+/// Staff pass authorization and get 404 for a missing resource; others get 403 first.
 const STAFF_NOT_FOUND: [u16; 7] = [404, 404, 404, 404, 404, 403, 403];
 
 /// Rows run in this order for each role; `/logout` stays last because it ends the session.
