@@ -22,4 +22,5 @@ pub mod locate;
 pub mod open311;
 pub mod ops;
 pub mod parking;
+pub mod sensors;
 pub mod telemetry;

@@ -167,3 +167,36 @@ fn wait_exit(child: &mut Child, limit: Duration) -> Option<i32> {
     }
     None
 }
+
+#[test]
+fn devices_import_is_all_or_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let bad = dir.path().join("bad.csv");
+    std::fs::write(
+        &bad,
+        "id,kind,name,longitude,latitude,owner,capacity\n\
+         bin-1,waste_bin_fill,垃圾桶,116.47,39.99,环卫所,\n\
+         lot-1,lot_counter,停车场,116.47,39.99,物业,\n",
+    )
+    .unwrap();
+    let failed = citycore(dir.path()).args(["devices", "import"]).arg(&bad).output().unwrap();
+    let errors = String::from_utf8_lossy(&failed.stderr);
+    assert!(!failed.status.success());
+    assert!(errors.contains("第 2 条记录，字段 capacity"), "names record and field:\n{errors}");
+
+    let good = dir.path().join("devices.json");
+    std::fs::write(
+        &good,
+        r#"[{"id": "bin-1", "kind": "waste_bin_fill", "name": "垃圾桶", "longitude": 116.47,
+            "latitude": 39.99, "owner": "环卫所"}]"#,
+    )
+    .unwrap();
+    // bin-1 imports now, so the failed file above wrote nothing.
+    let printed = stdout_of(citycore(dir.path()).args(["devices", "import"]).arg(&good));
+    let token_line = printed.lines().nth(1).expect("a token line");
+    assert!(token_line.starts_with("bin-1,"), "{printed}");
+    assert_eq!(token_line.len(), "bin-1,".len() + 64, "a 64-hex-digit token: {printed}");
+
+    let rotated = stdout_of(citycore(dir.path()).args(["devices", "token", "bin-1"]));
+    assert_ne!(rotated.trim(), &token_line["bin-1,".len()..], "a new token");
+}

@@ -113,6 +113,10 @@ pub enum Permission {
     /// Read and list the cases in the user's area scope; reporters read their own
     /// cases without it.
     ViewCases,
+    /// Read devices, their latest values, rollups and conflicts.
+    ViewDevices,
+    /// Register devices and create gateway keys.
+    ManageDevices,
 }
 
 impl Role {
@@ -120,11 +124,13 @@ impl Role {
     pub fn allows(self, permission: Permission) -> bool {
         use Permission::*;
         match permission {
-            ViewAreas | ViewCatalogue | ViewCases => {
+            ViewAreas | ViewCatalogue | ViewCases | ViewDevices => {
                 !matches!(self, Role::Resident | Role::Merchant)
             }
             ReportCases => true,
-            ManageAreas | ManageUsers | ViewAudit | ManageCatalogue => self == Role::Administrator,
+            ManageAreas | ManageUsers | ViewAudit | ManageCatalogue | ManageDevices => {
+                self == Role::Administrator
+            }
         }
     }
 }

@@ -9,6 +9,8 @@ mod postgis;
 
 use std::{hint::black_box, time::Instant};
 
+pub mod ingest;
+
 use clap::Args;
 use rand::{Rng, SeedableRng, rngs::StdRng};
 

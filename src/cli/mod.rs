@@ -61,6 +61,9 @@ pub enum Command {
     /// Import and export the case category catalogue.
     #[command(subcommand)]
     Catalogue(CatalogueCommand),
+    /// Register devices, rotate their tokens, create gateway keys and purge old readings.
+    #[command(subcommand)]
+    Devices(DevicesCommand),
     /// Run benchmarks and print their figures.
     #[command(subcommand)]
     Bench(BenchCommand),
@@ -135,6 +138,18 @@ pub enum CatalogueCommand {
 }
 
 #[derive(Debug, Subcommand)]
+pub enum DevicesCommand {
+    /// Import devices from CSV or JSON; all or nothing. Prints each new device's token once.
+    Import(crate::sensors::cli::ImportDevicesArgs),
+    /// Replace a device's token and print the new one; the old one stops working.
+    Token(crate::sensors::cli::RotateTokenArgs),
+    /// Create a gateway key that may submit readings of any device, and print it once.
+    Key(crate::sensors::cli::CreateKeyArgs),
+    /// Delete raw readings older than `sensors.raw_retention_days`; rollups are kept.
+    Purge,
+}
+
+#[derive(Debug, Subcommand)]
 pub enum UserCommand {
     /// Create an account; prints a generated password unless one is given on stdin.
     Add(crate::accounts::cli::AddUserArgs),
@@ -152,6 +167,8 @@ pub enum ConfigCommand {
 pub enum BenchCommand {
     /// Point-to-grid lookups per second over generated grids, optionally beside PostGIS.
     Locate(crate::bench::LocateBenchArgs),
+    /// Readings per second through HTTP batches, next to direct bulk inserts.
+    Ingest(crate::bench::ingest::IngestBenchArgs),
 }
 
 /// Runs the parsed command and maps failures to exit code 1.
@@ -228,6 +245,20 @@ async fn dispatch(command: Command, settings: Settings) -> anyhow::Result<()> {
         }
         Command::Parking(ParkingCommand::SimulatePricing(args)) => {
             crate::parking::cli::run_simulate_pricing(&settings, *args)
+        }
+        Command::Bench(BenchCommand::Ingest(args)) => {
+            crate::bench::ingest::run_ingest(settings, args).await
+        }
+        Command::Devices(command) => {
+            let db = open_database(&settings).await?;
+            match command {
+                DevicesCommand::Import(args) => {
+                    crate::sensors::cli::import_devices(&db, &settings, args).await
+                }
+                DevicesCommand::Token(args) => crate::sensors::cli::rotate_token(&db, args).await,
+                DevicesCommand::Key(args) => crate::sensors::cli::create_key(&db, args).await,
+                DevicesCommand::Purge => crate::sensors::cli::purge(&db, &settings).await,
+            }
         }
         Command::Migrate => {
             open_database(&settings).await?;

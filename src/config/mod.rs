@@ -31,6 +31,7 @@ pub struct Settings {
     pub map: MapSettings,
     pub locate: LocateSettings,
     pub cases: CaseSettings,
+    pub sensors: SensorSettings,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -117,6 +118,27 @@ pub struct LocateSettings {
     pub refresh_seconds: u64,
 }
 
+/// Device readings: accepted times, retention, rollup time zone and batch limits.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(default, deny_unknown_fields)]
+pub struct SensorSettings {
+    /// IANA time zone whose local midnight cuts the day rollups (and local hours the hour ones).
+    pub time_zone: String,
+    /// A reading measured more than this far ahead of the server clock is rejected, in seconds.
+    pub max_future_skew_seconds: i64,
+    /// A reading measured longer ago than this is rejected, in days; at most
+    /// `raw_retention_days`, so that a purged reading cannot come back and count twice.
+    pub max_past_age_days: i64,
+    /// Raw readings older than this are deleted by `citycore devices purge`, in days.
+    pub raw_retention_days: i64,
+    /// Largest reading batch body as sent (compressed or not), in bytes.
+    pub max_batch_bytes: usize,
+    /// Largest batch body after gzip decompression, in bytes.
+    pub max_decompressed_bytes: usize,
+    /// Most readings in one batch.
+    pub max_batch_items: usize,
+}
+
 impl Default for Settings {
     fn default() -> Self {
         Self {
@@ -129,6 +151,7 @@ impl Default for Settings {
             map: MapSettings::default(),
             locate: LocateSettings::default(),
             cases: CaseSettings::default(),
+            sensors: SensorSettings::default(),
         }
     }
 }
@@ -194,6 +217,20 @@ impl Default for CaseSettings {
     }
 }
 
+impl Default for SensorSettings {
+    fn default() -> Self {
+        Self {
+            time_zone: "Asia/Shanghai".to_owned(),
+            max_future_skew_seconds: 300,
+            max_past_age_days: 30,
+            raw_retention_days: 90,
+            max_batch_bytes: 16 * 1024 * 1024,
+            max_decompressed_bytes: 64 * 1024 * 1024,
+            max_batch_items: 100_000,
+        }
+    }
+}
+
 /// Errors met while assembling the settings.
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
@@ -219,8 +256,12 @@ impl Settings {
             }
             figment = figment.merge(Toml::file(path));
         }
-        figment = figment
-            .merge(Env::prefixed("CITYCORE_").split("__").ignore(&["config", "test_database_url"]));
+        figment = figment.merge(Env::prefixed("CITYCORE_").split("__").ignore(&[
+            "config",
+            "test_backend",
+            "test_database_url",
+            "shared_data",
+        ]));
         let settings: Settings = figment.extract().map_err(Box::new)?;
         settings.validate()?;
         Ok(settings)
@@ -247,6 +288,18 @@ impl Settings {
         if !(self.locate.max_outside_distance_m >= 0.0 && self.locate.boundary_tolerance_m >= 0.0) {
             return bad("locate.max_outside_distance_m", "distances must be 0 or more metres");
         }
+        if self.sensors.time_zone.parse::<chrono_tz::Tz>().is_err() {
+            return bad("sensors.time_zone", "not an IANA time zone name such as Asia/Shanghai");
+        }
+        if self.sensors.max_future_skew_seconds < 0 || self.sensors.max_past_age_days < 1 {
+            return bad("sensors.max_past_age_days", "must be at least 1, and the skew 0 or more");
+        }
+        if self.sensors.max_past_age_days > self.sensors.raw_retention_days {
+            return bad("sensors.max_past_age_days", "must not exceed sensors.raw_retention_days");
+        }
+        if self.sensors.max_batch_items == 0 || self.sensors.max_batch_bytes == 0 {
+            return bad("sensors.max_batch_items", "batch limits must be at least 1");
+        }
         if self.database.max_connections == 0 {
             return bad("database.max_connections", "must be at least 1");
         }
@@ -260,6 +313,11 @@ impl Settings {
         } else {
             self.database.url.clone()
         }
+    }
+
+    /// The rollup time zone; `validate` guarantees it parses.
+    pub fn sensor_time_zone(&self) -> chrono_tz::Tz {
+        self.sensors.time_zone.parse().unwrap_or(chrono_tz::Asia::Shanghai)
     }
 
     /// Returns the display time zone; `validate` guarantees that it parses.

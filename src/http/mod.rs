@@ -78,6 +78,7 @@ pub fn router(state: AppState) -> Router {
         .merge(crate::open311::router())
         .merge(crate::accounts::router())
         .merge(crate::console::router())
+        .merge(crate::sensors::router())
         .fallback(not_found);
     let timeout = Duration::from_secs(state.settings.server.request_timeout_seconds);
     routes

@@ -43,6 +43,9 @@ const OPEN311_REPORT: &[(&str, &str)] = &[
     ("long", "116.47"),
 ];
 
+/// Staff pass authorization and get 404 for a missing resource; others get 403 first.
+const STAFF_NOT_FOUND: [u16; 7] = [404, 404, 404, 404, 404, 403, 403];
+
 /// Rows run in this order for each role; `/logout` stays last because it ends the session.
 const ROWS: &[Row] = &[
     Row { method: "GET", path: "/healthz", form: &[], anonymous: 200, by_role: ALL_200 },
@@ -195,6 +198,44 @@ const ROWS: &[Row] = &[
         form: OPEN311_REPORT,
         anonymous: 403,
         by_role: [403; 7],
+    },
+    // Device readings authenticate by bearer token only, so a session does not help.
+    Row { method: "POST", path: "/api/v1/readings", form: &[], anonymous: 401, by_role: [401; 7] },
+    // A form body is not JSON, so the administrator gets past authorization to a 400.
+    Row {
+        method: "POST",
+        path: "/api/v1/devices",
+        form: &[],
+        anonymous: 401,
+        by_role: [400, 403, 403, 403, 403, 403, 403],
+    },
+    Row {
+        method: "POST",
+        path: "/api/v1/ingest-keys",
+        form: &[],
+        anonymous: 401,
+        by_role: [400, 403, 403, 403, 403, 403, 403],
+    },
+    Row {
+        method: "GET",
+        path: "/api/v1/devices/no-such-device",
+        form: &[],
+        anonymous: 401,
+        by_role: STAFF_NOT_FOUND,
+    },
+    Row {
+        method: "GET",
+        path: "/api/v1/devices/no-such-device/series?attribute=temperature&step=day&from=2026-12-01T00:00:00%2B08:00&to=2026-12-02T00:00:00%2B08:00",
+        form: &[],
+        anonymous: 401,
+        by_role: STAFF_NOT_FOUND,
+    },
+    Row {
+        method: "GET",
+        path: "/api/v1/devices/no-such-device/conflicts",
+        form: &[],
+        anonymous: 401,
+        by_role: STAFF_NOT_FOUND,
     },
     Row { method: "POST", path: "/logout", form: &[], anonymous: 303, by_role: [303; 7] },
 ];

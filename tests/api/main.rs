@@ -22,3 +22,6 @@ mod cases_catalogue;
 mod cases_loop;
 mod cases_routes;
 mod cases_store;
+
+// The smart street core: devices and their readings.
+mod sensors;

@@ -1,0 +1,304 @@
+//! `citycore bench ingest`: readings per second through `POST /api/v1/readings` on
+//! loopback, next to the same rows written straight into the store.
+//!
+//! Three figures from one run, each on its own device set so every row is new:
+//! - raw: plain multi-row inserts into `sensor_reading` only (the ceiling of the table);
+//! - store: the full write path (raw rows, rollups, latest values) without HTTP;
+//! - http: JSON batches posted to an in-process server by `--connections` clients.
+
+use std::{sync::Arc, time::Instant};
+
+use anyhow::Context;
+use clap::Args;
+use tokio::{
+    io::{AsyncReadExt, AsyncWriteExt},
+    net::TcpStream,
+};
+
+use crate::{
+    config::Settings,
+    db::Db,
+    http::AppState,
+    sensors::{
+        Attribute, ReadingStore,
+        devices::{DeviceInput, register_devices},
+        reading::Reading,
+    },
+};
+
+#[derive(Debug, Args)]
+pub struct IngestBenchArgs {
+    /// Readings written by each of the three runs.
+    #[arg(long, default_value_t = 1_000_000)]
+    pub readings: usize,
+    /// Readings per batch (per HTTP request and per transaction).
+    #[arg(long, default_value_t = 5_000)]
+    pub batch: usize,
+    /// Devices the readings are spread over.
+    #[arg(long, default_value_t = 1_000)]
+    pub devices: usize,
+    /// Concurrent HTTP connections, and concurrent writers of the other runs.
+    #[arg(long, default_value_t = 4)]
+    pub connections: usize,
+}
+
+/// Runs the three measurements and prints one line per run.
+///
+/// Uses `--database-url` when given, else a SQLite file in a new temporary folder.
+///
+/// # Errors
+/// Fails when the database or the server fails, or a batch is not fully accepted.
+pub async fn run_ingest(mut settings: Settings, args: IngestBenchArgs) -> anyhow::Result<()> {
+    let _temp_dir = if settings.database.url.is_empty() {
+        let dir = std::env::temp_dir().join(format!("citycore-bench-{}", uuid::Uuid::new_v4()));
+        settings.data_dir = dir.clone();
+        Some(TempDir(dir))
+    } else {
+        None
+    };
+    // Readings must fall inside the accepted time window even for a long run.
+    settings.sensors.max_past_age_days = settings.sensors.raw_retention_days;
+    let db = crate::cli::open_database(&settings).await?;
+    let backend = format!("{:?}", db.backend());
+    let run_id = uuid::Uuid::new_v4().simple().to_string()[..8].to_owned();
+    let state = AppState::new(settings.clone(), db.clone()).await?;
+
+    let raw_ids = register(&state, &format!("bench-{run_id}-raw"), args.devices).await?;
+    let raw = time_writers(
+        &args,
+        &raw_ids,
+        |db, batch| async move { insert_raw(&db, &batch).await },
+        &db,
+    )
+    .await?;
+    let store_ids = register(&state, &format!("bench-{run_id}-store"), args.devices).await?;
+    let zone = settings.sensor_time_zone();
+    let store = time_writers(
+        &args,
+        &store_ids,
+        move |db, batch| async move {
+            db.store_readings(&batch, chrono::Utc::now().timestamp_millis(), zone).await?;
+            Ok(())
+        },
+        &db,
+    )
+    .await?;
+    let http_prefix = format!("bench-{run_id}-http");
+    register(&state, &http_prefix, args.devices).await?;
+    let http = time_http(&state, &args, &http_prefix).await?;
+
+    println!(
+        "backend {backend}, {} readings, batch {}, {} devices, {} connections",
+        args.readings, args.batch, args.devices, args.connections
+    );
+    for (name, seconds) in [("raw insert", raw), ("store path", store), ("http batch", http)] {
+        println!("{name:<11} {:>12.0} readings/s ({seconds:.2} s)", args.readings as f64 / seconds);
+    }
+    Ok(())
+}
+
+/// Removes the benchmark's SQLite folder when the run ends.
+struct TempDir(std::path::PathBuf);
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// Registers `count` temperature sensors named `{prefix}-{n}` and returns their ids.
+async fn register(state: &AppState, prefix: &str, count: usize) -> anyhow::Result<Vec<i64>> {
+    let inputs: Vec<DeviceInput> = (0..count)
+        .map(|n| DeviceInput {
+            id: format!("{prefix}-{n}"),
+            kind: "temperature_humidity".into(),
+            name: format!("bench {n}"),
+            longitude: 116.47,
+            latitude: 39.99,
+            crs: None,
+            owner: "bench".into(),
+            capacity: None,
+            parking_space: None,
+            merchant: None,
+            resident: None,
+        })
+        .collect();
+    let ids: Vec<String> = inputs.iter().map(|i| i.id.clone()).collect();
+    register_devices(&state.db, &state.locator.snapshot(), inputs).await?;
+    let refs = crate::sensors::SensorStore::device_refs(&state.db, &ids).await?;
+    Ok(refs.into_iter().map(|r| r.device_id).collect())
+}
+
+/// Computes the `n`-th reading of a run: devices take turns, one reading per device per
+/// second, ending about now so that every time is inside the accepted window.
+fn nth_reading(n: usize, devices: usize, total: usize, start_ms: i64) -> (usize, i64, f64) {
+    let device = n % devices;
+    let tick = (n / devices) as i64;
+    let ticks = total.div_ceil(devices) as i64;
+    let at = start_ms - (ticks - tick) * 1000;
+    (device, at, 15.0 + (n % 100) as f64 / 10.0)
+}
+
+/// Splits the run into batches and hands them to `connections` concurrent writers.
+async fn time_writers<F, Fut>(
+    args: &IngestBenchArgs,
+    device_ids: &[i64],
+    write: F,
+    db: &Db,
+) -> anyhow::Result<f64>
+where
+    F: Fn(Db, Vec<Reading>) -> Fut + Clone + Send + 'static,
+    Fut: Future<Output = anyhow::Result<()>> + Send,
+{
+    let start_ms = chrono::Utc::now().timestamp_millis();
+    let batches: Vec<Vec<Reading>> = (0..args.readings)
+        .map(|n| {
+            let (device, at, value) = nth_reading(n, device_ids.len(), args.readings, start_ms);
+            Reading {
+                device_id: device_ids[device],
+                attribute: Attribute::Temperature,
+                observed_at_ms: at,
+                value,
+            }
+        })
+        .collect::<Vec<_>>()
+        .chunks(args.batch)
+        .map(<[Reading]>::to_vec)
+        .collect();
+    let queue = Arc::new(std::sync::Mutex::new(batches));
+    let started = Instant::now();
+    let mut tasks = Vec::new();
+    for _ in 0..args.connections {
+        let (queue, write, db) = (queue.clone(), write.clone(), db.clone());
+        tasks.push(tokio::spawn(async move {
+            loop {
+                let next = queue.lock().unwrap_or_else(|e| e.into_inner()).pop();
+                let Some(batch) = next else { return anyhow::Ok(()) };
+                write(db.clone(), batch).await?;
+            }
+        }));
+    }
+    for task in tasks {
+        task.await??;
+    }
+    Ok(started.elapsed().as_secs_f64())
+}
+
+/// Plain multi-row inserts into the raw table, without rollups or latest values.
+async fn insert_raw(db: &Db, batch: &[Reading]) -> anyhow::Result<()> {
+    let received_at_ms = chrono::Utc::now().timestamp_millis();
+    match db {
+        Db::Sqlite(pool) => {
+            let mut tx = pool.begin().await?;
+            for chunk in batch.chunks(6_000) {
+                let mut query = sqlx::QueryBuilder::new(
+                    "INSERT INTO sensor_reading (device_id, attribute, observed_at_ms, value, received_at_ms) ",
+                );
+                query.push_values(chunk, |mut row, r| {
+                    row.push_bind(r.device_id)
+                        .push_bind(r.attribute.code())
+                        .push_bind(r.observed_at_ms)
+                        .push_bind(r.value)
+                        .push_bind(received_at_ms);
+                });
+                query.build().execute(&mut *tx).await?;
+            }
+            tx.commit().await?;
+        }
+        Db::Postgres(pool) => {
+            sqlx::query(
+                "INSERT INTO sensor_reading (device_id, attribute, observed_at_ms, value, received_at_ms) \
+                 SELECT d, a, t, v, $5 FROM UNNEST($1::bigint[], $2::smallint[], $3::bigint[], $4::float8[]) AS u(d, a, t, v)",
+            )
+            .bind(batch.iter().map(|r| r.device_id).collect::<Vec<_>>())
+            .bind(batch.iter().map(|r| r.attribute.code()).collect::<Vec<_>>())
+            .bind(batch.iter().map(|r| r.observed_at_ms).collect::<Vec<_>>())
+            .bind(batch.iter().map(|r| r.value).collect::<Vec<_>>())
+            .bind(received_at_ms)
+            .execute(pool)
+            .await?;
+        }
+    }
+    Ok(())
+}
+
+/// Posts pre-built JSON batches to an in-process server and times the whole run.
+async fn time_http(state: &AppState, args: &IngestBenchArgs, prefix: &str) -> anyhow::Result<f64> {
+    let key = crate::sensors::cli::create_ingest_key(&state.db, &format!("{prefix}-key")).await?;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let address = listener.local_addr()?;
+    let app = crate::http::router(state.clone());
+    let server = tokio::spawn(async move { axum::serve(listener, app).await });
+
+    let start_ms = chrono::Utc::now().timestamp_millis();
+    let items: Vec<serde_json::Value> = (0..args.readings)
+        .map(|n| {
+            let (device, at, value) = nth_reading(n, args.devices, args.readings, start_ms);
+            serde_json::json!({"device": format!("{prefix}-{device}"), "attribute": "temperature",
+                "value": value, "observed_at_ms": at})
+        })
+        .collect();
+    let bodies: Vec<Vec<u8>> = items
+        .chunks(args.batch)
+        .map(|chunk| serde_json::to_vec(&serde_json::json!({ "readings": chunk })))
+        .collect::<Result<_, _>>()?;
+    drop(items);
+    let queue = Arc::new(std::sync::Mutex::new(bodies));
+    let started = Instant::now();
+    let mut tasks = Vec::new();
+    for _ in 0..args.connections {
+        let (queue, key) = (queue.clone(), key.clone());
+        tasks.push(tokio::spawn(async move {
+            let mut stream = TcpStream::connect(address).await?;
+            loop {
+                let next = queue.lock().unwrap_or_else(|e| e.into_inner()).pop();
+                let Some(body) = next else { return anyhow::Ok(()) };
+                let status = post(&mut stream, &address.to_string(), &key, &body).await?;
+                anyhow::ensure!(status == 200, "a batch was answered with status {status}");
+            }
+        }));
+    }
+    for task in tasks {
+        task.await??;
+    }
+    let seconds = started.elapsed().as_secs_f64();
+    server.abort();
+    Ok(seconds)
+}
+
+/// Sends one keep-alive HTTP/1.1 POST and reads the response; returns its status.
+///
+/// A hand-written client keeps the benchmark free of an HTTP client dependency; it
+/// supports only what this server sends back: a `content-length` body.
+async fn post(stream: &mut TcpStream, host: &str, key: &str, body: &[u8]) -> anyhow::Result<u16> {
+    let head = format!(
+        "POST /api/v1/readings HTTP/1.1\r\nhost: {host}\r\nauthorization: Bearer {key}\r\n\
+         content-type: application/json\r\ncontent-length: {}\r\n\r\n",
+        body.len()
+    );
+    stream.write_all(head.as_bytes()).await?;
+    stream.write_all(body).await?;
+    let mut buffer = Vec::with_capacity(4096);
+    let mut chunk = [0_u8; 4096];
+    loop {
+        let read = stream.read(&mut chunk).await?;
+        anyhow::ensure!(read > 0, "the server closed the connection");
+        buffer.extend_from_slice(&chunk[..read]);
+        let Some(end) = buffer.windows(4).position(|w| w == b"\r\n\r\n") else { continue };
+        let head = std::str::from_utf8(&buffer[..end]).context("response head is not UTF-8")?;
+        let status: u16 = head.get(9..12).and_then(|s| s.parse().ok()).context("no status")?;
+        let length: usize = head
+            .lines()
+            .find_map(|line| {
+                let (name, value) = line.split_once(':')?;
+                name.eq_ignore_ascii_case("content-length").then(|| value.trim().parse().ok())?
+            })
+            .context("response without content-length")?;
+        while buffer.len() < end + 4 + length {
+            let read = stream.read(&mut chunk).await?;
+            anyhow::ensure!(read > 0, "the server closed the connection");
+            buffer.extend_from_slice(&chunk[..read]);
+        }
+        return Ok(status);
+    }
+}

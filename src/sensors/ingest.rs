@@ -1,0 +1,244 @@
+//! The batch ingestion service: authenticate the sender, decode the body, check each
+//! item, store the valid ones and report a result per rejected item.
+
+use std::{
+    collections::{HashMap, HashSet},
+    io::Read,
+};
+
+use axum::http::{HeaderMap, header};
+use serde::Serialize;
+
+use super::{
+    DeviceRef, hash_token,
+    reading::{Reading, Submitted, TimeWindow, check_reading, parse_csv_record, parse_json_item},
+    store::{Credential, SensorStore},
+    store_write::{ReadingStore, Stored},
+};
+use crate::{
+    config::Settings,
+    db::Db,
+    http::{AppError, UserMessage},
+};
+
+/// One item of a batch that was not stored, and why.
+#[derive(Debug, Clone)]
+pub struct Rejected {
+    /// 0-based position of the item in the batch.
+    pub index: usize,
+    pub message: UserMessage,
+}
+
+/// The result of one batch.
+#[derive(Debug, Clone, Default)]
+pub struct BatchOutcome {
+    /// Items stored, including exact duplicates and conflicts, which are recorded too.
+    pub accepted: usize,
+    /// Positions of items equal to a reading already stored, which changed nothing.
+    pub duplicates: Vec<usize>,
+    /// Positions of items whose time already had a different value; kept as conflicts.
+    pub conflicts: Vec<usize>,
+    pub rejected: Vec<Rejected>,
+}
+
+/// The body formats of `POST /api/v1/readings`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub enum BodyFormat {
+    Json,
+    Csv,
+}
+
+/// Identifies the sender from `Authorization: Bearer TOKEN`.
+///
+/// # Errors
+/// [`AppError::Unauthenticated`] when the header is missing or the token is unknown.
+pub async fn authenticate(db: &Db, headers: &HeaderMap) -> Result<Credential, AppError> {
+    let token = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|value| value.to_str().ok())
+        .and_then(|value| value.strip_prefix("Bearer "))
+        .map(str::trim)
+        .filter(|token| !token.is_empty())
+        .ok_or(AppError::Unauthenticated)?;
+    let credential = db.credential(&hash_token(token)).await.map_err(anyhow::Error::from)?;
+    credential.ok_or(AppError::Unauthenticated)
+}
+
+/// Picks the format from `Content-Type`: `text/csv` is CSV, anything else JSON.
+pub fn body_format(headers: &HeaderMap) -> BodyFormat {
+    let content_type = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok());
+    if content_type.is_some_and(|t| t.trim_start().starts_with("text/csv")) {
+        BodyFormat::Csv
+    } else {
+        BodyFormat::Json
+    }
+}
+
+/// Decompresses a gzip body (`Content-Encoding: gzip`) up to `max_bytes`.
+///
+/// # Errors
+/// 413 past the limit, 400 for a corrupt stream or another encoding.
+pub fn decode_body(
+    headers: &HeaderMap,
+    body: Vec<u8>,
+    max_bytes: usize,
+) -> Result<Vec<u8>, AppError> {
+    let encoding = headers.get(header::CONTENT_ENCODING).and_then(|v| v.to_str().ok());
+    match encoding.map(str::trim) {
+        None | Some("identity") => Ok(body),
+        Some("gzip") => {
+            let mut decoded = Vec::new();
+            // Read one byte past the limit to tell "exactly at the limit" from "over it".
+            flate2::read::GzDecoder::new(body.as_slice())
+                .take(max_bytes as u64 + 1)
+                .read_to_end(&mut decoded)
+                .map_err(|error| {
+                    AppError::BadRequest(
+                        UserMessage::new("batch_gzip_invalid").arg("reason", error),
+                    )
+                })?;
+            if decoded.len() > max_bytes {
+                return Err(AppError::PayloadTooLarge);
+            }
+            Ok(decoded)
+        }
+        Some(other) => Err(AppError::BadRequest(
+            UserMessage::new("batch_encoding_unsupported").arg("encoding", other),
+        )),
+    }
+}
+
+/// Splits a decoded body into items, each parsed or rejected on its own.
+///
+/// # Errors
+/// 400 when the body as a whole is not a batch, 422 above `max_items` items.
+pub fn parse_batch(
+    format: BodyFormat,
+    body: &[u8],
+    max_items: usize,
+) -> Result<Vec<Result<Submitted, UserMessage>>, AppError> {
+    let items: Vec<Result<Submitted, UserMessage>> = match format {
+        BodyFormat::Json => {
+            #[derive(serde::Deserialize)]
+            struct Batch {
+                readings: Vec<serde_json::Value>,
+            }
+            let batch: Batch = serde_json::from_slice(body).map_err(|error| {
+                AppError::BadRequest(UserMessage::new("invalid_json_body").arg("reason", error))
+            })?;
+            batch.readings.iter().map(parse_json_item).collect()
+        }
+        BodyFormat::Csv => csv::ReaderBuilder::new()
+            .has_headers(false)
+            .flexible(true)
+            .comment(Some(b'#'))
+            .from_reader(body)
+            .records()
+            .map(|record| match record {
+                Ok(record) => parse_csv_record(&record),
+                Err(error) => Err(UserMessage::new("unreadable_csv").arg("reason", error)),
+            })
+            .collect(),
+    };
+    if items.len() > max_items {
+        return Err(AppError::Invalid(
+            UserMessage::new("batch_too_many_items")
+                .arg("max", max_items)
+                .arg("count", items.len()),
+        ));
+    }
+    Ok(items)
+}
+
+/// Checks every item against its device and the sender, stores the valid ones in one
+/// transaction and reports the rest.
+///
+/// # Errors
+/// An internal error when the database fails; nothing of the batch is stored then.
+#[tracing::instrument(skip_all, fields(batch.items = items.len(), batch.accepted))]
+pub async fn ingest(
+    db: &Db,
+    settings: &Settings,
+    credential: &Credential,
+    items: Vec<Result<Submitted, UserMessage>>,
+) -> Result<BatchOutcome, AppError> {
+    let devices = resolve_devices(db, credential, &items).await?;
+    let window = time_window(settings);
+    let mut outcome = BatchOutcome::default();
+    let mut valid: Vec<Reading> = Vec::with_capacity(items.len());
+    let mut positions: Vec<usize> = Vec::with_capacity(items.len());
+    for (index, item) in items.into_iter().enumerate() {
+        let checked = item.and_then(|submitted| {
+            let device = authorize(credential, &devices, &submitted.device)?;
+            check_reading(&submitted, device, &window)
+        });
+        match checked {
+            Ok(reading) => {
+                valid.push(reading);
+                positions.push(index);
+            }
+            Err(message) => outcome.rejected.push(Rejected { index, message }),
+        }
+    }
+    let received_at_ms = chrono::Utc::now().timestamp_millis();
+    let stored = db
+        .store_readings(&valid, received_at_ms, settings.sensor_time_zone())
+        .await
+        .map_err(anyhow::Error::from)?;
+    outcome.accepted = stored.len();
+    for (index, result) in positions.into_iter().zip(stored) {
+        match result {
+            Stored::Inserted => {}
+            Stored::Duplicate => outcome.duplicates.push(index),
+            Stored::Conflict => outcome.conflicts.push(index),
+        }
+    }
+    tracing::Span::current().record("batch.accepted", outcome.accepted);
+    tracing::info!(
+        batch.rejected = outcome.rejected.len(),
+        batch.duplicates = outcome.duplicates.len(),
+        batch.conflicts = outcome.conflicts.len(),
+        "batch ingested"
+    );
+    Ok(outcome)
+}
+
+fn time_window(settings: &Settings) -> TimeWindow {
+    TimeWindow {
+        now_ms: chrono::Utc::now().timestamp_millis(),
+        max_future_skew_ms: settings.sensors.max_future_skew_seconds * 1000,
+        max_past_age_ms: settings.sensors.max_past_age_days * 86_400_000,
+    }
+}
+
+/// Loads the devices named in the batch; a device token needs no lookup.
+async fn resolve_devices(
+    db: &Db,
+    credential: &Credential,
+    items: &[Result<Submitted, UserMessage>],
+) -> Result<HashMap<String, DeviceRef>, AppError> {
+    if let Credential::Device(device) = credential {
+        return Ok(HashMap::from([(device.external_id.clone(), device.clone())]));
+    }
+    let names: HashSet<&str> = items.iter().flatten().map(|s| s.device.as_str()).collect();
+    let names: Vec<String> = names.into_iter().map(str::to_owned).collect();
+    let found = db.device_refs(&names).await.map_err(anyhow::Error::from)?;
+    Ok(found.into_iter().map(|device| (device.external_id.clone(), device)).collect())
+}
+
+/// Looks up the device of an item and checks that the sender may submit for it.
+fn authorize<'a>(
+    credential: &Credential,
+    devices: &'a HashMap<String, DeviceRef>,
+    name: &str,
+) -> Result<&'a DeviceRef, UserMessage> {
+    match (credential, devices.get(name)) {
+        (Credential::Device(own), _) if own.external_id != name => {
+            Err(UserMessage::new("reading_device_not_allowed").arg("device", name).field("device"))
+        }
+        (_, Some(device)) => Ok(device),
+        (_, None) => {
+            Err(UserMessage::new("reading_unknown_device").arg("device", name).field("device"))
+        }
+    }
+}
