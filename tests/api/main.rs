@@ -14,6 +14,7 @@ mod ops;
 mod users;
 
 // The case context: category catalogue and working-time calendar.
+mod case_pages;
 mod cases_calendar;
 mod cases_catalogue;
 mod cases_loop;
