@@ -17,6 +17,7 @@
 //! [`case`] contains the cases themselves: the stages of the loop, the transition table
 //! and the transition log.
 
+pub mod attachment;
 pub mod calendar;
 pub mod case;
 pub mod catalogue;

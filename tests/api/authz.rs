@@ -144,6 +144,14 @@ const ROWS: &[Row] = &[
         anonymous: 401,
         by_role: [403, 422, 403, 404, 404, 404, 404],
     },
+    // No photo has this id, and readers and others alike get 404.
+    Row {
+        method: "GET",
+        path: "/cases/{case}/photos/00000000000000000000000000000000",
+        form: &[],
+        anonymous: 401,
+        by_role: [404; 7],
+    },
     // An unknown tracking token: the page is public, so nobody gets more than a 404.
     Row {
         method: "GET",

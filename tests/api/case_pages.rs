@@ -224,3 +224,171 @@ async fn stale_action_form_shows_conflict() {
     assert!(html.contains("class=\"error-summary\""), "conflict explained on the page");
     assert_eq!(stage_of(&app, case_id).await, Stage::Filed);
 }
+
+/// Encodes a 40×20 JPEG, red on the left and blue on the right, with EXIF orientation
+/// 6 (rotate 90° clockwise to display) and a GPS position at 39.905 N, 116.405 E.
+fn jpeg_with_exif() -> Vec<u8> {
+    use exif::{Field, In, Rational, Tag, Value};
+    let image = image::RgbImage::from_fn(40, 20, |x, _| {
+        if x < 20 { image::Rgb([255, 0, 0]) } else { image::Rgb([0, 0, 255]) }
+    });
+    let mut jpeg = Vec::new();
+    image::DynamicImage::ImageRgb8(image)
+        .write_to(&mut std::io::Cursor::new(&mut jpeg), image::ImageFormat::Jpeg)
+        .unwrap();
+
+    let dms = |d: u32, m: u32, s: u32| {
+        Value::Rational(vec![
+            Rational::from((d, 1)),
+            Rational::from((m, 1)),
+            Rational::from((s, 1)),
+        ])
+    };
+    let field = |tag, value| Field { tag, ifd_num: In::PRIMARY, value };
+    let fields = [
+        field(Tag::Orientation, Value::Short(vec![6])),
+        field(Tag::GPSLatitudeRef, Value::Ascii(vec![b"N".to_vec()])),
+        field(Tag::GPSLatitude, dms(39, 54, 18)),
+        field(Tag::GPSLongitudeRef, Value::Ascii(vec![b"E".to_vec()])),
+        field(Tag::GPSLongitude, dms(116, 24, 18)),
+    ];
+    let mut writer = exif::experimental::Writer::new();
+    for field in &fields {
+        writer.push_field(field);
+    }
+    let mut tiff = std::io::Cursor::new(Vec::new());
+    writer.write(&mut tiff, false).unwrap();
+    let tiff = tiff.into_inner();
+
+    // An APP1 segment right after the SOI marker carries "Exif\0\0" and the TIFF data.
+    let length = u16::try_from(2 + 6 + tiff.len()).unwrap();
+    let mut out = jpeg[..2].to_vec();
+    out.extend_from_slice(&[0xFF, 0xE1]);
+    out.extend_from_slice(&length.to_be_bytes());
+    out.extend_from_slice(b"Exif\0\0");
+    out.extend_from_slice(&tiff);
+    out.extend_from_slice(&jpeg[2..]);
+    out
+}
+
+/// Posts the report form as multipart with `photo` as its file field.
+async fn post_report_with_photo(
+    session: &Session,
+    photo: Vec<u8>,
+    file_name: &str,
+    mime: &str,
+) -> reqwest::Response {
+    let mut form = reqwest::multipart::Form::new();
+    for (name, value) in report_fields(IN_GRID_A1) {
+        form = form.text(name, value);
+    }
+    let part = reqwest::multipart::Part::bytes(photo).file_name(file_name.to_owned());
+    form = form.part("photo", part.mime_str(mime).unwrap());
+    let url = session.url(&format!("/cases/new?csrf_token={}", session.csrf_token));
+    session.client.post(url).multipart(form).send().await.expect("request sent")
+}
+
+#[tokio::test]
+async fn report_photo_is_rotated_and_stripped() {
+    use citycore::cases::attachment::AttachmentStore;
+    let app = app_with_grids().await;
+    let resident = app.login_as(Role::Resident, &[]).await;
+    let upload = jpeg_with_exif();
+    assert!(exif::Reader::new().read_from_container(&mut std::io::Cursor::new(&upload)).is_ok());
+
+    let response = post_report_with_photo(&resident, upload, "site.jpg", "image/jpeg").await;
+    assert_eq!(response.status(), 303, "multipart report redirects");
+    let case = app.db.cases_by_reporter(resident.user_id, 1).await.unwrap().remove(0);
+    let attachments = app.db.case_attachments(case.case_id).await.unwrap();
+    assert_eq!(attachments.len(), 1);
+    let attachment = &attachments[0];
+    assert_eq!(attachment.content_type, "image/jpeg");
+    assert_eq!((attachment.width, attachment.height), (20, 40), "rotated upright");
+    let (longitude, latitude) = attachment.gps_hint.expect("GPS kept as a hint");
+    assert!((longitude - 116.405).abs() < 1e-6, "longitude {longitude}");
+    assert!((latitude - 39.905).abs() < 1e-6, "latitude {latitude}");
+
+    let path = app.settings.attachments_dir().join(&attachment.attachment_id);
+    let stored = std::fs::read(&path).expect("file on disk");
+    assert!(!stored.windows(6).any(|w| w == b"Exif\0\0"), "no EXIF segment in the file");
+    assert!(exif::Reader::new().read_from_container(&mut std::io::Cursor::new(&stored)).is_err());
+    let decoded = image::load_from_memory(&stored).unwrap().to_rgb8();
+    assert_eq!(decoded.dimensions(), (20, 40));
+    // Orientation 6 turns the red left half to the top.
+    assert!(decoded.get_pixel(10, 5)[0] > 200, "top is red");
+    assert!(decoded.get_pixel(10, 35)[2] > 200, "bottom is blue");
+
+    let url = format!("/cases/{}/photos/{}", case.case_id, attachment.attachment_id);
+    let page = resident.get(&format!("/cases/{}", case.case_id)).await.text().await.unwrap();
+    assert!(page.contains(&url), "case page shows the photo");
+    let served = resident.get(&url).await;
+    assert_eq!(served.status(), 200);
+    assert_eq!(served.headers()["content-type"], "image/jpeg");
+    assert_eq!(served.bytes().await.unwrap().to_vec(), stored);
+    let outsider = app.login_as(Role::GridWorker, &[areas::GRID_B1]).await;
+    assert_eq!(outsider.get(&url).await.status(), 404, "other grid cannot fetch it");
+    assert_eq!(app.get(&url).await.status(), 401, "visitors cannot fetch it");
+}
+
+#[tokio::test]
+async fn report_upload_rejects_non_image_and_oversize() {
+    let app =
+        crate::helpers::spawn_app_with(|settings| settings.cases.max_photo_bytes = 2_048).await;
+    let resident = app.login_as(Role::Resident, &[]).await;
+    let cases = [
+        ("text disguised as a photo", b"just some text".to_vec(), "fake.jpg"),
+        ("photo over the limit", jpeg_with_noise(), "big.jpg"),
+    ];
+    for (description, bytes, name) in cases {
+        let response = post_report_with_photo(&resident, bytes, name, "image/jpeg").await;
+        assert_eq!(response.status(), 422, "{description}");
+        let html = response.text().await.unwrap();
+        assert!(html.contains("id=\"photo-error\""), "{description}: error next to the field");
+        assert!(html.contains("photo"), "{description}: message names the field");
+    }
+    let stored = app.db.cases_by_reporter(resident.user_id, 10).await.unwrap();
+    assert!(stored.is_empty(), "no case filed with a rejected photo");
+}
+
+/// Encodes a noisy 200×200 JPEG, well over 2 KiB.
+fn jpeg_with_noise() -> Vec<u8> {
+    let image = image::RgbImage::from_fn(200, 200, |x, y| {
+        let v = ((x * 7919 + y * 104_729) % 251) as u8;
+        image::Rgb([v, v.wrapping_mul(3), v.wrapping_mul(7)])
+    });
+    let mut jpeg = Vec::new();
+    image::DynamicImage::ImageRgb8(image)
+        .write_to(&mut std::io::Cursor::new(&mut jpeg), image::ImageFormat::Jpeg)
+        .unwrap();
+    assert!(jpeg.len() > 2_048, "noise image is {} bytes", jpeg.len());
+    jpeg
+}
+
+#[tokio::test]
+async fn handler_attaches_after_photo_to_report_done() {
+    let app = app_with_grids().await;
+    let resident = app.login_as(Role::Resident, &[]).await;
+    let dispatcher = app.login_as(Role::Dispatcher, &[areas::STREET]).await;
+    let handler = app.login_as(Role::Handler, &[areas::STREET]).await;
+    let case_id = report_through_form(&resident, IN_GRID_A1).await;
+    act(&dispatcher, case_id, "file", &[]).await;
+    act(&dispatcher, case_id, "dispatch", &[]).await;
+    act(&handler, case_id, "accept", &[]).await;
+
+    let page = handler.get(&format!("/cases/{case_id}")).await.text().await.unwrap();
+    let form = reqwest::multipart::Form::new()
+        .text("action", "report_done")
+        .text("expected_version", version_field(&page))
+        .text("comment", "已清运，附处置后照片")
+        .part("photo", reqwest::multipart::Part::bytes(jpeg_with_exif()).file_name("after.jpg"));
+    let url = handler.url(&format!("/cases/{case_id}/actions?csrf_token={}", handler.csrf_token));
+    let response = handler.client.post(url).multipart(form).send().await.unwrap();
+    assert_eq!(response.status(), 303);
+
+    let events = app.db.case_events(case_id).await.unwrap();
+    let done = events.last().unwrap();
+    assert_eq!(done.to_stage, Stage::Feedback);
+    assert_eq!(done.attachment_ids.len(), 1, "after photo linked to the transition");
+    let page = handler.get(&format!("/cases/{case_id}")).await.text().await.unwrap();
+    assert!(page.contains(&done.attachment_ids[0]), "log links the photo");
+}

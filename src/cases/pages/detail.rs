@@ -3,20 +3,22 @@
 
 use askama::Template;
 use axum::{
-    Form,
     extract::{Path, State},
-    http::StatusCode,
-    response::Response,
+    http::{StatusCode, header},
+    response::{IntoResponse, Response},
 };
 
 use super::{
-    FieldError, action_label, field_error, local_time, render_page, see_other, stage_label,
+    FieldError, action_label, field_error, form_data::FormData, local_time, render_page, see_other,
+    stage_label,
 };
 use crate::{
     accounts::{AccountStore, CurrentUser},
     cases::{
+        attachment::{AttachmentStore, check_photos, read_photo, save_photos},
         case::{
-            Action, CaseError,
+            Action, CaseError, CaseStore,
+            access::can_read,
             query::read_case,
             transitions::{TransitionInput, transition_case},
             view::{CaseView, EventView},
@@ -36,6 +38,15 @@ pub struct EventRow {
     pub occurred_at: String,
     pub comment: String,
     pub reason: String,
+    /// Links to the photos uploaded with this transition.
+    pub photo_urls: Vec<String>,
+}
+
+/// One photo of the case with its EXIF location hint.
+pub struct PhotoRow {
+    pub url: String,
+    /// `latitude, longitude` from the photo's EXIF GPS tags, or empty.
+    pub gps_hint: String,
 }
 
 /// The form of one allowed action and the fields that action needs.
@@ -47,6 +58,8 @@ pub struct ActionForm {
     pub needs_extension: bool,
     pub needs_target: bool,
     pub needs_rating: bool,
+    /// Before and after photos: on accepting, reporting done and verifying.
+    pub needs_photos: bool,
 }
 
 impl ActionForm {
@@ -60,6 +73,7 @@ impl ActionForm {
             needs_extension: action == RequestExtension,
             needs_target: action == Merge,
             needs_rating: action == Rate,
+            needs_photos: matches!(action, Accept | ReportDone | Verify | Rework),
         }
     }
 }
@@ -73,6 +87,7 @@ struct CasePage {
     due_at: String,
     created_at: String,
     events: Vec<EventRow>,
+    photos: Vec<PhotoRow>,
     actions: Vec<ActionForm>,
     /// Code and name of every department, for dispatch.
     departments: Vec<(String, String)>,
@@ -93,9 +108,23 @@ async fn case_page(
     let locale = ctx.locale;
     let mut events = Vec::with_capacity(case.events.len());
     for event in &case.events {
-        events.push(event_row(state, locale, event).await?);
+        events.push(event_row(state, locale, case_id, event).await?);
     }
     let actions = case.allowed_actions.iter().map(|a| ActionForm::new(*a, locale)).collect();
+    let photos = state
+        .db
+        .case_attachments(case_id)
+        .await
+        .map_err(|error| AppError::Internal(error.into()))?
+        .into_iter()
+        .map(|photo| PhotoRow {
+            url: photo_url(case_id, &photo.attachment_id),
+            gps_hint: photo
+                .gps_hint
+                .map(|(longitude, latitude)| format!("{latitude:.6}, {longitude:.6}"))
+                .unwrap_or_default(),
+        })
+        .collect();
     Ok(CasePage {
         stage_label: stage_label(locale, case.stage),
         due_at: case.due_at.map(local_time).unwrap_or_default(),
@@ -104,6 +133,7 @@ async fn case_page(
         ctx: ctx.at("cases"),
         case,
         events,
+        photos,
         actions,
         errors,
         time_zone: tz.to_string(),
@@ -113,6 +143,7 @@ async fn case_page(
 async fn event_row(
     state: &AppState,
     locale: Locale,
+    case_id: i64,
     event: &EventView,
 ) -> Result<EventRow, AppError> {
     let name = match event.actor_user_id {
@@ -132,6 +163,7 @@ async fn event_row(
         occurred_at: local_time(event.occurred_at),
         comment: event.comment.clone(),
         reason: event.reason.clone().unwrap_or_default(),
+        photo_urls: event.attachment_ids.iter().map(|id| photo_url(case_id, id)).collect(),
     })
 }
 
@@ -181,28 +213,76 @@ fn transition_input(pairs: Vec<(String, String)>) -> TransitionInput {
     input
 }
 
+/// Checks the user may read the case, stores the photos sent with the action and
+/// applies the action with their ids.
+///
+/// NOTE: photos are stored before the transition, so a transition that then fails
+/// (a version conflict, say) leaves them on the case page without a log entry.
+async fn take_action(
+    state: &AppState,
+    user: &CurrentUser,
+    case_id: i64,
+    mut form: FormData,
+) -> Result<(), AppError> {
+    let index = state.locator.snapshot();
+    let tz = state.settings.time_zone();
+    read_case(&state.db, &index, tz, user, case_id).await?;
+    let photos = check_photos(&state.settings, form.take_uploads()?).await?;
+    let mut input = transition_input(form.pairs);
+    if !photos.is_empty() {
+        input.attachment_ids =
+            save_photos(&state.db, &state.settings, user.user_id, case_id, photos).await?;
+    }
+    transition_case(&state.db, &index, &state.settings, user, case_id, input).await?;
+    Ok(())
+}
+
 /// Takes one action on the case and redirects back to it, or re-renders the page with
-/// the error next to the action's field.
+/// the error next to the action's form.
 #[tracing::instrument(skip_all, fields(user.id = user.user_id, case.id = case_id))]
 pub async fn post_case_action(
     State(state): State<AppState>,
     user: CurrentUser,
     ctx: PageContext,
     Path(case_id): Path<i64>,
-    Form(pairs): Form<Vec<(String, String)>>,
+    form: FormData,
 ) -> Result<Response, AppError> {
-    let input = transition_input(pairs);
-    let action = input.action.clone().unwrap_or_default();
-    let index = state.locator.snapshot();
-    let outcome = transition_case(&state.db, &index, &state.settings, &user, case_id, input).await;
-    match outcome {
-        Ok(_) => Ok(see_other(&format!("/cases/{case_id}?notice=notice-case-updated"))),
+    let action = form.pairs.iter().find(|(name, _)| name == "action").map(|(_, v)| v.clone());
+    match take_action(&state, &user, case_id, form).await {
+        Ok(()) => Ok(see_other(&format!("/cases/{case_id}?notice=notice-case-updated"))),
         Err(error) => {
-            let mut error = field_error(error.into(), ctx.locale)?;
+            let mut error = field_error(error, ctx.locale)?;
             // Each action's form prefixes its field ids with the action's name.
-            error.field = format!("{action}-{}", error.field);
+            error.field = format!("{}-{}", action.unwrap_or_default(), error.field);
             let page = case_page(&state, ctx, &user, case_id, vec![error]).await?;
             render_page(&page, StatusCode::UNPROCESSABLE_ENTITY)
         }
     }
+}
+
+/// Builds the address of a case photo.
+fn photo_url(case_id: i64, attachment_id: &str) -> String {
+    format!("/cases/{case_id}/photos/{attachment_id}")
+}
+
+/// Serves a photo to users who may read its case; others get 404.
+#[tracing::instrument(skip_all, fields(user.id = user.user_id, case.id = case_id))]
+pub async fn get_photo(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    Path((case_id, attachment_id)): Path<(i64, String)>,
+) -> Result<Response, AppError> {
+    let case = state.db.case_by_id(case_id).await.map_err(CaseError::from)?;
+    let index = state.locator.snapshot();
+    if !case.is_some_and(|case| can_read(&user, &index, &case)) {
+        return Err(CaseError::NotFound(case_id).into());
+    }
+    let (attachment, bytes) =
+        read_photo(&state.db, &state.settings, case_id, &attachment_id).await?;
+    let headers = [
+        (header::CONTENT_TYPE, attachment.content_type),
+        (header::CACHE_CONTROL, "private, max-age=3600".to_owned()),
+        (header::X_CONTENT_TYPE_OPTIONS, "nosniff".to_owned()),
+    ];
+    Ok((headers, bytes).into_response())
 }

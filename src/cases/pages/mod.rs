@@ -7,12 +7,14 @@
 //! validation rules live in one place. Every form works without JavaScript.
 
 mod detail;
+mod form_data;
 mod queue;
 mod report;
 mod track;
 
 use axum::{
     Router,
+    extract::DefaultBodyLimit,
     http::{HeaderValue, StatusCode, header},
     response::{IntoResponse, Response},
     routing::{get, post},
@@ -32,7 +34,11 @@ pub fn router() -> Router<AppState> {
         .route("/cases/new", get(report::get_new_case).post(report::post_new_case))
         .route("/cases/{case_id}", get(detail::get_case_page))
         .route("/cases/{case_id}/actions", post(detail::post_case_action))
+        .route("/cases/{case_id}/photos/{attachment_id}", get(detail::get_photo))
         .route("/track/{token}", get(track::get_tracking_page).post(track::post_rating))
+        // Photo forms stream their files and check each against the configured photo
+        // size, so axum's 2 MB default gives way to the server-wide body limit.
+        .layer(DefaultBodyLimit::disable())
 }
 
 /// A message about one form field, shown next to it and in the error summary.

@@ -2,15 +2,15 @@
 //! in hotline calls, grid workers file patrol reports.
 
 use askama::Template;
-use axum::{Form, extract::State, http::StatusCode, response::Response};
+use axum::{extract::State, http::StatusCode, response::Response};
 
-use super::{FieldError, field_error, render_page, see_other};
+use super::{FieldError, field_error, form_data::FormData, render_page, see_other};
 use crate::{
     accounts::{CurrentUser, Permission, Role},
     cases::{
-        case::CaseError,
+        attachment::{check_photos, save_photos},
         case::{
-            Channel, MAX_DESCRIPTION_CHARS,
+            CaseError, Channel, MAX_DESCRIPTION_CHARS,
             intake::{IntakeInput, submit_case},
         },
         catalogue::{CatalogueStore, Category},
@@ -122,6 +122,8 @@ struct ReportPage {
     hotline: bool,
     channel_label: String,
     max_description_chars: usize,
+    /// The configured photo size limit in MiB, shown as a hint.
+    max_photo_mib: usize,
 }
 
 impl ReportPage {
@@ -164,6 +166,7 @@ async fn report_page(
         groups,
         hotline: channel == Channel::Hotline,
         max_description_chars: MAX_DESCRIPTION_CHARS,
+        max_photo_mib: state.settings.cases.max_photo_bytes / (1024 * 1024),
     })
 }
 
@@ -203,27 +206,35 @@ pub async fn get_new_case(
     render_page(&page, StatusCode::OK)
 }
 
-/// Files the report and redirects to its case page, or re-renders the form with the
-/// error next to its field.
+/// Checks the photos, files the report, stores the photos and returns the case id.
+async fn file_report(
+    state: &AppState,
+    user: &CurrentUser,
+    values: &ReportValues,
+    mut form: FormData,
+) -> Result<i64, AppError> {
+    let photos = check_photos(&state.settings, form.take_uploads()?).await?;
+    let input = values.to_input(channel_for(user.role))?;
+    let index = state.locator.snapshot();
+    let tz = state.settings.time_zone();
+    let case = submit_case(&state.db, &index, tz, user, input).await?;
+    save_photos(&state.db, &state.settings, user.user_id, case.case_id, photos).await?;
+    Ok(case.case_id)
+}
+
+/// Files the report with its photos and redirects to its case page, or re-renders the
+/// form with the error next to its field.
 #[tracing::instrument(skip_all, fields(user.id = user.user_id))]
 pub async fn post_new_case(
     State(state): State<AppState>,
     user: CurrentUser,
     ctx: PageContext,
-    Form(pairs): Form<Vec<(String, String)>>,
+    mut form: FormData,
 ) -> Result<Response, AppError> {
     user.require(Permission::ReportCases)?;
-    let values = ReportValues::from_pairs(pairs);
-    let outcome = match values.to_input(channel_for(user.role)) {
-        Ok(input) => {
-            let index = state.locator.snapshot();
-            let tz = state.settings.time_zone();
-            submit_case(&state.db, &index, tz, &user, input).await.map_err(AppError::from)
-        }
-        Err(error) => Err(error),
-    };
-    match outcome {
-        Ok(case) => Ok(see_other(&format!("/cases/{}?notice=notice-case-reported", case.case_id))),
+    let values = ReportValues::from_pairs(std::mem::take(&mut form.pairs));
+    match file_report(&state, &user, &values, form).await {
+        Ok(case_id) => Ok(see_other(&format!("/cases/{case_id}?notice=notice-case-reported"))),
         Err(error) => {
             let errors = vec![field_error(error, ctx.locale)?];
             let page = report_page(&state, ctx, &user, values, errors).await?;
