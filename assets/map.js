@@ -1,5 +1,5 @@
-// Grid map: draws area polygons from the GeoJSON API with Leaflet and answers a click
-// with the grid that contains the point. Texts come from data attributes that the
+// Grid map: draws area polygons from the GeoJSON API with Leaflet and, on a click,
+// shows the grid that contains the point. Texts come from data attributes that the
 // server fills in the page's language; nothing here contacts another host unless the
 // operator configured a tile server.
 (function () {

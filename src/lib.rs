@@ -20,4 +20,5 @@ pub mod http;
 pub mod i18n;
 pub mod locate;
 pub mod ops;
+pub mod parking;
 pub mod telemetry;

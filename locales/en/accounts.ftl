@@ -91,5 +91,6 @@ audit-action-logout = Logout
 audit-action-user-created = User created
 audit-action-user-updated = User updated
 audit-action-password-reset = Password reset
+audit-action-areas-imported = Areas imported
 audit-action-user-unlocked = User unlocked
 error-audit-action-invalid = Unknown action { $action }.

@@ -91,5 +91,6 @@ audit-action-logout = 退出登录
 audit-action-user-created = 创建用户
 audit-action-user-updated = 修改用户
 audit-action-password-reset = 重置密码
+audit-action-areas-imported = 导入区域
 audit-action-user-unlocked = 解除锁定
 error-audit-action-invalid = 未知的操作类型 { $action }。

@@ -131,6 +131,8 @@ pub async fn import_areas(
     };
     match run_import(db, &sources, &options).await {
         Ok(summary) => {
+            let files: Vec<String> = sources.iter().map(|s| s.name.clone()).collect();
+            summary.audit(db, &crate::audit::Actor::cli(), &files.join(",")).await;
             print_summary(locale, &summary);
             Ok(())
         }

@@ -82,6 +82,8 @@ pub fn parse_polygons(
     if problems.len() > before {
         return None;
     }
+    // NOTE: each polygon is validated alone; overlapping parts of one MultiPolygon
+    // are accepted, and a point in the overlap still resolves to this one area.
     let shape = build_polygons(&raw);
     for ((path, _), polygon) in raw.iter().zip(&shape.0) {
         if let Some((code, reason)) = polygon_problem(polygon) {

@@ -162,7 +162,8 @@ async fn export_areas(
     Ok(Json(feature_collection(state.locator.snapshot().areas(), filter)))
 }
 
-/// Query options of the import, named like the CLI flags.
+/// Query options of the import, named like the CLI flags. `--names` has no query
+/// equivalent, so every feature posted here needs a name property.
 #[derive(Debug, Deserialize)]
 pub struct ImportQuery {
     code_prop: Option<String>,
@@ -202,6 +203,7 @@ impl TryFrom<ImportQuery> for ImportOptions {
 #[tracing::instrument(skip_all, fields(user.id = user.user_id))]
 async fn import_areas_body(
     user: CurrentUser,
+    client_ip: crate::accounts::ClientIp,
     State(state): State<AppState>,
     Query(query): Query<ImportQuery>,
     body: String,
@@ -210,6 +212,7 @@ async fn import_areas_body(
     let options = ImportOptions::try_from(query)?;
     let source = ImportSource { name: "request body".to_owned(), text: body };
     let summary = import_areas(&state.db, &[source], &options).await.map_err(import_error)?;
+    summary.audit(&state.db, &user.actor(&client_ip), "api").await;
     if !summary.dry_run {
         state.locator.reload(&state.db).await?;
     }

@@ -62,6 +62,25 @@ pub struct ImportSummary {
 }
 
 impl ImportSummary {
+    /// Writes the import to the audit log; a dry run changed nothing and is not logged.
+    pub async fn audit(&self, db: &Db, actor: &crate::audit::Actor, source: &str) {
+        if self.dry_run {
+            return;
+        }
+        let detail = format!(
+            "source={source} created={} updated={}",
+            self.created_total(),
+            self.updated_total()
+        );
+        let entry = crate::audit::NewAuditEntry {
+            actor,
+            action: crate::audit::AuditAction::AreasImported,
+            target: Some("areas".to_owned()),
+            detail: Some(detail),
+        };
+        crate::audit::record(db, entry).await;
+    }
+
     pub fn created_total(&self) -> usize {
         self.created.values().sum()
     }
@@ -286,5 +305,89 @@ fn split_csv_line(line: &str) -> Vec<String> {
 fn push_char(fields: &mut [String], c: char) {
     if let Some(field) = fields.last_mut() {
         field.push(c);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+    use crate::areas::features::read_source;
+
+    #[test]
+    fn names_csv_reads_quoted_names_by_header() {
+        let text = "code,name,cityCode\n110105,\"朝阳区\",1101\n110108,\"海淀\"\"区\",1101\n";
+        let names = parse_names_csv(text).unwrap();
+        assert_eq!(names.get("110105").map(String::as_str), Some("朝阳区"));
+        assert_eq!(names.get("110108").map(String::as_str), Some("海淀\"区"));
+    }
+
+    #[test]
+    fn names_csv_without_header_uses_first_columns() {
+        let names = parse_names_csv("11,北京市\n12,天津市\n").unwrap();
+        assert_eq!(names.len(), 2);
+        assert_eq!(names.get("11").map(String::as_str), Some("北京市"));
+    }
+
+    #[test]
+    fn bare_geometry_reads_numeric_adcode_and_csv_name() {
+        let document = json!({
+            "type": "MultiPolygon",
+            "coordinates": [[[[116.4, 39.9], [116.5, 39.9], [116.5, 40.0], [116.4, 39.9]]]],
+            "properties": {"adcode": 110105},
+        });
+        let source = ImportSource { name: "110105.geojson".to_owned(), text: document.to_string() };
+        let mut options = ImportOptions::default();
+        options.names.insert("110105".to_owned(), "朝阳区".to_owned());
+        let mut problems = Vec::new();
+        let records = read_source(&source, &options, &mut problems);
+        assert!(problems.is_empty(), "{problems:?}");
+        assert_eq!(records.len(), 1);
+        assert_eq!(records[0].code.as_str(), "110105");
+        assert_eq!(records[0].name, "朝阳区");
+        assert_eq!(records[0].level, Some(Level::District));
+    }
+
+    #[test]
+    fn city_code_finds_its_short_nbs_name() {
+        let document =
+            json!({"type": "Feature", "properties": {"code": "110000"}, "geometry": null});
+        let source = ImportSource { name: "city.geojson".to_owned(), text: document.to_string() };
+        let mut options = ImportOptions::default();
+        options.names.insert("11".to_owned(), "北京市".to_owned());
+        let mut problems = Vec::new();
+        let records = read_source(&source, &options, &mut problems);
+        assert!(problems.is_empty(), "{problems:?}");
+        assert_eq!(records[0].name, "北京市");
+        assert_eq!(records[0].level, Some(Level::City));
+    }
+
+    #[test]
+    fn malformed_documents_name_the_file() {
+        let cases = [
+            ("not json", "{", "import_invalid_json"),
+            ("geometry collection", r#"{"type": "GeometryCollection"}"#, "import_not_geojson"),
+        ];
+        for (description, text, code) in cases {
+            let source = ImportSource { name: "bad.geojson".to_owned(), text: text.to_owned() };
+            let mut problems = Vec::new();
+            read_source(&source, &ImportOptions::default(), &mut problems);
+            assert_eq!(problems.len(), 1, "{description}");
+            assert_eq!(problems[0].code, code, "{description}");
+            assert!(
+                problems[0].args.contains(&("file", "bad.geojson".to_owned())),
+                "{description}"
+            );
+        }
+    }
+
+    #[test]
+    fn long_problem_lists_are_truncated() {
+        let problems = vec![UserMessage::new("ring_unclosed"); MAX_REPORTED_PROBLEMS + 7];
+        let kept = truncate(problems);
+        assert_eq!(kept.len(), MAX_REPORTED_PROBLEMS + 1);
+        assert_eq!(kept[MAX_REPORTED_PROBLEMS].code, "import_problems_truncated");
+        assert!(kept[MAX_REPORTED_PROBLEMS].args.contains(&("count", "7".to_owned())));
     }
 }

@@ -23,10 +23,12 @@ pub enum AuditAction {
     UserUpdated,
     PasswordReset,
     UserUnlocked,
+    /// Areas created or replaced by a GeoJSON import.
+    AreasImported,
 }
 
 impl AuditAction {
-    pub const ALL: [AuditAction; 8] = [
+    pub const ALL: [AuditAction; 9] = [
         AuditAction::LoginSucceeded,
         AuditAction::LoginFailed,
         AuditAction::AccountLocked,
@@ -35,6 +37,7 @@ impl AuditAction {
         AuditAction::UserUpdated,
         AuditAction::PasswordReset,
         AuditAction::UserUnlocked,
+        AuditAction::AreasImported,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -47,6 +50,7 @@ impl AuditAction {
             AuditAction::UserUpdated => "user_updated",
             AuditAction::PasswordReset => "password_reset",
             AuditAction::UserUnlocked => "user_unlocked",
+            AuditAction::AreasImported => "areas_imported",
         }
     }
 

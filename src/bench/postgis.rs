@@ -9,9 +9,29 @@ use super::{LocateBenchArgs, grids::GeneratedGrids, random_points};
 pub struct PostgisFigures {
     pub version: String,
     /// One prepared `ST_Contains` query per point, as an API handler would run it.
-    pub single_per_second: f64,
-    /// Points per second of one `JOIN … ON ST_Contains` over a table of points.
-    pub join_per_second: f64,
+    pub single: Rate,
+    /// One `JOIN … ON ST_Contains` over a table of points.
+    pub join: Rate,
+}
+
+/// Points per second of wall-clock time and of the server process's CPU time.
+pub struct Rate {
+    pub per_second: f64,
+    /// `None` when the server's `/proc` entry is unreadable (a server on another host).
+    pub per_cpu_second: Option<f64>,
+}
+
+/// Reads the CPU time of the server process behind the connection, in nanoseconds.
+fn server_cpu(pid: i32) -> Option<u64> {
+    super::cpu_nanoseconds(&format!("/proc/{pid}/schedstat"))
+}
+
+fn rate(points: usize, started: Instant, cpu_before: Option<u64>, cpu_after: Option<u64>) -> Rate {
+    let cpu_seconds = cpu_before.zip(cpu_after).map(|(a, b)| b.saturating_sub(a) as f64 / 1e9);
+    Rate {
+        per_second: points as f64 / started.elapsed().as_secs_f64(),
+        per_cpu_second: cpu_seconds.filter(|s| *s > 0.0).map(|s| points as f64 / s),
+    }
 }
 
 /// Rows per INSERT while loading the polygons.
@@ -43,9 +63,13 @@ pub async fn measure(
         .fetch_one(&mut connection)
         .await
         .map_err(|error| anyhow::anyhow!("PostGIS is not installed in that database: {error}"))?;
+    // One core on each side: no parallel workers, whose CPU time would go uncounted.
+    sqlx::query("SET max_parallel_workers_per_gather = 0").execute(&mut connection).await?;
     load_grids(&mut connection, grids).await?;
+    let pid: i32 = sqlx::query_scalar("SELECT pg_backend_pid()").fetch_one(&mut connection).await?;
 
     let points = random_points(grids.extent, args.postgis_lookups, args.seed + 1);
+    let cpu_before = server_cpu(pid);
     let started = Instant::now();
     for [lon, lat] in &points {
         let _grid: Option<i32> = sqlx::query_scalar(
@@ -58,18 +82,19 @@ pub async fn measure(
         .fetch_optional(&mut connection)
         .await?;
     }
-    let single_per_second = points.len() as f64 / started.elapsed().as_secs_f64();
+    let single = rate(points.len(), started, cpu_before, server_cpu(pid));
 
     let join_points = random_points(grids.extent, args.postgis_join_points, args.seed + 2);
     load_points(&mut connection, &join_points).await?;
+    let cpu_before = server_cpu(pid);
     let started = Instant::now();
     let _matched: i64 = sqlx::query_scalar(
         "SELECT count(*) FROM bench_point p JOIN bench_grid g ON ST_Contains(g.geom, p.geom)",
     )
     .fetch_one(&mut connection)
     .await?;
-    let join_per_second = join_points.len() as f64 / started.elapsed().as_secs_f64();
-    Ok(PostgisFigures { version, single_per_second, join_per_second })
+    let join = rate(join_points.len(), started, cpu_before, server_cpu(pid));
+    Ok(PostgisFigures { version, single, join })
 }
 
 async fn load_grids(connection: &mut PgConnection, grids: &GeneratedGrids) -> anyhow::Result<()> {

@@ -1,8 +1,9 @@
 //! Command-line interface: argument definitions and dispatch to the contexts.
 //!
 //! Global flags (`--config`, `--data-dir`, `--database-url`, `--log-format`) override the
-//! configuration file and `CITYCORE_…` variables. Every subcommand connects to the
-//! configured database and applies pending migrations first.
+//! configuration file and `CITYCORE_…` variables. Every subcommand that reads or writes
+//! stored data connects to the configured database and applies pending migrations first.
+//! The `parking` file analyses and `config` do not touch the database.
 
 use std::{path::PathBuf, process::ExitCode};
 
@@ -63,6 +64,18 @@ pub enum Command {
     /// Run benchmarks and print their figures.
     #[command(subcommand)]
     Bench(BenchCommand),
+    /// Analyse parking occupancy series and simulate demand-responsive pricing.
+    #[command(subcommand)]
+    Parking(ParkingCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ParkingCommand {
+    /// Report occupancy, utilisation and the capacity gain from sharing; with --mix,
+    /// the shared-parking demand of a planned land-use mix.
+    Analyze(Box<crate::parking::cli::AnalyzeArgs>),
+    /// Replay the demand-responsive pricing rule on an occupancy series.
+    SimulatePricing(Box<crate::parking::cli::SimulatePricingArgs>),
 }
 
 #[derive(Debug, Args)]
@@ -194,6 +207,12 @@ async fn dispatch(command: Command, settings: Settings) -> anyhow::Result<()> {
             Ok(())
         }
         Command::Bench(BenchCommand::Locate(args)) => crate::bench::run_locate(args).await,
+        Command::Parking(ParkingCommand::Analyze(args)) => {
+            crate::parking::cli::run_analyze(&settings, *args)
+        }
+        Command::Parking(ParkingCommand::SimulatePricing(args)) => {
+            crate::parking::cli::run_simulate_pricing(&settings, *args)
+        }
         Command::Migrate => {
             open_database(&settings).await?;
             println!("migrations applied");

@@ -51,7 +51,7 @@ pub struct ServerSettings {
     pub secure_cookies: bool,
     /// How long a graceful shutdown waits for in-flight requests, in seconds.
     pub shutdown_grace_seconds: u64,
-    /// Requests that take longer are answered with 408, in seconds.
+    /// Requests that take longer fail with 408 Request Timeout, in seconds.
     pub request_timeout_seconds: u64,
     /// Largest accepted request body, in bytes.
     pub max_body_bytes: usize,
@@ -271,7 +271,7 @@ impl Settings {
         Ok(())
     }
 
-    /// The database URL, defaulting to a SQLite file in the data directory.
+    /// Returns the database URL, defaulting to a SQLite file in the data directory.
     pub fn database_url(&self) -> String {
         if self.database.url.is_empty() {
             format!("sqlite://{}", self.data_dir.join("citycore.db").display())
@@ -280,7 +280,7 @@ impl Settings {
         }
     }
 
-    /// The display time zone; `validate` guarantees it parses.
+    /// Returns the display time zone; `validate` guarantees that it parses.
     pub fn time_zone(&self) -> chrono_tz::Tz {
         self.ui.time_zone.parse().unwrap_or(chrono_tz::Asia::Shanghai)
     }

@@ -52,12 +52,12 @@ impl UserMessage {
         self
     }
 
-    /// The catalog id of this message.
+    /// Returns the catalog id of this message.
     pub fn message_id(&self) -> String {
         format!("error-{}", self.code.replace('_', "-"))
     }
 
-    /// The message text in `locale`.
+    /// Formats the message text in `locale`.
     pub fn render(&self, locale: Locale) -> String {
         let args: Vec<_> = self.args.iter().map(|(k, v)| (*k, arg(v.clone()))).collect();
         locale.t_args(&self.message_id(), &args)
@@ -114,7 +114,7 @@ impl From<crate::db::DbError> for AppError {
     }
 }
 
-/// What `render_errors` needs to write the body, carried as a response extension.
+/// Error details that `render_errors` turns into a body, carried as a response extension.
 #[derive(Debug, Clone)]
 pub struct ErrorReport {
     pub message: UserMessage,
@@ -183,7 +183,7 @@ fn short_reference() -> String {
     hex::encode(bytes)
 }
 
-/// How the caller wants errors: APIs get JSON, browsers get pages.
+/// Decides whether the caller gets an HTML page (browsers) or JSON (APIs).
 fn wants_html(request: &Request) -> bool {
     let path = request.uri().path();
     if path.starts_with("/api/") || path.starts_with("/open311/") {
@@ -196,7 +196,7 @@ fn wants_html(request: &Request) -> bool {
         .is_some_and(|accept| accept.contains("text/html"))
 }
 
-/// The language of a request: the language cookie, then `Accept-Language`, then the default.
+/// Picks the language of a request: the language cookie, then `Accept-Language`, then the default.
 pub fn request_locale(headers: &axum::http::HeaderMap, default: Locale) -> Locale {
     let from_cookie = headers
         .get_all(header::COOKIE)

@@ -66,7 +66,7 @@ impl AppState {
 
 const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 
-/// The whole application with its middleware.
+/// Builds the whole application with its middleware.
 pub fn router(state: AppState) -> Router {
     let csp = content_security_policy(&state.settings);
     let routes = Router::new()

@@ -1,4 +1,4 @@
-//! What every console page shares: the page context given to the layout template.
+//! The page context that every console page gives the layout template.
 
 use askama::Template;
 

@@ -39,7 +39,7 @@ pub const LOCALE_COOKIE: &str = "citycore_lang";
 impl Locale {
     pub const ALL: [Locale; 2] = [Locale::ZhCn, Locale::En];
 
-    /// The BCP 47 tag, also used in `<html lang>`.
+    /// Returns the BCP 47 tag, also used in `<html lang>`.
     pub fn tag(self) -> &'static str {
         match self {
             Locale::ZhCn => "zh-CN",
@@ -84,12 +84,12 @@ impl Locale {
         }
     }
 
-    /// The message `id`, or the id itself when the catalog lacks it.
+    /// Looks up the message `id`, returning the id itself when the catalog lacks it.
     pub fn t(self, id: &str) -> String {
         LOCALES.try_lookup(self.langid(), id).unwrap_or_else(|| id.to_owned())
     }
 
-    /// The message `id` with Fluent arguments.
+    /// Looks up the message `id` and formats it with Fluent arguments.
     pub fn t_args(self, id: &str, args: &[(&str, FluentValue<'_>)]) -> String {
         let map: HashMap<Cow<'static, str>, FluentValue<'_>> = args
             .iter()

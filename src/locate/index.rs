@@ -1,16 +1,82 @@
-//! [`AreaIndex`]: an immutable snapshot of the areas with an R-tree over their polygons.
+//! [`AreaIndex`]: an immutable snapshot of the areas, with a bucket grid of polygon
+//! boxes for point lookups and an R-tree of grid boxes for the nearest-grid search.
 
 use std::collections::HashMap;
 
 use rstar::{AABB, RTree, primitives::GeomWithData, primitives::Rectangle};
 
-use super::polygon::{PreparedPolygon, metres_per_degree};
+use super::{
+    buckets::BucketGrid,
+    polygon::{PreparedPolygon, metres_per_degree},
+};
 use crate::{
     areas::{Area, Level},
     config::LocateSettings,
 };
 
 type Entry = GeomWithData<Rectangle<[f64; 2]>, u32>;
+
+/// A polygon as a bucket lists it: its widened box, its id and its area's rank.
+#[derive(Debug, Clone, Copy)]
+struct Candidate {
+    low: [f64; 2],
+    high: [f64; 2],
+    polygon: u32,
+    rank: u32,
+}
+
+/// Ranks every area (deeper level first, then smaller code) and returns the rank of
+/// each area with the area of each rank.
+fn rank_areas(areas: &[Area]) -> (Vec<u32>, Vec<u32>) {
+    let mut order: Vec<usize> = (0..areas.len()).collect();
+    order.sort_by(|&a, &b| {
+        let (a, b) = (&areas[a], &areas[b]);
+        b.level.cmp(&a.level).then_with(|| a.code.cmp(&b.code))
+    });
+    let mut ranks = vec![0u32; areas.len()];
+    for (rank, &area) in order.iter().enumerate() {
+        ranks[area] = rank as u32;
+    }
+    (ranks, order.into_iter().map(|i| i as u32).collect())
+}
+
+/// Every polygon of every area, prepared, with the boxes the lookups need.
+struct PreparedShapes {
+    polygons: Vec<PreparedPolygon>,
+    /// Area of each polygon.
+    polygon_areas: Vec<u32>,
+    /// Box of each polygon widened by the boundary tolerance.
+    widened: Vec<super::buckets::Bounds>,
+    /// Exact boxes of grid polygons, for the nearest-grid R-tree.
+    grid_entries: Vec<Entry>,
+}
+
+fn prepare_polygons(areas: &[Area], tolerance_m: f64) -> PreparedShapes {
+    let mut shapes = PreparedShapes {
+        polygons: Vec::new(),
+        polygon_areas: Vec::new(),
+        widened: Vec::new(),
+        grid_entries: Vec::new(),
+    };
+    for (area_index, area) in areas.iter().enumerate() {
+        for polygon in area.geometry.iter().flat_map(|g| g.0.iter()) {
+            let prepared = PreparedPolygon::new(polygon, tolerance_m);
+            let id = shapes.polygons.len() as u32;
+            let [tx, ty] = prepared.tolerance_deg;
+            shapes.widened.push((
+                [prepared.min[0] - tx, prepared.min[1] - ty],
+                [prepared.max[0] + tx, prepared.max[1] + ty],
+            ));
+            if area.level == Level::Grid {
+                let exact = Rectangle::from_corners(prepared.min, prepared.max);
+                shapes.grid_entries.push(Entry::new(exact, id));
+            }
+            shapes.polygons.push(prepared);
+            shapes.polygon_areas.push(area_index as u32);
+        }
+    }
+    shapes
+}
 
 /// The result of [`AreaIndex::locate`] for one point.
 ///
@@ -50,8 +116,8 @@ pub struct AreaIndex {
     polygons: Vec<PreparedPolygon>,
     /// Area of each entry of `polygons`.
     polygon_areas: Vec<u32>,
-    /// Polygon boxes widened by the boundary tolerance.
-    tree: RTree<Entry>,
+    /// Polygon boxes widened by the boundary tolerance, bucketed for point lookups.
+    buckets: BucketGrid<Candidate>,
     /// Boxes of grid polygons only, for the nearest-grid search.
     grid_tree: RTree<Entry>,
     boundary_tolerance_m: f64,
@@ -72,37 +138,16 @@ impl AreaIndex {
                 children[*parent].push(child);
             }
         }
-        let mut order: Vec<usize> = (0..areas.len()).collect();
-        order.sort_by(|&a, &b| {
-            let (a, b) = (&areas[a], &areas[b]);
-            b.level.cmp(&a.level).then_with(|| a.code.cmp(&b.code))
-        });
-        let mut ranks = vec![0u32; areas.len()];
-        for (rank, &area) in order.iter().enumerate() {
-            ranks[area] = rank as u32;
-        }
+
+        let (ranks, by_rank) = rank_areas(&areas);
         let tolerance = settings.boundary_tolerance_m.max(0.0);
-        let mut polygons = Vec::new();
-        let mut polygon_areas = Vec::new();
-        let (mut entries, mut grid_entries) = (Vec::new(), Vec::new());
-        for (area_index, area) in areas.iter().enumerate() {
-            for polygon in area.geometry.iter().flat_map(|g| g.0.iter()) {
-                let prepared = PreparedPolygon::new(polygon, tolerance);
-                let id = polygons.len() as u32;
-                let [tx, ty] = prepared.tolerance_deg;
-                let widened = Rectangle::from_corners(
-                    [prepared.min[0] - tx, prepared.min[1] - ty],
-                    [prepared.max[0] + tx, prepared.max[1] + ty],
-                );
-                entries.push(Entry::new(widened, id));
-                if area.level == Level::Grid {
-                    let exact = Rectangle::from_corners(prepared.min, prepared.max);
-                    grid_entries.push(Entry::new(exact, id));
-                }
-                polygons.push(prepared);
-                polygon_areas.push(area_index as u32);
-            }
-        }
+        let shapes = prepare_polygons(&areas, tolerance);
+        let buckets = BucketGrid::build(&shapes.widened, |k| Candidate {
+            low: shapes.widened[k].0,
+            high: shapes.widened[k].1,
+            polygon: k as u32,
+            rank: ranks[shapes.polygon_areas[k] as usize],
+        });
         Self {
             revision,
             by_id,
@@ -110,11 +155,11 @@ impl AreaIndex {
             parents,
             children,
             ranks,
-            by_rank: order.iter().map(|&i| i as u32).collect(),
-            polygons,
-            polygon_areas,
-            tree: RTree::bulk_load(entries),
-            grid_tree: RTree::bulk_load(grid_entries),
+            by_rank,
+            polygons: shapes.polygons,
+            polygon_areas: shapes.polygon_areas,
+            buckets,
+            grid_tree: RTree::bulk_load(shapes.grid_entries),
             boundary_tolerance_m: tolerance,
             max_outside_distance_m: settings.max_outside_distance_m.max(0.0),
             areas,
@@ -181,19 +226,20 @@ impl AreaIndex {
     /// Finds the area of a WGS-84 point; see [`Location`] for the rule. `None` when no
     /// area contains the point and no grid is within `max_outside_distance_m`.
     ///
-    /// Allocation-free: the R-tree walk keeps its stack inline and each candidate
-    /// polygon is tested in one pass over its edges.
+    /// Allocation-free: one bucket gives the candidate polygons, and each candidate whose
+    /// box contains the point is tested in one pass over its edges.
     pub fn locate(&self, lon: f64, lat: f64) -> Option<Location<'_>> {
         let point = [lon, lat];
         let mut best: Option<(u32, bool)> = None;
-        for entry in self.tree.locate_all_at_point(&point) {
-            let area = self.polygon_areas[entry.data as usize];
-            let rank = self.ranks[area as usize];
+        for candidate in self.buckets.candidates(point) {
+            let Candidate { low, high, polygon, rank } = *candidate;
+            if point[0] < low[0] || point[0] > high[0] || point[1] < low[1] || point[1] > high[1] {
+                continue;
+            }
             if best.is_some_and(|(best_rank, near)| rank > best_rank || rank == best_rank && near) {
                 continue;
             }
-            let found =
-                self.polygons[entry.data as usize].classify(point, self.boundary_tolerance_m);
+            let found = self.polygons[polygon as usize].classify(point, self.boundary_tolerance_m);
             if !(found.inside || found.near_edge) {
                 continue;
             }

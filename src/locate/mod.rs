@@ -6,6 +6,7 @@
 //! moves (checked every `locate.refresh_seconds`). `GET /api/v1/locate` is public
 //! because the residents' report form calls it before anyone logs in.
 
+mod buckets;
 mod http;
 mod index;
 pub mod polygon;

@@ -93,6 +93,31 @@ const ROWS: &[Row] = &[
     Row { method: "GET", path: "/areas", form: &[], anonymous: 401, by_role: STAFF },
     Row { method: "GET", path: "/areas/110105001", form: &[], anonymous: 401, by_role: STAFF },
     Row { method: "GET", path: "/map", form: &[], anonymous: 401, by_role: STAFF },
+    Row { method: "GET", path: "/api/v1/areas", form: &[], anonymous: 401, by_role: STAFF },
+    Row {
+        method: "GET",
+        path: "/api/v1/areas/110105001",
+        form: &[],
+        anonymous: 401,
+        by_role: STAFF,
+    },
+    Row { method: "GET", path: "/api/v1/areas.geojson", form: &[], anonymous: 401, by_role: STAFF },
+    // Public: the residents' report form locates points before anyone logs in. The test
+    // street has no polygons, so every caller gets the not-found answer.
+    Row {
+        method: "GET",
+        path: "/api/v1/locate?lat=39.9&lon=116.4",
+        form: &[],
+        anonymous: 404,
+        by_role: [404; 7],
+    },
+    Row {
+        method: "POST_JSON",
+        path: "/api/v1/areas/import?dry_run=true",
+        form: &[("type", "FeatureCollection"), ("features", "[]")],
+        anonymous: 401,
+        by_role: ADMIN_ONLY,
+    },
     Row { method: "GET", path: "/api/v1/categories", form: &[], anonymous: 401, by_role: STAFF },
     Row { method: "GET", path: "/api/v1/calendar/2026", form: &[], anonymous: 401, by_role: STAFF },
     Row { method: "GET", path: "/api/v1/cases", form: &[], anonymous: 401, by_role: STAFF },

@@ -4,6 +4,7 @@
 //! `CITYCORE_TEST_DATABASE_URL`) to run the same tests on PostgreSQL.
 
 mod accounts;
+mod areas_access;
 mod authz;
 // Helpers serve every test file; a helper unused by the current set is not an error.
 mod areas;
@@ -12,6 +13,7 @@ mod helpers;
 mod locate;
 mod ops;
 mod users;
+mod parking;
 
 // The case context: category catalogue and working-time calendar.
 mod case_pages;
