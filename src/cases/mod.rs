@@ -17,18 +17,25 @@
 //! [`case`] contains the cases themselves: the stages of the loop, the transition table
 //! and the transition log.
 
+pub mod attachment;
 pub mod calendar;
 pub mod case;
 pub mod catalogue;
+pub mod pages;
 pub mod row_error;
 
 use axum::{Json, Router, extract::rejection::JsonRejection};
 
 use crate::http::{AppError, AppState, UserMessage};
 
-/// Builds the `/api/v1/categories`, `/api/v1/calendar` and `/api/v1/cases` routes.
+/// Builds the `/api/v1/categories`, `/api/v1/calendar` and `/api/v1/cases` routes, the
+/// `/cases` console pages and the public `/track/{token}` page.
 pub fn router() -> Router<AppState> {
-    Router::new().merge(calendar::router()).merge(catalogue::router()).merge(case::http::router())
+    Router::new()
+        .merge(calendar::router())
+        .merge(catalogue::router())
+        .merge(case::http::router())
+        .merge(pages::router())
 }
 
 /// Unwraps a JSON body, turning axum's rejection into our error format.

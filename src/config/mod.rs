@@ -209,11 +209,29 @@ pub struct CaseSettings {
     /// Calendar days after closing during which the reporter or a dispatcher may
     /// reopen a case (重开); later the problem is a new case.
     pub reopen_window_days: u32,
+    /// Directory of case photos; `<data_dir>/attachments` when unset.
+    pub attachments_dir: Option<PathBuf>,
+    /// Largest accepted photo, in bytes. 10 MiB fits a full-resolution phone photo.
+    pub max_photo_bytes: usize,
+    /// Most photos one form submission may carry.
+    pub max_photos_per_upload: usize,
 }
 
 impl Default for CaseSettings {
     fn default() -> Self {
-        Self { reopen_window_days: 7 }
+        Self {
+            reopen_window_days: 7,
+            attachments_dir: None,
+            max_photo_bytes: 10 * 1024 * 1024,
+            max_photos_per_upload: 4,
+        }
+    }
+}
+
+impl Settings {
+    /// Returns the directory of case photos.
+    pub fn attachments_dir(&self) -> PathBuf {
+        self.cases.attachments_dir.clone().unwrap_or_else(|| self.data_dir.join("attachments"))
     }
 }
 

@@ -237,6 +237,54 @@ const ROWS: &[Row] = &[
         anonymous: 401,
         by_role: STAFF_NOT_FOUND,
     },
+    Row { method: "GET", path: "/cases", form: &[], anonymous: 401, by_role: STAFF },
+    Row { method: "GET", path: "/cases/mine", form: &[], anonymous: 401, by_role: ALL_200 },
+    Row { method: "GET", path: "/cases/new", form: &[], anonymous: 401, by_role: ALL_200 },
+    Row {
+        method: "GET",
+        path: "/cases/{case}",
+        form: &[],
+        anonymous: 401,
+        by_role: [200, 200, 200, 404, 404, 404, 404],
+    },
+    Row {
+        method: "POST",
+        path: "/cases/new",
+        form: CASE_REPORT,
+        anonymous: 401,
+        by_role: [303; 7],
+    },
+    // The same merge as through the JSON API, through the case page's action form.
+    Row {
+        method: "POST",
+        path: "/cases/{case}/actions",
+        form: &[("action", "merge"), ("expected_version", "1")],
+        anonymous: 401,
+        by_role: [403, 422, 403, 404, 404, 404, 404],
+    },
+    // No photo has this id, and readers and others alike get 404.
+    Row {
+        method: "GET",
+        path: "/cases/{case}/photos/00000000000000000000000000000000",
+        form: &[],
+        anonymous: 401,
+        by_role: [404; 7],
+    },
+    // An unknown tracking token: the page is public, so nobody gets more than a 404.
+    Row {
+        method: "GET",
+        path: "/track/00000000000000000000000000000000",
+        form: &[],
+        anonymous: 404,
+        by_role: [404; 7],
+    },
+    Row {
+        method: "POST",
+        path: "/track/00000000000000000000000000000000",
+        form: &[("rating", "5")],
+        anonymous: 404,
+        by_role: [404; 7],
+    },
     Row { method: "POST", path: "/logout", form: &[], anonymous: 303, by_role: [303; 7] },
 ];
 

@@ -11,9 +11,9 @@ use serde_json::{Value, json};
 use crate::helpers::{Session, TestApp, areas, spawn_app, spawn_app_with};
 
 /// A point inside grid A1, which spans 116.40–116.41 E and 39.90–39.91 N.
-const IN_GRID_A1: (f64, f64) = (116.405, 39.905);
+pub(crate) const IN_GRID_A1: (f64, f64) = (116.405, 39.905);
 /// A point inside grid B1, which spans 116.42–116.43 E.
-const IN_GRID_B1: (f64, f64) = (116.425, 39.905);
+pub(crate) const IN_GRID_B1: (f64, f64) = (116.425, 39.905);
 
 fn square(west: f64) -> MultiPolygon<f64> {
     let rect =
@@ -44,7 +44,7 @@ async fn add_grids(app: &TestApp) {
     app.state.locator.reload(&app.db).await.expect("area index reloaded");
 }
 
-async fn app_with_grids() -> TestApp {
+pub(crate) async fn app_with_grids() -> TestApp {
     let app = spawn_app().await;
     add_grids(&app).await;
     app

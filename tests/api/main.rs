@@ -17,6 +17,7 @@ mod parking;
 mod users;
 
 // The case context: category catalogue and working-time calendar.
+mod case_pages;
 mod cases_calendar;
 mod cases_catalogue;
 mod cases_loop;

@@ -21,6 +21,9 @@ pub enum CaseError {
     /// probed.
     #[error("case {0} not found")]
     NotFound(i64),
+    /// No case has this tracking token; becomes 404.
+    #[error("no case has this tracking token")]
+    TrackingNotFound,
     /// A stored category or calendar cannot give a deadline; becomes 500.
     #[error(transparent)]
     Deadline(#[from] calendar::deadline::DeadlineError),
@@ -66,6 +69,9 @@ impl From<CaseError> for AppError {
             }
             CaseError::NotFound(case_id) | CaseError::Store(StoreError::NotFound(case_id)) => {
                 AppError::NotFound(UserMessage::new("case_not_found").arg("id", case_id))
+            }
+            CaseError::TrackingNotFound => {
+                AppError::NotFound(UserMessage::new("case_tracking_not_found"))
             }
             CaseError::Deadline(error) => AppError::Internal(error.into()),
             CaseError::Store(error) => AppError::Internal(error.into()),

@@ -19,6 +19,7 @@ pub mod query;
 pub mod record;
 pub mod stage;
 pub mod store;
+pub mod tracking;
 pub mod transition;
 pub mod transitions;
 pub mod view;

@@ -168,7 +168,7 @@ fn parse_action(text: Option<&str>) -> Result<Action, CaseError> {
     })
 }
 
-fn parse_common(input: &TransitionInput) -> Result<(String, Vec<String>), CaseError> {
+pub(super) fn parse_common(input: &TransitionInput) -> Result<(String, Vec<String>), CaseError> {
     let comment = input.comment.as_deref().map(str::trim).unwrap_or_default().to_owned();
     if comment.chars().count() > MAX_COMMENT_CHARS {
         let message = UserMessage::new("case_comment_too_long").arg("max", MAX_COMMENT_CHARS);
@@ -313,7 +313,7 @@ fn parse_extension(input: &TransitionInput) -> Result<WorkingAmount, CaseError> 
     Ok(extension)
 }
 
-fn parse_rating(input: &TransitionInput) -> Result<i32, CaseError> {
+pub(super) fn parse_rating(input: &TransitionInput) -> Result<i32, CaseError> {
     match input.rating {
         Some(rating @ 1..=5) => Ok(rating as i32),
         _ => Err(CaseError::Invalid(UserMessage::new("case_rating_invalid").field("rating"))),

@@ -78,6 +78,17 @@ pub trait CaseStore {
         &self,
         case_id: i64,
     ) -> impl Future<Output = Result<Vec<CaseEvent>, StoreError>> + Send;
+    /// Finds the case behind a tracking page by its token.
+    fn case_by_token(
+        &self,
+        tracking_token: &str,
+    ) -> impl Future<Output = Result<Option<Case>, StoreError>> + Send;
+    /// Lists the newest `limit` cases that `user_id` reported, newest first.
+    fn cases_by_reporter(
+        &self,
+        user_id: i64,
+        limit: i64,
+    ) -> impl Future<Output = Result<Vec<Case>, StoreError>> + Send;
     /// Checks that a department with this code exists.
     fn department_exists(
         &self,
@@ -287,6 +298,32 @@ impl CaseStore for Db {
             .await
         })?;
         rows.into_iter().map(|row| row.into_event(case_id)).collect()
+    }
+
+    async fn case_by_token(&self, tracking_token: &str) -> Result<Option<Case>, StoreError> {
+        let query = format!("SELECT {CASE_COLUMNS} FROM service_case WHERE tracking_token = $1");
+        let row: Option<CaseRow> = with_pool!(self, |pool| {
+            sqlx::query_as(sqlx::AssertSqlSafe(query.clone()))
+                .bind(tracking_token)
+                .fetch_optional(pool)
+                .await
+        })?;
+        row.map(Case::try_from).transpose()
+    }
+
+    async fn cases_by_reporter(&self, user_id: i64, limit: i64) -> Result<Vec<Case>, StoreError> {
+        let query = format!(
+            "SELECT {CASE_COLUMNS} FROM service_case WHERE reporter_user_id = $1 \
+             ORDER BY case_id DESC LIMIT $2"
+        );
+        let rows: Vec<CaseRow> = with_pool!(self, |pool| {
+            sqlx::query_as(sqlx::AssertSqlSafe(query.clone()))
+                .bind(user_id)
+                .bind(limit)
+                .fetch_all(pool)
+                .await
+        })?;
+        rows.into_iter().map(Case::try_from).collect()
     }
 
     async fn department_exists(&self, code: &str) -> Result<bool, StoreError> {

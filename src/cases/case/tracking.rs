@@ -1,0 +1,127 @@
+//! Resident follow-up: the public tracking page behind a case's unguessable token.
+//!
+//! Whoever holds the token is treated as the reporter, because the token is shown only
+//! to the reporter. The timeline therefore names stages and times but no actor, comment
+//! or contact, since those may identify staff or other reporters.
+
+use chrono::{DateTime, FixedOffset, SubsecRound, Utc};
+use chrono_tz::Tz;
+
+use super::{
+    error::CaseError,
+    record::{Case, CaseEvent},
+    stage::{Action, Stage},
+    store::CaseStore,
+    transition::{Actor, next_stage},
+    transitions::{TransitionInput, parse_common, parse_rating},
+};
+use crate::{accounts::Role, cases::calendar::service::with_zone_offset, db::Db};
+
+/// Length of a tracking token: 16 random bytes in lowercase hex.
+const TOKEN_HEX_CHARS: usize = 32;
+
+/// A case as its tracking page shows it.
+#[derive(Debug, Clone)]
+pub struct TrackedCase {
+    pub title: String,
+    pub category_code: String,
+    pub stage: Stage,
+    pub created_at: DateTime<FixedOffset>,
+    pub rating: Option<i32>,
+    /// Stages the case went through, oldest first.
+    pub steps: Vec<TrackStep>,
+    /// True while the case is closed and not yet rated.
+    pub can_rate: bool,
+}
+
+/// One step of the public timeline.
+#[derive(Debug, Clone)]
+pub struct TrackStep {
+    /// `None` for the report itself.
+    pub action: Option<Action>,
+    pub to_stage: Stage,
+    pub occurred_at: DateTime<FixedOffset>,
+}
+
+/// Loads the case behind `token` with its public timeline.
+///
+/// # Errors
+/// [`CaseError::TrackingNotFound`] for a malformed or unknown token.
+#[tracing::instrument(skip_all)]
+pub async fn track_case(db: &Db, tz: Tz, token: &str) -> Result<TrackedCase, CaseError> {
+    let case = case_by_token(db, token).await?;
+    let steps = db
+        .case_events(case.case_id)
+        .await?
+        .into_iter()
+        .map(|event| TrackStep {
+            action: event.action,
+            to_stage: event.to_stage,
+            occurred_at: with_zone_offset(event.occurred_at, tz),
+        })
+        .collect();
+    Ok(TrackedCase {
+        can_rate: next_stage(case.stage, Action::Rate, reporter()).is_ok(),
+        title: case.title,
+        category_code: case.category_code,
+        stage: case.stage,
+        created_at: with_zone_offset(case.created_at, tz),
+        rating: case.rating,
+        steps,
+    })
+}
+
+/// Records the reporter's 1–5 rating of a closed case. A case is rated once, because
+/// rating moves it to [`Stage::Rated`], where the table allows no second rating.
+///
+/// # Errors
+/// [`CaseError::TrackingNotFound`] for an unknown token, [`CaseError::Invalid`] for a
+/// rating outside 1–5 or a comment that is too long, [`CaseError::Transition`] when the
+/// case is not closed or already rated, and a version conflict when it changed meanwhile.
+#[tracing::instrument(skip_all, fields(case.id = tracing::field::Empty))]
+pub async fn rate_tracked_case(
+    db: &Db,
+    token: &str,
+    rating: Option<i64>,
+    comment: Option<String>,
+) -> Result<Case, CaseError> {
+    let case = case_by_token(db, token).await?;
+    tracing::Span::current().record("case.id", case.case_id);
+    let to_stage = next_stage(case.stage, Action::Rate, reporter())?;
+    let input = TransitionInput { rating, comment, ..TransitionInput::default() };
+    let rating = parse_rating(&input)?;
+    let (comment, _) = parse_common(&input)?;
+
+    let now = Utc::now().trunc_subsecs(3);
+    let changed = Case { stage: to_stage, rating: Some(rating), updated_at: now, ..case.clone() };
+    let event = CaseEvent {
+        case_event_id: None,
+        action: Some(Action::Rate),
+        from_stage: Some(case.stage),
+        to_stage,
+        actor_user_id: case.reporter_user_id,
+        actor_role: Some("tracking_page".to_owned()),
+        comment,
+        reason: None,
+        attachment_ids: Vec::new(),
+        details: serde_json::json!({ "rating": rating }),
+        occurred_at: now,
+    };
+    let stored = db.update_case(&changed, case.version, &event).await?;
+    tracing::info!(case.rating = rating, "case rated on its tracking page");
+    Ok(stored)
+}
+
+/// The holder of a tracking token, who acts as the case's reporter.
+fn reporter() -> Actor {
+    Actor { role: Role::Resident, is_reporter: true }
+}
+
+async fn case_by_token(db: &Db, token: &str) -> Result<Case, CaseError> {
+    let well_formed = token.len() == TOKEN_HEX_CHARS
+        && token.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b));
+    if !well_formed {
+        return Err(CaseError::TrackingNotFound);
+    }
+    db.case_by_token(token).await?.ok_or(CaseError::TrackingNotFound)
+}
