@@ -113,6 +113,8 @@ pub enum Permission {
     /// Read and list the cases in the user's area scope; reporters read their own
     /// cases without it.
     ViewCases,
+    /// Read the KPIs of the cases in the user's area scope and the cases behind them.
+    ViewKpis,
 }
 
 impl Role {
@@ -124,6 +126,10 @@ impl Role {
                 !matches!(self, Role::Resident | Role::Merchant)
             }
             ReportCases => true,
+            ViewKpis => matches!(
+                self,
+                Role::Administrator | Role::Dispatcher | Role::GridWorker | Role::CommunityWorker
+            ),
             ManageAreas | ManageUsers | ViewAudit | ManageCatalogue => self == Role::Administrator,
         }
     }

@@ -15,11 +15,12 @@
 //! UTC, and deadlines are computed in the configured zone.
 //!
 //! [`case`] contains the cases themselves: the stages of the loop, the transition table
-//! and the transition log.
+//! and the transition log, and [`kpi`] the rates computed over them.
 
 pub mod calendar;
 pub mod case;
 pub mod catalogue;
+pub mod kpi;
 pub mod row_error;
 
 use axum::{Json, Router, extract::rejection::JsonRejection};
@@ -28,7 +29,11 @@ use crate::http::{AppError, AppState, UserMessage};
 
 /// Builds the `/api/v1/categories`, `/api/v1/calendar` and `/api/v1/cases` routes.
 pub fn router() -> Router<AppState> {
-    Router::new().merge(calendar::router()).merge(catalogue::router()).merge(case::http::router())
+    Router::new()
+        .merge(calendar::router())
+        .merge(catalogue::router())
+        .merge(case::http::router())
+        .merge(kpi::http::router())
 }
 
 /// Unwraps a JSON body, turning axum's rejection into our error format.

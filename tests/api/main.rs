@@ -19,3 +19,4 @@ mod cases_catalogue;
 mod cases_loop;
 mod cases_routes;
 mod cases_store;
+mod kpis;
