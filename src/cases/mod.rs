@@ -20,6 +20,7 @@
 pub mod calendar;
 pub mod case;
 pub mod catalogue;
+pub mod import;
 pub mod kpi;
 pub mod row_error;
 

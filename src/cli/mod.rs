@@ -79,6 +79,8 @@ pub struct ServeArgs {
 pub enum ImportCommand {
     /// Import areas and grids from GeoJSON files; all or nothing.
     Areas(crate::areas::cli::ImportAreasArgs),
+    /// Import cases from a 311-style CSV with a column mapping; all or nothing.
+    Cases(Box<crate::cases::import::cli::ImportCasesArgs>),
 }
 
 #[derive(Debug, Subcommand)]
@@ -200,6 +202,10 @@ async fn dispatch(command: Command, settings: Settings) -> anyhow::Result<()> {
             Ok(())
         }
         Command::Serve(args) => serve(settings, args).await,
+        Command::Import(ImportCommand::Cases(args)) => {
+            let db = open_database(&settings).await?;
+            crate::cases::import::cli::import_cases(&db, &settings, *args).await
+        }
         Command::Import(ImportCommand::Areas(args)) => {
             let db = open_database(&settings).await?;
             crate::areas::cli::import_areas(&db, &settings, args).await

@@ -16,6 +16,7 @@ mod users;
 // The case context: category catalogue and working-time calendar.
 mod cases_calendar;
 mod cases_catalogue;
+mod cases_import;
 mod cases_loop;
 mod cases_routes;
 mod cases_store;
