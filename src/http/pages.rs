@@ -26,6 +26,8 @@ pub struct NavUser {
     pub role_label: String,
     /// Whether the user may manage accounts, which shows the Users entry.
     pub can_manage_users: bool,
+    /// Shows the KPIs entry.
+    pub can_view_kpis: bool,
 }
 
 impl PageContext {
@@ -119,6 +121,7 @@ impl axum::extract::FromRequestParts<super::AppState> for PageContext {
             display_name: u.display_name.clone(),
             role_label: locale.t(&u.role.message_id()),
             can_manage_users: u.role.allows(crate::accounts::Permission::ManageUsers),
+            can_view_kpis: u.role.allows(crate::accounts::Permission::ViewKpis),
         });
         Ok(PageContext {
             locale,

@@ -100,6 +100,7 @@ const ROWS: &[Row] = &[
     Row { method: "GET", path: "/api/v1/calendar/2026", form: &[], anonymous: 401, by_role: STAFF },
     Row { method: "GET", path: "/api/v1/cases", form: &[], anonymous: 401, by_role: STAFF },
     Row { method: "GET", path: "/api/v1/kpis", form: &[], anonymous: 401, by_role: KPI_VIEWERS },
+    Row { method: "GET", path: "/kpis", form: &[], anonymous: 401, by_role: KPI_VIEWERS },
     Row {
         method: "GET",
         path: "/api/v1/kpis/cases?metric=closure&group=",

@@ -288,3 +288,23 @@ async fn kpi_scope_hides_cases_outside_user_areas() {
     assert_eq!(ratio(&report["total"], "closure"), (0, 0));
     assert!(report["total"]["metrics"][0]["rate"].is_null(), "empty denominator has no rate");
 }
+
+#[tokio::test]
+async fn kpi_page_shows_figures_formulas_and_links() {
+    let app = spawn_app().await;
+    store_table(&app).await;
+    let admin = app.login_as(Role::Administrator, &[]).await;
+
+    let response = admin.get(&format!("/kpis?group_by=department&{JUNE}")).await;
+
+    assert_eq!(response.status(), 200);
+    let html = response.text().await.unwrap();
+    assert!(html.contains("<th scope=\"row\">HWS</th>"), "department row");
+    assert!(html.contains("60.0 %"), "response rate 3 / 5");
+    assert!(html.contains("3 / 5"), "counts beside the rate");
+    assert!(html.contains("按期结案率"), "metric name in the default language");
+    assert!(html.contains("评价为 4 或 5 分的案件数 ÷ 已评价案件数"), "satisfaction formula");
+    assert!(html.contains("metric=on_time_closure&#38;group=HWS&#38;outcome=missed"), "drill link");
+    assert!(html.contains("/kpis/export.csv?group_by=department"), "export link keeps filters");
+    assert!(html.contains("label for=\"kpi-from\""), "labelled date input");
+}

@@ -1,4 +1,4 @@
-//! The JSON routes of KPIs: `/api/v1/kpis` and its drill-down.
+//! The routes of KPIs: `/api/v1/kpis`, its drill-down and the `/kpis` page.
 
 use axum::{
     Json, Router,
@@ -16,11 +16,12 @@ use crate::{
     http::{AppError, AppState},
 };
 
-/// Builds the `/api/v1/kpis` routes.
+/// Builds the `/api/v1/kpis` and `/kpis` routes.
 pub fn router() -> Router<AppState> {
     Router::new()
         .route("/api/v1/kpis", get(get_kpis))
         .route("/api/v1/kpis/cases", get(get_kpi_cases))
+        .route("/kpis", get(super::page::get_kpis_page))
 }
 
 async fn get_kpis(

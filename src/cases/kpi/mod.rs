@@ -26,6 +26,7 @@
 pub mod drill;
 pub mod http;
 pub mod metric;
+pub mod page;
 pub mod query;
 pub mod store;
 
