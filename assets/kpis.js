@@ -1,5 +1,5 @@
-// Draws the KPI rates per group as grouped bars. The table on the page holds the
-// same figures, so the chart only enhances it and is hidden from assistive software.
+// Draws the KPI rates per group as grouped bars. The table on the page contains the
+// same figures, so the chart only enhances it and its label points readers there.
 (function () {
   "use strict";
   var chart = document.getElementById("kpi-chart");

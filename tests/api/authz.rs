@@ -103,6 +103,20 @@ const ROWS: &[Row] = &[
     Row { method: "GET", path: "/kpis", form: &[], anonymous: 401, by_role: KPI_VIEWERS },
     Row {
         method: "GET",
+        path: "/kpis/export.csv",
+        form: &[],
+        anonymous: 401,
+        by_role: KPI_VIEWERS,
+    },
+    Row {
+        method: "GET",
+        path: "/kpis/export.xlsx",
+        form: &[],
+        anonymous: 401,
+        by_role: KPI_VIEWERS,
+    },
+    Row {
+        method: "GET",
         path: "/api/v1/kpis/cases?metric=closure&group=",
         form: &[],
         anonymous: 401,

@@ -308,3 +308,23 @@ async fn kpi_page_shows_figures_formulas_and_links() {
     assert!(html.contains("/kpis/export.csv?group_by=department"), "export link keeps filters");
     assert!(html.contains("label for=\"kpi-from\""), "labelled date input");
 }
+
+#[tokio::test]
+async fn kpi_exports_csv_and_xlsx_for_filters() {
+    let app = spawn_app().await;
+    store_table(&app).await;
+    let admin = app.login_as(Role::Administrator, &[]).await;
+
+    let csv = admin.get(&format!("/kpis/export.csv?group_by=department&{JUNE}")).await;
+    assert_eq!(csv.status(), 200);
+    assert!(csv.headers()["content-type"].to_str().unwrap().starts_with("text/csv"));
+    let text = csv.text().await.unwrap();
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(lines.len(), 3, "header, HWS and total: {text}");
+    assert!(lines[1].starts_with("HWS,HWS,7,3,5,0.6000,"), "{}", lines[1]);
+
+    let xlsx = admin.get(&format!("/kpis/export.xlsx?group_by=department&{JUNE}")).await;
+    assert_eq!(xlsx.status(), 200);
+    let bytes = xlsx.bytes().await.unwrap();
+    assert!(bytes.starts_with(b"PK"), "an XLSX file is a zip archive");
+}

@@ -22,6 +22,8 @@ pub fn router() -> Router<AppState> {
         .route("/api/v1/kpis", get(get_kpis))
         .route("/api/v1/kpis/cases", get(get_kpi_cases))
         .route("/kpis", get(super::page::get_kpis_page))
+        .route("/kpis/export.csv", get(super::export::get_kpis_csv))
+        .route("/kpis/export.xlsx", get(super::export::get_kpis_xlsx))
 }
 
 async fn get_kpis(

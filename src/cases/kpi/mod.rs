@@ -24,6 +24,7 @@
 //! figure with the same conditions, so a drill-down always sums to its figure.
 
 pub mod drill;
+pub mod export;
 pub mod http;
 pub mod metric;
 pub mod page;
