@@ -15,3 +15,6 @@ ALTER TABLE service_case ADD COLUMN external_category TEXT;
 ALTER TABLE service_case ADD COLUMN default_location INTEGER NOT NULL DEFAULT 0;
 CREATE UNIQUE INDEX service_case_external_idx ON service_case (external_source, external_id);
 
+
+-- KPI queries select their cohort by report time.
+CREATE INDEX service_case_created_idx ON service_case (created_at);

@@ -125,6 +125,8 @@ pub enum ConfigCommand {
 pub enum BenchCommand {
     /// Point-to-grid lookups per second over generated grids, optionally beside PostGIS.
     Locate(crate::bench::LocateBenchArgs),
+    /// KPI query p50 and p95 over generated cases on the configured database.
+    Kpis(crate::bench::kpis::KpiBenchArgs),
 }
 
 /// Runs the parsed command and maps failures to exit code 1.
@@ -196,6 +198,10 @@ async fn dispatch(command: Command, settings: Settings) -> anyhow::Result<()> {
             Ok(())
         }
         Command::Bench(BenchCommand::Locate(args)) => crate::bench::run_locate(args).await,
+        Command::Bench(BenchCommand::Kpis(args)) => {
+            let db = open_database(&settings).await?;
+            crate::bench::kpis::run_kpis(&db, args).await
+        }
         Command::Migrate => {
             open_database(&settings).await?;
             println!("migrations applied");
