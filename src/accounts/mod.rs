@@ -117,6 +117,8 @@ pub enum Permission {
     ViewDevices,
     /// Register devices and create gateway keys.
     ManageDevices,
+    /// Read the KPIs of the cases in the user's area scope and the cases behind them.
+    ViewKpis,
 }
 
 impl Role {
@@ -128,6 +130,10 @@ impl Role {
                 !matches!(self, Role::Resident | Role::Merchant)
             }
             ReportCases => true,
+            ViewKpis => matches!(
+                self,
+                Role::Administrator | Role::Dispatcher | Role::GridWorker | Role::CommunityWorker
+            ),
             ManageAreas | ManageUsers | ViewAudit | ManageCatalogue | ManageDevices => {
                 self == Role::Administrator
             }

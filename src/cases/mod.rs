@@ -15,12 +15,14 @@
 //! UTC, and deadlines are computed in the configured zone.
 //!
 //! [`case`] contains the cases themselves: the stages of the loop, the transition table
-//! and the transition log.
+//! and the transition log, and [`kpi`] the rates computed over them.
 
 pub mod attachment;
 pub mod calendar;
 pub mod case;
 pub mod catalogue;
+pub mod import;
+pub mod kpi;
 pub mod pages;
 pub mod row_error;
 
@@ -36,6 +38,7 @@ pub fn router() -> Router<AppState> {
         .merge(catalogue::router())
         .merge(case::http::router())
         .merge(pages::router())
+        .merge(kpi::http::router())
 }
 
 /// Unwraps a JSON body, turning axum's rejection into our error format.

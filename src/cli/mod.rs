@@ -111,6 +111,8 @@ pub struct ServeArgs {
 pub enum ImportCommand {
     /// Import areas and grids from GeoJSON files; all or nothing.
     Areas(crate::areas::cli::ImportAreasArgs),
+    /// Import cases from a 311-style CSV with a column mapping; all or nothing.
+    Cases(Box<crate::cases::import::cli::ImportCasesArgs>),
 }
 
 #[derive(Debug, Subcommand)]
@@ -169,6 +171,8 @@ pub enum BenchCommand {
     Locate(crate::bench::LocateBenchArgs),
     /// Readings per second through HTTP batches, next to direct bulk inserts.
     Ingest(crate::bench::ingest::IngestBenchArgs),
+    /// KPI query p50 and p95 over generated cases on the configured database.
+    Kpis(crate::bench::kpis::KpiBenchArgs),
 }
 
 /// Runs the parsed command and maps failures to exit code 1.
@@ -260,12 +264,20 @@ async fn dispatch(command: Command, settings: Settings) -> anyhow::Result<()> {
                 DevicesCommand::Purge => crate::sensors::cli::purge(&db, &settings).await,
             }
         }
+        Command::Bench(BenchCommand::Kpis(args)) => {
+            let db = open_database(&settings).await?;
+            crate::bench::kpis::run_kpis(&db, args).await
+        }
         Command::Migrate => {
             open_database(&settings).await?;
             println!("migrations applied");
             Ok(())
         }
         Command::Serve(args) => serve(settings, args).await,
+        Command::Import(ImportCommand::Cases(args)) => {
+            let db = open_database(&settings).await?;
+            crate::cases::import::cli::import_cases(&db, &settings, *args).await
+        }
         Command::Import(ImportCommand::Areas(args)) => {
             let db = open_database(&settings).await?;
             crate::areas::cli::import_areas(&db, &settings, args).await

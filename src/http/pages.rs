@@ -28,6 +28,8 @@ pub struct NavUser {
     pub can_manage_users: bool,
     /// Whether the user may see the case queue; others see only their own reports.
     pub can_view_cases: bool,
+    /// Shows the KPIs entry.
+    pub can_view_kpis: bool,
 }
 
 impl PageContext {
@@ -122,6 +124,7 @@ impl axum::extract::FromRequestParts<super::AppState> for PageContext {
             role_label: locale.t(&u.role.message_id()),
             can_manage_users: u.role.allows(crate::accounts::Permission::ManageUsers),
             can_view_cases: u.role.allows(crate::accounts::Permission::ViewCases),
+            can_view_kpis: u.role.allows(crate::accounts::Permission::ViewKpis),
         });
         Ok(PageContext {
             locale,

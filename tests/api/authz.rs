@@ -26,6 +26,9 @@ const ALL_200: [u16; 7] = [200; 7];
 const ADMIN_ONLY: [u16; 7] = [200, 403, 403, 403, 403, 403, 403];
 /// Every staff role; residents and merchants are refused.
 const STAFF: [u16; 7] = [200, 200, 200, 200, 200, 403, 403];
+/// Administrators, dispatchers, grid workers and community workers; handlers work on
+/// single cases and are refused like residents.
+const KPI_VIEWERS: [u16; 7] = [200, 200, 403, 200, 200, 403, 403];
 /// A valid report of exposed garbage for `POST /api/v1/cases`.
 const CASE_REPORT: &[(&str, &str)] = &[
     ("title", "暴露垃圾"),
@@ -132,6 +135,29 @@ const ROWS: &[Row] = &[
     Row { method: "GET", path: "/api/v1/categories", form: &[], anonymous: 401, by_role: STAFF },
     Row { method: "GET", path: "/api/v1/calendar/2026", form: &[], anonymous: 401, by_role: STAFF },
     Row { method: "GET", path: "/api/v1/cases", form: &[], anonymous: 401, by_role: STAFF },
+    Row { method: "GET", path: "/api/v1/kpis", form: &[], anonymous: 401, by_role: KPI_VIEWERS },
+    Row { method: "GET", path: "/kpis", form: &[], anonymous: 401, by_role: KPI_VIEWERS },
+    Row {
+        method: "GET",
+        path: "/kpis/export.csv",
+        form: &[],
+        anonymous: 401,
+        by_role: KPI_VIEWERS,
+    },
+    Row {
+        method: "GET",
+        path: "/kpis/export.xlsx",
+        form: &[],
+        anonymous: 401,
+        by_role: KPI_VIEWERS,
+    },
+    Row {
+        method: "GET",
+        path: "/api/v1/kpis/cases?metric=closure&group=",
+        form: &[],
+        anonymous: 401,
+        by_role: KPI_VIEWERS,
+    },
     // The case lies in no grid: only administrators, dispatchers and handlers reach it.
     Row {
         method: "GET",

@@ -20,9 +20,11 @@ mod users;
 mod case_pages;
 mod cases_calendar;
 mod cases_catalogue;
+mod cases_import;
 mod cases_loop;
 mod cases_routes;
 mod cases_store;
+mod kpis;
 
 // The smart street core: devices and their readings.
 mod sensors;

@@ -1,0 +1,122 @@
+//! Storing imported cases: one transaction, multi-row inserts in batches.
+
+use super::{ImportReport, parse::ImportedCase};
+use crate::{cases::case::locate::locate_point, db::Db, locate::AreaIndex, with_pool};
+
+/// The catch-all category of imported cases, created with its department by the first
+/// import so that the shipped catalogue stays as it is.
+pub const IMPORTED_CATEGORY: &str = "E9999";
+/// Statements that create the catch-all category, each a no-op when it exists.
+const CREATE_IMPORTED_CATEGORY: [&str; 3] = [
+    "INSERT INTO department (department_code, name) VALUES ('IMPORT', '导入案件 Imported cases') \
+     ON CONFLICT (department_code) DO NOTHING",
+    "INSERT INTO category_major (kind, major_code, name_zh, name_en) \
+     VALUES ('event', '99', '导入类别', 'Imported') ON CONFLICT (kind, major_code) DO NOTHING",
+    "INSERT INTO category (category_code, kind, major_code, minor_code, name_zh, name_en, \
+     department_code, filing_criteria, closing_criteria, dispatch_limit, dispatch_unit, \
+     handling_limit, handling_unit, verification_limit, verification_unit) \
+     VALUES ('E9999', 'event', '99', '99', '外部导入案件', 'Imported case', 'IMPORT', \
+     '由外部系统导入', '以外部系统的结案时间为准', 1, 'working_days', 5, 'working_days', \
+     1, 'working_days') ON CONFLICT (category_code) DO NOTHING",
+];
+/// Rows per `INSERT`: 22 columns each keeps a batch at 11,000 parameters, under
+/// SQLite's default limit of 32,766 and PostgreSQL's 65,535.
+const BATCH_ROWS: usize = 500;
+/// Longest stored case type, in characters, so that a long foreign title still fits
+/// the description limit.
+const MAX_TITLE_CHARS: usize = 200;
+
+/// Inserts `cases` from `source` with their intake log entries, all or nothing.
+///
+/// # Errors
+/// A database failure, including the unique `(source, id)` index when a case of the
+/// file was imported before; nothing is written then.
+#[tracing::instrument(skip_all, fields(import.source = source, import.rows = cases.len()))]
+pub async fn insert_cases(
+    db: &Db,
+    index: &AreaIndex,
+    source: &str,
+    cases: &[ImportedCase],
+) -> Result<ImportReport, sqlx::Error> {
+    let mut report = ImportReport { imported: cases.len(), ..ImportReport::default() };
+    let mut agencies: Vec<&str> = cases.iter().map(|case| case.agency.as_str()).collect();
+    agencies.sort_unstable();
+    agencies.dedup();
+    let located: Vec<Option<(i64, Option<i64>)>> =
+        cases.iter().map(|case| locate_point(index, case.longitude, case.latitude)).collect();
+    report.outside_grids = located.iter().filter(|place| place.is_none()).count();
+    report.default_location = cases.iter().filter(|case| case.default_location).count();
+    with_pool!(db, |pool| {
+        let mut tx = pool.begin().await?;
+        for statement in CREATE_IMPORTED_CATEGORY {
+            sqlx::query(statement).execute(&mut *tx).await?;
+        }
+        for agency in &agencies {
+            sqlx::query(
+                "INSERT INTO department (department_code, name) VALUES ($1, $1) \
+                 ON CONFLICT (department_code) DO NOTHING",
+            )
+            .bind(*agency)
+            .execute(&mut *tx)
+            .await?;
+        }
+        for (batch, places) in cases.chunks(BATCH_ROWS).zip(located.chunks(BATCH_ROWS)) {
+            let mut insert = sqlx::QueryBuilder::new(
+                "INSERT INTO service_case (tracking_token, title, description, category_code, \
+                 channel, longitude, latitude, grid_id, community_id, outside_grids, \
+                 department_code, stage, due_at, handling_due_at, closed_at, version, \
+                 created_at, updated_at, external_source, external_id, external_category, \
+                 default_location) ",
+            );
+            insert.push_values(batch.iter().zip(places), |mut values, (case, place)| {
+                let title: String = case.category.chars().take(MAX_TITLE_CHARS).collect();
+                let stage = if case.closed_at.is_some() { "closed" } else { "dispatched" };
+                let due_at = if case.closed_at.is_some() { None } else { case.target_at };
+                values
+                    .push_bind(hex::encode(rand::random::<[u8; 16]>()))
+                    .push_bind(title.clone())
+                    .push_bind(title)
+                    .push_bind(IMPORTED_CATEGORY)
+                    .push_bind("api")
+                    .push_bind(case.longitude)
+                    .push_bind(case.latitude)
+                    .push_bind(place.map(|(grid_id, _)| grid_id))
+                    .push_bind(place.and_then(|(_, community_id)| community_id))
+                    .push_bind(place.is_none())
+                    .push_bind(case.agency.clone())
+                    .push_bind(stage)
+                    .push_bind(due_at)
+                    .push_bind(case.target_at)
+                    .push_bind(case.closed_at)
+                    .push_bind(1_i64)
+                    .push_bind(case.opened_at)
+                    .push_bind(case.closed_at.unwrap_or(case.opened_at))
+                    .push_bind(source.to_owned())
+                    .push_bind(case.external_id.clone())
+                    .push_bind(case.category.clone())
+                    .push_bind(case.default_location);
+            });
+            insert.build().execute(&mut *tx).await?;
+        }
+        // Every case has an intake log entry, written here in one statement for the
+        // whole file rather than one round trip per case.
+        sqlx::query(
+            "INSERT INTO case_event (case_id, action, from_stage, to_stage, comment, \
+             attachment_ids, details, occurred_at) \
+             SELECT c.case_id, 'intake', NULL, c.stage, '', '[]', '{}', c.created_at \
+             FROM service_case c WHERE c.external_source = $1 \
+             AND NOT EXISTS (SELECT 1 FROM case_event e WHERE e.case_id = c.case_id)",
+        )
+        .bind(source)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await
+    })?;
+    tracing::info!(
+        imported = report.imported,
+        default_location = report.default_location,
+        outside_grids = report.outside_grids,
+        "cases imported"
+    );
+    Ok(report)
+}
