@@ -88,7 +88,7 @@ fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
 }
 
-/// Polls `/readyz` until it answers 200, for at most 30 seconds.
+/// Polls `/readyz` until it returns 200, for at most 30 seconds.
 fn wait_ready(port: u16) {
     let deadline = Instant::now() + Duration::from_secs(30);
     while Instant::now() < deadline {

@@ -39,7 +39,7 @@ pub(crate) use login::render_page;
 pub use session_store::SessionStore;
 pub use store::AccountStore;
 
-/// What a person does in citycore; each role is scoped to areas (see `user_area`).
+/// A person's function in citycore. Each role is scoped to areas (see `user_area`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, clap::ValueEnum)]
 #[serde(rename_all = "snake_case")]
 #[clap(rename_all = "snake_case")]
@@ -122,7 +122,7 @@ pub enum Permission {
 }
 
 impl Role {
-    /// Whether this role may do `permission` at all; area scope is checked separately.
+    /// Reports whether this role may do `permission` at all. Area scope is checked separately.
     pub fn allows(self, permission: Permission) -> bool {
         use Permission::*;
         match permission {

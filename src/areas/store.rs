@@ -78,9 +78,9 @@ fn geometry_text(geometry: Option<&geo::MultiPolygon<f64>>) -> Option<String> {
 
 /// Storage of the area hierarchy.
 pub trait AreaStore {
-    /// Every area, parents before children.
+    /// Lists every area, parents before children.
     fn list_areas(&self) -> impl Future<Output = Result<Vec<Area>, StoreError>> + Send;
-    /// The counter bumped by every change to areas.
+    /// Returns the counter that every change to areas increments.
     fn area_revision(&self) -> impl Future<Output = Result<i64, StoreError>> + Send;
     /// Inserts `areas` in one transaction, parents first; nothing is written on error.
     fn insert_areas(

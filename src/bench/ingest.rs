@@ -254,7 +254,7 @@ async fn time_http(state: &AppState, args: &IngestBenchArgs, prefix: &str) -> an
                 let next = queue.lock().unwrap_or_else(|e| e.into_inner()).pop();
                 let Some(body) = next else { return anyhow::Ok(()) };
                 let status = post(&mut stream, &address.to_string(), &key, &body).await?;
-                anyhow::ensure!(status == 200, "a batch was answered with status {status}");
+                anyhow::ensure!(status == 200, "a batch returned status {status}; expected 200");
             }
         }));
     }

@@ -135,7 +135,7 @@ pub struct SensorSettings {
     pub max_batch_bytes: usize,
     /// Largest batch body after gzip decompression, in bytes.
     pub max_decompressed_bytes: usize,
-    /// Most readings in one batch.
+    /// Maximum number of readings in one batch.
     pub max_batch_items: usize,
 }
 
@@ -333,7 +333,7 @@ impl Settings {
         }
     }
 
-    /// The rollup time zone; `validate` guarantees it parses.
+    /// Returns the rollup time zone; `validate` guarantees that it parses.
     pub fn sensor_time_zone(&self) -> chrono_tz::Tz {
         self.sensors.time_zone.parse().unwrap_or(chrono_tz::Asia::Shanghai)
     }

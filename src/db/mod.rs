@@ -22,7 +22,7 @@ pub enum Db {
     Postgres(PgPool),
 }
 
-/// Which backend a [`Db`] talks to.
+/// The backend a [`Db`] talks to.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Backend {
     Sqlite,
@@ -116,7 +116,7 @@ impl Db {
         Ok(())
     }
 
-    /// Checks that the database answers a trivial query.
+    /// Checks that the database responds to a trivial query.
     ///
     /// # Errors
     /// Returns the driver error when it does not.

@@ -19,7 +19,7 @@ const STREET_CODE: &str = "110105900";
 const COMMUNITY_NAMES: [&str; 8] =
     ["春晖园", "青禾里", "明湖", "悦秀园", "望晴里", "清枫", "锦安", "朝晖"];
 
-/// All areas of the demo, parents first: city, district, street, 8 communities, 40 grids.
+/// Builds every area of the demo, parents first: city, district, street, 8 communities, 40 grids.
 pub fn demo_areas() -> Vec<NewArea> {
     let lattice = Lattice::new();
     let mut areas = vec![
@@ -105,7 +105,7 @@ impl Lattice {
         Self { vertices }
     }
 
-    /// The outline of the cells in columns `c0..c1` and rows `r0..r1`, counter-clockwise.
+    /// Builds the outline of the cells in columns `c0..c1` and rows `r0..r1`, counter-clockwise.
     fn block(&self, c0: usize, c1: usize, r0: usize, r1: usize) -> Polygon<f64> {
         let mut ring = Vec::new();
         ring.extend((c0..=c1).map(|c| self.vertices[r0][c]));
@@ -117,7 +117,7 @@ impl Lattice {
     }
 }
 
-/// A fixed pseudo-random offset of up to 0.18 cell, so every start draws the same street.
+/// Returns a fixed pseudo-random offset of up to 0.18 cell, so every start draws the same street.
 fn jitter(column: usize, row: usize) -> (f64, f64) {
     let mut seed =
         (column as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15) ^ ((row as u64 + 1) * 0xBF58);

@@ -33,17 +33,17 @@ pub struct NavUser {
 }
 
 impl PageContext {
-    /// A catalog message in the page's language.
+    /// Looks up a catalog message in the page's language.
     pub fn t(&self, id: &str) -> String {
         self.locale.t(id)
     }
 
-    /// A catalog message with one argument.
+    /// Looks up a catalog message with one argument.
     pub fn t1(&self, id: &str, name: &str, value: &str) -> String {
         self.locale.t_args(id, &[(name, crate::i18n::arg(value.to_owned()))])
     }
 
-    /// A catalog message whose arguments stay as `{name}` placeholders for a script to fill.
+    /// Looks up a catalog message, leaving its arguments as `{name}` placeholders for a script.
     pub fn t_template(&self, id: &str, first: &str, second: &str) -> String {
         let placeholder = |name: &str| crate::i18n::arg(format!("{{{name}}}"));
         let mut args = vec![(first, placeholder(first))];

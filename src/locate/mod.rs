@@ -42,7 +42,7 @@ impl Locator {
         &self.inner.settings
     }
 
-    /// The current snapshot.
+    /// Returns the current snapshot.
     pub fn snapshot(&self) -> Arc<AreaIndex> {
         self.inner.current.read().unwrap_or_else(|e| e.into_inner()).clone()
     }

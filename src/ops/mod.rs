@@ -24,7 +24,7 @@ pub fn router() -> Router<AppState> {
         .route("/metrics", get(get_metrics))
 }
 
-/// The process-wide metrics recorder, installed on first use.
+/// Returns the process-wide metrics recorder, installing it on first use.
 ///
 /// A process has one global recorder, so the tests' many app instances share it.
 pub fn metrics_handle() -> PrometheusHandle {

@@ -56,7 +56,7 @@ impl DeviceKind {
         DeviceKind::ALL.into_iter().find(|kind| kind.as_str() == text)
     }
 
-    /// The attributes a device of this kind reports.
+    /// Returns the attributes a device of this kind reports.
     pub fn attributes(self) -> &'static [Attribute] {
         match self {
             DeviceKind::ParkingSpaceSensor => &[Attribute::Status],
@@ -74,7 +74,7 @@ impl DeviceKind {
         }
     }
 
-    /// Whether the kind needs a capacity (the number of spaces a lot counter counts).
+    /// Reports whether the kind needs a capacity (the number of spaces a lot counter counts).
     pub fn needs_capacity(self) -> bool {
         self == DeviceKind::LotCounter
     }
@@ -134,7 +134,7 @@ impl Attribute {
         Attribute::WaterConsumption,
     ];
 
-    /// The Smart Data Models attribute name.
+    /// Returns the Smart Data Models attribute name.
     pub fn name(self) -> &'static str {
         match self {
             Attribute::Status => "status",
@@ -155,7 +155,7 @@ impl Attribute {
         Attribute::ALL.into_iter().find(|attribute| attribute.name() == name)
     }
 
-    /// The stored code; never renumber, because stored rows keep it.
+    /// Returns the stored code. Never renumber it, because stored rows keep it.
     pub fn code(self) -> i16 {
         match self {
             Attribute::Status => 1,

@@ -31,12 +31,12 @@ pub struct TestApp {
     _data_dir: tempfile::TempDir,
 }
 
-/// Which backend this test run uses.
+/// Reports whether this test run uses PostgreSQL.
 pub fn backend_is_postgres() -> bool {
     std::env::var("CITYCORE_TEST_BACKEND").is_ok_and(|b| b == "postgres")
 }
 
-/// A URL of a new, empty database on the chosen backend.
+/// Creates a new, empty database on the chosen backend and returns its URL.
 pub async fn fresh_database_url(data_dir: &std::path::Path) -> String {
     if !backend_is_postgres() {
         return format!("sqlite://{}", data_dir.join("test.db").display());
@@ -91,7 +91,7 @@ impl TestApp {
         self.client.get(self.url(path)).send().await.expect("request sent")
     }
 
-    /// A fresh client for a second person, without this client's cookies.
+    /// Builds a client for a second person, without this client's cookies.
     pub fn new_client(&self) -> reqwest::Client {
         reqwest::Client::builder()
             .cookie_store(true)
