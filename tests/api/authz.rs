@@ -166,6 +166,14 @@ const ROWS: &[Row] = &[
         anonymous: 401,
         by_role: [200, 200, 200, 404, 404, 404, 404],
     },
+    // Suggestions follow the case's read scope, and need the right to view cases.
+    Row {
+        method: "GET",
+        path: "/api/v1/cases/{case}/duplicates",
+        form: &[],
+        anonymous: 401,
+        by_role: [200, 200, 200, 404, 404, 403, 403],
+    },
     Row {
         method: "POST_JSON",
         path: "/api/v1/cases",

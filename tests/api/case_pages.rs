@@ -219,7 +219,7 @@ async fn stale_action_form_shows_conflict() {
 
     let stale = [("action", "dispatch"), ("expected_version", "1")];
     let response = dispatcher.post_form(&format!("/cases/{case_id}/actions"), &stale).await;
-    assert_eq!(response.status(), 422);
+    assert_eq!(response.status(), 409);
     let html = response.text().await.unwrap();
     assert!(html.contains("class=\"error-summary\""), "conflict explained on the page");
     assert_eq!(stage_of(&app, case_id).await, Stage::Filed);

@@ -30,10 +30,10 @@ async fn fresh_database_has_shipped_catalogue() {
 #[tokio::test]
 async fn catalogue_export_round_trips_into_fresh_database() {
     let source = spawn_app().await;
-    let edited = DEFAULT_CSV.replace(",250\n", ",300\n");
+    let edited = DEFAULT_CSV.replace(",250,72\n", ",300,48\n");
     import_catalogue(&source.db, edited.as_bytes()).await.expect("import edited");
     let exported = export(&source).await;
-    assert!(exported.contains(",300\n"), "{exported}");
+    assert!(exported.contains(",300,48\n"), "{exported}");
 
     let target = spawn_app().await;
     let count = import_catalogue(&target.db, exported.as_bytes()).await.expect("import export");

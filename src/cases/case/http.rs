@@ -1,4 +1,5 @@
-//! The JSON routes of cases: intake, reading, listing and transitions.
+//! The JSON routes of cases: intake, reading, listing, duplicate suggestions and
+//! transitions.
 
 use axum::{
     Json, Router,
@@ -10,8 +11,10 @@ use axum::{
     routing::{get, post},
 };
 use chrono::Utc;
+use serde::Serialize;
 
 use super::{
+    duplicates::{DuplicateView, find_duplicates, suggest_duplicates},
     intake::{IntakeInput, submit_case},
     query::{ListQuery, list_cases, read_case},
     transitions::{TransitionInput, transition_case},
@@ -33,6 +36,7 @@ pub fn router() -> Router<AppState> {
     Router::new()
         .route("/api/v1/cases", post(create_case).get(get_cases))
         .route("/api/v1/cases/{case_id}", get(get_case))
+        .route("/api/v1/cases/{case_id}/duplicates", get(get_duplicates))
         .route("/api/v1/cases/{case_id}/transitions", post(create_transition))
         .layer(DefaultBodyLimit::max(MAX_JSON_BYTES))
 }
@@ -42,17 +46,44 @@ fn case_id(path: Result<Path<i64>, PathRejection>) -> Result<i64, AppError> {
     path.map(|Path(case_id)| case_id).map_err(|_| AppError::not_found("case", "?"))
 }
 
+/// The response to a new report: the stored case and the open cases it may duplicate.
+#[derive(Debug, Serialize)]
+struct IntakeView {
+    #[serde(flatten)]
+    case: CaseView,
+    /// Nearest first; only cases the reporter may read, so residents see few or none.
+    possible_duplicates: Vec<DuplicateView>,
+}
+
 async fn create_case(
     State(state): State<AppState>,
     user: CurrentUser,
     body: Result<Json<IntakeInput>, JsonRejection>,
-) -> Result<(StatusCode, Json<CaseView>), AppError> {
+) -> Result<(StatusCode, Json<IntakeView>), AppError> {
     user.require(Permission::ReportCases)?;
     let input = json_body(body)?;
     let index = state.locator.snapshot();
     let tz = state.settings.time_zone();
     let case = submit_case(&state.db, &index, tz, &user, input).await?;
-    Ok((StatusCode::CREATED, Json(CaseView::new(case, tz, Utc::now(), true))))
+    let duplicates = find_duplicates(&state.db, &index, &user, &case).await?;
+    let view = IntakeView {
+        case: CaseView::new(case, tz, Utc::now(), true),
+        possible_duplicates: duplicates.into_iter().map(|d| DuplicateView::new(d, tz)).collect(),
+    };
+    Ok((StatusCode::CREATED, Json(view)))
+}
+
+async fn get_duplicates(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    path: Result<Path<i64>, PathRejection>,
+) -> Result<Json<Vec<DuplicateView>>, AppError> {
+    user.require(Permission::ViewCases)?;
+    let case_id = case_id(path)?;
+    let index = state.locator.snapshot();
+    let tz = state.settings.time_zone();
+    let views = suggest_duplicates(&state.db, &index, tz, &user, case_id).await?;
+    Ok(Json(views))
 }
 
 async fn get_case(

@@ -7,11 +7,13 @@
 //! [`intake`] validates, locates, routes and times new reports, [`transitions`] applies
 //! actions with their deadlines and counts, and [`http`] serves `/api/v1/cases`.
 //!
-//! Not built here yet: attachments themselves (only their ids are recorded), duplicate
-//! suggestions at intake, notifications to reporters, Open311 and KPIs.
+//! [`duplicates`] suggests nearby open cases of the same category, and [`followers`]
+//! keeps every reporter of merged cases informed on the surviving case.
 
 pub mod access;
+pub mod duplicates;
 pub mod error;
+pub mod followers;
 pub mod http;
 pub mod intake;
 pub mod locate;

@@ -2,13 +2,16 @@
 //!
 //! Whoever holds the token is treated as the reporter, because the token is shown only
 //! to the reporter. The timeline therefore names stages and times but no actor, comment
-//! or contact, since those may identify staff or other reporters.
+//! or contact, since those may identify staff or other reporters. The page of a case
+//! merged into another shows the surviving case's stage and timeline in the same way,
+//! and lets its reporter rate the surviving case once it closed.
 
 use chrono::{DateTime, FixedOffset, SubsecRound, Utc};
 use chrono_tz::Tz;
 
 use super::{
     error::CaseError,
+    followers::{SurvivorProgress, rate_surviving_case, survivor_progress},
     record::{Case, CaseEvent},
     stage::{Action, Stage},
     store::CaseStore,
@@ -30,8 +33,11 @@ pub struct TrackedCase {
     pub rating: Option<i32>,
     /// Stages the case went through, oldest first.
     pub steps: Vec<TrackStep>,
-    /// True while the case is closed and not yet rated.
+    /// True while the case is closed and not yet rated, or for a merged case, while its
+    /// surviving case is closed and this reporter has not rated it yet.
     pub can_rate: bool,
+    /// The case this one was merged into, for a merged case.
+    pub survivor: Option<SurvivorProgress>,
 }
 
 /// One step of the public timeline.
@@ -50,9 +56,35 @@ pub struct TrackStep {
 #[tracing::instrument(skip_all)]
 pub async fn track_case(db: &Db, tz: Tz, token: &str) -> Result<TrackedCase, CaseError> {
     let case = case_by_token(db, token).await?;
-    let steps = db
-        .case_events(case.case_id)
-        .await?
+    let steps = public_steps(db, tz, case.case_id).await?;
+    let survivor = match case.stage {
+        Stage::Merged => Some(survivor_progress(db, tz, &case).await?),
+        _ => None,
+    };
+    let can_rate = match &survivor {
+        Some(survivor) => survivor.can_rate,
+        None => next_stage(case.stage, Action::Rate, reporter()).is_ok(),
+    };
+    Ok(TrackedCase {
+        can_rate,
+        title: case.title,
+        category_code: case.category_code,
+        stage: case.stage,
+        created_at: with_zone_offset(case.created_at, tz),
+        rating: survivor.as_ref().map_or(case.rating, |survivor| survivor.rating),
+        steps,
+        survivor,
+    })
+}
+
+/// Lists the public timeline of case `case_id`: stages and times, no actors.
+pub(super) async fn public_steps(
+    db: &Db,
+    tz: Tz,
+    case_id: i64,
+) -> Result<Vec<TrackStep>, CaseError> {
+    let events = db.case_events(case_id).await?;
+    let steps = events
         .into_iter()
         .map(|event| TrackStep {
             action: event.action,
@@ -60,19 +92,13 @@ pub async fn track_case(db: &Db, tz: Tz, token: &str) -> Result<TrackedCase, Cas
             occurred_at: with_zone_offset(event.occurred_at, tz),
         })
         .collect();
-    Ok(TrackedCase {
-        can_rate: next_stage(case.stage, Action::Rate, reporter()).is_ok(),
-        title: case.title,
-        category_code: case.category_code,
-        stage: case.stage,
-        created_at: with_zone_offset(case.created_at, tz),
-        rating: case.rating,
-        steps,
-    })
+    Ok(steps)
 }
 
 /// Records the reporter's 1–5 rating of a closed case. A case is rated once, because
-/// rating moves it to [`Stage::Rated`], where the table allows no second rating.
+/// rating moves it to [`Stage::Rated`], where the table allows no second rating. For a
+/// merged case the rating goes to its surviving case as this reporter's own, which
+/// [`rate_surviving_case`] describes.
 ///
 /// # Errors
 /// [`CaseError::TrackingNotFound`] for an unknown token, [`CaseError::Invalid`] for a
@@ -87,6 +113,10 @@ pub async fn rate_tracked_case(
 ) -> Result<Case, CaseError> {
     let case = case_by_token(db, token).await?;
     tracing::Span::current().record("case.id", case.case_id);
+    if case.stage == Stage::Merged {
+        rate_surviving_case(db, &case, rating, comment).await?;
+        return Ok(case);
+    }
     let to_stage = next_stage(case.stage, Action::Rate, reporter())?;
     let input = TransitionInput { rating, comment, ..TransitionInput::default() };
     let rating = parse_rating(&input)?;

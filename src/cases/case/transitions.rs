@@ -146,7 +146,7 @@ pub async fn transition_case(
 
 /// Loads the category of a stored case; a case whose category vanished is corrupt,
 /// because the foreign key forbids deleting a category in use.
-async fn category_of(db: &Db, case: &Case) -> Result<Category, CaseError> {
+pub(super) async fn category_of(db: &Db, case: &Case) -> Result<Category, CaseError> {
     let corrupt = || StoreError::Corrupt {
         case_id: case.case_id,
         reason: format!("category {}", case.category_code),

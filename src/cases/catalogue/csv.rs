@@ -14,6 +14,7 @@
 //! | `handling_limit`, `handling_unit` | time to handle, the same way |
 //! | `verification_limit`, `verification_unit` | time to verify, the same way |
 //! | `duplicate_radius_m` | optional column: metres, 1–5000, empty for 250 |
+//! | `duplicate_window_hours` | optional column: hours, 1–720, empty for 72 |
 //!
 //! Export writes the same columns in this order, so its output imports unchanged.
 
@@ -28,8 +29,8 @@ use crate::{
     http::UserMessage,
 };
 
-/// The columns in export order; every one but the last is required on import.
-pub const COLUMNS: [&str; 16] = [
+/// The columns in export order; every one but the last two is required on import.
+pub const COLUMNS: [&str; 17] = [
     "code",
     "major_name_zh",
     "major_name_en",
@@ -46,7 +47,11 @@ pub const COLUMNS: [&str; 16] = [
     "verification_limit",
     "verification_unit",
     "duplicate_radius_m",
+    "duplicate_window_hours",
 ];
+
+/// How many of [`COLUMNS`], at the end, a file may leave out.
+const OPTIONAL_COLUMNS: usize = 2;
 
 /// Parses and validates a catalogue file.
 ///
@@ -64,8 +69,9 @@ pub fn parse_catalogue(input: impl Read) -> Result<Vec<Category>, ImportErrors> 
         .headers()
         .map_err(|error| ImportErrors(vec![RowError::unreadable(1, &error)]))?
         .clone();
-    let indexes = column_indexes(&headers, &COLUMNS[..COLUMNS.len() - 1])?;
-    let radius_index = headers.iter().position(|header| header.trim() == "duplicate_radius_m");
+    let indexes = column_indexes(&headers, &COLUMNS[..COLUMNS.len() - OPTIONAL_COLUMNS])?;
+    let optional = |name: &str| headers.iter().position(|header| header.trim() == name);
+    let optional_indexes = [optional("duplicate_radius_m"), optional("duplicate_window_hours")];
 
     let mut categories = Vec::new();
     let mut errors = Vec::new();
@@ -82,7 +88,7 @@ pub fn parse_catalogue(input: impl Read) -> Result<Vec<Category>, ImportErrors> 
             }
         };
         let line = record.position().map_or(0, csv::Position::line);
-        let (draft, mut found) = draft_from_record(&record, &indexes, radius_index, line);
+        let (draft, mut found) = draft_from_record(&record, &indexes, optional_indexes, line);
         // Codes are checked for repeats even on invalid rows, so that one report
         // lists every problem.
         found.extend(groups.check_code(&draft.code, line));
@@ -119,7 +125,7 @@ pub fn write_catalogue(categories: &[Category], output: impl Write) -> Result<()
 fn draft_from_record(
     record: &csv::StringRecord,
     indexes: &[usize],
-    radius_index: Option<usize>,
+    optional_indexes: [Option<usize>; OPTIONAL_COLUMNS],
     line: u64,
 ) -> (CategoryDraft, Vec<RowError>) {
     let cell = |column: usize| record.get(indexes[column]).unwrap_or_default().to_owned();
@@ -137,16 +143,21 @@ fn draft_from_record(
     let dispatch_limit = integer(9);
     let handling_limit = integer(11);
     let verification_limit = integer(13);
-    let radius_text = radius_index.and_then(|index| record.get(index)).unwrap_or_default();
-    let duplicate_radius_m = match radius_text.parse::<i64>() {
-        _ if radius_text.is_empty() => None,
-        Ok(radius) => Some(radius),
-        Err(_) => {
-            let message = UserMessage::new("invalid_integer").arg("value", radius_text);
-            errors.push(RowError::new(line, "duplicate_radius_m", message));
-            None
+    let mut optional_integer = |position: usize| -> Option<i64> {
+        let text = optional_indexes[position].and_then(|index| record.get(index))?;
+        if text.is_empty() {
+            return None;
         }
+        let parsed = text.parse::<i64>().ok();
+        if parsed.is_none() {
+            let message = UserMessage::new("invalid_integer").arg("value", text);
+            let column = COLUMNS[COLUMNS.len() - OPTIONAL_COLUMNS + position];
+            errors.push(RowError::new(line, column, message));
+        }
+        parsed
     };
+    let duplicate_radius_m = optional_integer(0);
+    let duplicate_window_hours = optional_integer(1);
     let draft = CategoryDraft {
         code: cell(0),
         major_name_zh: cell(1),
@@ -164,6 +175,7 @@ fn draft_from_record(
         verification_limit,
         verification_unit: cell(14),
         duplicate_radius_m,
+        duplicate_window_hours,
     };
     (draft, errors)
 }

@@ -31,6 +31,9 @@ pub use store::CatalogueStore;
 /// Radius for the duplicate search when a category sets none, in metres: about one
 /// city block, wide enough for a reporter's imprecise location.
 pub const DEFAULT_DUPLICATE_RADIUS_M: u32 = 250;
+/// Default age limit of duplicate suggestions, in hours: three days, so that a report
+/// made after a weekend still finds the one made before it.
+pub const DEFAULT_DUPLICATE_WINDOW_HOURS: u32 = 72;
 
 /// Whether a category is about a facility with an owner or about an event.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
@@ -138,6 +141,8 @@ pub struct Category {
     pub handling_limit: WorkingAmount,
     pub verification_limit: WorkingAmount,
     pub duplicate_radius_m: u32,
+    /// Only cases reported at most this many hours earlier are suggested as duplicates.
+    pub duplicate_window_hours: u32,
 }
 
 /// A category as it travels in CSV files and JSON bodies, before validation.
@@ -166,6 +171,8 @@ pub struct CategoryDraft {
     pub verification_unit: String,
     /// Metres; [`DEFAULT_DUPLICATE_RADIUS_M`] when absent.
     pub duplicate_radius_m: Option<i64>,
+    /// Hours; [`DEFAULT_DUPLICATE_WINDOW_HOURS`] when absent.
+    pub duplicate_window_hours: Option<i64>,
 }
 
 impl From<&Category> for CategoryDraft {
@@ -187,6 +194,7 @@ impl From<&Category> for CategoryDraft {
             verification_limit: i64::from(category.verification_limit.amount),
             verification_unit: category.verification_limit.unit.as_str().to_owned(),
             duplicate_radius_m: Some(i64::from(category.duplicate_radius_m)),
+            duplicate_window_hours: Some(i64::from(category.duplicate_window_hours)),
         }
     }
 }

@@ -21,7 +21,7 @@ const SELECT_CATEGORIES: &str = "SELECT c.category_code, c.kind, m.name_zh AS ma
      m.name_en AS major_name_en, c.name_zh, c.name_en, d.department_code, \
      d.name AS department_name, c.filing_criteria, c.closing_criteria, c.dispatch_limit, \
      c.dispatch_unit, c.handling_limit, c.handling_unit, c.verification_limit, \
-     c.verification_unit, c.duplicate_radius_m \
+     c.verification_unit, c.duplicate_radius_m, c.duplicate_window_hours \
      FROM category c \
      JOIN category_major m ON m.kind = c.kind AND m.major_code = c.major_code \
      JOIN department d ON d.department_code = c.department_code";
@@ -45,6 +45,7 @@ struct CategoryRow {
     verification_limit: i32,
     verification_unit: String,
     duplicate_radius_m: i32,
+    duplicate_window_hours: i32,
 }
 
 impl TryFrom<CategoryRow> for Category {
@@ -62,6 +63,8 @@ impl TryFrom<CategoryRow> for Category {
                 .map_err(|_| corrupt(format!("limit {amount} {unit}")))
         };
         let radius = u32::try_from(row.duplicate_radius_m).map_err(|_| corrupt("radius".into()))?;
+        let window =
+            u32::try_from(row.duplicate_window_hours).map_err(|_| corrupt("window".into()))?;
         Ok(Category {
             major: MajorCategory {
                 kind: code.kind(),
@@ -82,6 +85,7 @@ impl TryFrom<CategoryRow> for Category {
             filing_criteria: row.filing_criteria,
             closing_criteria: row.closing_criteria,
             duplicate_radius_m: radius,
+            duplicate_window_hours: window,
         })
     }
 }
@@ -152,8 +156,9 @@ impl CatalogueStore for Db {
                     "INSERT INTO category (category_code, kind, major_code, minor_code, name_zh, \
                      name_en, department_code, filing_criteria, closing_criteria, dispatch_limit, \
                      dispatch_unit, handling_limit, handling_unit, verification_limit, \
-                     verification_unit, duplicate_radius_m) \
-                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16) \
+                     verification_unit, duplicate_radius_m, duplicate_window_hours) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, \
+                     $17) \
                      ON CONFLICT (category_code) DO UPDATE SET name_zh = excluded.name_zh, \
                      name_en = excluded.name_en, department_code = excluded.department_code, \
                      filing_criteria = excluded.filing_criteria, \
@@ -162,7 +167,8 @@ impl CatalogueStore for Db {
                      handling_limit = excluded.handling_limit, handling_unit = excluded.handling_unit, \
                      verification_limit = excluded.verification_limit, \
                      verification_unit = excluded.verification_unit, \
-                     duplicate_radius_m = excluded.duplicate_radius_m",
+                     duplicate_radius_m = excluded.duplicate_radius_m, \
+                     duplicate_window_hours = excluded.duplicate_window_hours",
                 )
                 .bind(category.code.as_str())
                 .bind(category.code.kind().as_str())
@@ -180,6 +186,7 @@ impl CatalogueStore for Db {
                 .bind(stored_integer(category.verification_limit.amount))
                 .bind(category.verification_limit.unit.as_str())
                 .bind(stored_integer(category.duplicate_radius_m))
+                .bind(stored_integer(category.duplicate_window_hours))
                 .execute(&mut *tx)
                 .await?;
             }

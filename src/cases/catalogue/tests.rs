@@ -89,12 +89,27 @@ fn csv_rejects_two_names_for_one_major() {
 }
 
 #[test]
-fn csv_without_radius_column_uses_default() {
+fn csv_without_duplicate_columns_uses_defaults() {
     let (header, row) = header_and_first_row();
-    let header = header.replace(",duplicate_radius_m", "");
-    let row = row.rsplit_once(',').unwrap().0;
+    let header = header.replace(",duplicate_radius_m,duplicate_window_hours", "");
+    let row = row.rsplitn(3, ',').last().unwrap();
     let categories = parse_catalogue(format!("{header}\n{row}\n").as_bytes()).unwrap();
     assert_eq!(categories[0].duplicate_radius_m, 250);
+    assert_eq!(categories[0].duplicate_window_hours, 72);
+}
+
+#[test]
+fn csv_window_column_is_read_and_checked() {
+    let (header, row) = header_and_first_row();
+    let row = row.rsplit_once(',').unwrap().0;
+    let categories = parse_catalogue(format!("{header}\n{row},24\n").as_bytes()).unwrap();
+    assert_eq!(categories[0].duplicate_window_hours, 24);
+
+    let empty = parse_catalogue(format!("{header}\n{row},\n").as_bytes()).unwrap();
+    assert_eq!(empty[0].duplicate_window_hours, 72, "empty cell takes the default");
+
+    let errors = import_errors(&format!("{header}\n{row},soon\n"));
+    assert_eq!(errors, vec![(2, "duplicate_window_hours".to_owned(), "invalid_integer")]);
 }
 
 #[test]
@@ -133,6 +148,7 @@ fn draft_reports_every_invalid_field() {
         verification_limit: 1,
         verification_unit: "working_days".into(),
         duplicate_radius_m: Some(0),
+        duplicate_window_hours: Some(721),
     };
     let errors = draft.parse().unwrap_err();
     let found: Vec<_> =
@@ -146,6 +162,7 @@ fn draft_reports_every_invalid_field() {
             ("invalid_time_limit", "dispatch_limit".to_owned()),
             ("invalid_time_unit", "handling_unit".to_owned()),
             ("invalid_radius", "duplicate_radius_m".to_owned()),
+            ("dup_invalid_window", "duplicate_window_hours".to_owned()),
         ]
     );
 }

@@ -1,7 +1,8 @@
 //! Validation of a [`CategoryDraft`] into a [`Category`].
 
 use super::{
-    Category, CategoryCode, CategoryDraft, DEFAULT_DUPLICATE_RADIUS_M, Department, MajorCategory,
+    Category, CategoryCode, CategoryDraft, DEFAULT_DUPLICATE_RADIUS_M,
+    DEFAULT_DUPLICATE_WINDOW_HOURS, Department, MajorCategory,
 };
 use crate::{
     cases::calendar::{MAX_AMOUNT, TimeUnit, WorkingAmount},
@@ -14,6 +15,8 @@ pub const MAX_NAME_CHARS: usize = 100;
 pub const MAX_CRITERIA_CHARS: usize = 2000;
 /// Widest accepted duplicate-search radius, in metres: beyond a street's extent.
 pub const MAX_DUPLICATE_RADIUS_M: i64 = 5000;
+/// Longest accepted duplicate-search window, in hours: 30 days.
+pub const MAX_DUPLICATE_WINDOW_HOURS: i64 = 720;
 
 impl CategoryDraft {
     /// Validates every field, reporting each problem with its field name.
@@ -70,13 +73,27 @@ impl CategoryDraft {
             );
         }
 
-        match (code, dispatch_limit, handling_limit, verification_limit, duplicate_radius_m) {
+        let window =
+            self.duplicate_window_hours.unwrap_or(i64::from(DEFAULT_DUPLICATE_WINDOW_HOURS));
+        let duplicate_window_hours = u32::try_from(window)
+            .ok()
+            .filter(|hours| (1..=MAX_DUPLICATE_WINDOW_HOURS).contains(&i64::from(*hours)));
+        if duplicate_window_hours.is_none() {
+            errors.push(
+                UserMessage::new("dup_invalid_window")
+                    .arg("value", window)
+                    .arg("max", MAX_DUPLICATE_WINDOW_HOURS)
+                    .field("duplicate_window_hours"),
+            );
+        }
+
+        let limits = (dispatch_limit, handling_limit, verification_limit);
+        let duplicates = (duplicate_radius_m, duplicate_window_hours);
+        match (code, limits, duplicates) {
             (
                 Some(code),
-                Some(dispatch_limit),
-                Some(handling_limit),
-                Some(verification_limit),
-                Some(duplicate_radius_m),
+                (Some(dispatch_limit), Some(handling_limit), Some(verification_limit)),
+                (Some(duplicate_radius_m), Some(duplicate_window_hours)),
             ) if errors.is_empty() => {
                 let major = MajorCategory {
                     kind: code.kind(),
@@ -96,6 +113,7 @@ impl CategoryDraft {
                     handling_limit,
                     verification_limit,
                     duplicate_radius_m,
+                    duplicate_window_hours,
                 })
             }
             _ => Err(errors),

@@ -1,5 +1,5 @@
-//! The case page (`/cases/{case_id}`): details, the transition log and one small form
-//! per action the user may take now.
+//! The case page (`/cases/{case_id}`): details, the transition log, suggested
+//! duplicates with a merge button and one small form per action the user may take now.
 
 use askama::Template;
 use axum::{
@@ -9,8 +9,11 @@ use axum::{
 };
 
 use super::{
-    FieldError, action_label, field_error, form_data::FormData, local_time, render_page, see_other,
-    stage_label,
+    FieldError, action_label,
+    duplicates::{SuggestionRow, conflict_response, suggestion_rows},
+    field_error,
+    form_data::FormData,
+    local_time, render_page, see_other, stage_label,
 };
 use crate::{
     accounts::{AccountStore, CurrentUser},
@@ -89,6 +92,10 @@ struct CasePage {
     events: Vec<EventRow>,
     photos: Vec<PhotoRow>,
     actions: Vec<ActionForm>,
+    /// Open cases that may be duplicates of this one, nearest first.
+    suggestions: Vec<SuggestionRow>,
+    /// True when the user may merge this case into one of the suggestions.
+    can_merge: bool,
     /// Code and name of every department, for dispatch.
     departments: Vec<(String, String)>,
     errors: Vec<FieldError>,
@@ -111,6 +118,8 @@ async fn case_page(
         events.push(event_row(state, locale, case_id, event).await?);
     }
     let actions = case.allowed_actions.iter().map(|a| ActionForm::new(*a, locale)).collect();
+    let can_merge = case.allowed_actions.contains(&Action::Merge);
+    let suggestions = suggestion_rows(state, locale, user, case_id).await?;
     let photos = state
         .db
         .case_attachments(case_id)
@@ -135,6 +144,8 @@ async fn case_page(
         events,
         photos,
         actions,
+        suggestions,
+        can_merge,
         errors,
         time_zone: tz.to_string(),
     })
@@ -213,11 +224,12 @@ fn transition_input(pairs: Vec<(String, String)>) -> TransitionInput {
     input
 }
 
-/// Checks the user may read the case, stores the photos sent with the action and
-/// applies the action with their ids.
+/// Checks the user may read the case and that the form's version is current, stores
+/// the photos sent with the action and applies the action with their ids.
 ///
 /// NOTE: photos are stored before the transition, so a transition that then fails
-/// (a version conflict, say) leaves them on the case page without a log entry.
+/// (invalid input, or a conflict that arrives after the version check) leaves them on
+/// the case page without a log entry.
 async fn take_action(
     state: &AppState,
     user: &CurrentUser,
@@ -226,9 +238,15 @@ async fn take_action(
 ) -> Result<(), AppError> {
     let index = state.locator.snapshot();
     let tz = state.settings.time_zone();
-    read_case(&state.db, &index, tz, user, case_id).await?;
+    let current = read_case(&state.db, &index, tz, user, case_id).await?;
     let photos = check_photos(&state.settings, form.take_uploads()?).await?;
     let mut input = transition_input(form.pairs);
+    if let Some(expected) = input.expected_version
+        && expected != current.version
+    {
+        let current = current.version;
+        return Err(CaseError::StaleVersion { case_id, expected, current }.into());
+    }
     if !photos.is_empty() {
         input.attachment_ids =
             save_photos(&state.db, &state.settings, user.user_id, case_id, photos).await?;
@@ -237,8 +255,9 @@ async fn take_action(
     Ok(())
 }
 
-/// Takes one action on the case and redirects back to it, or re-renders the page with
-/// the error next to the action's form.
+/// Takes one action on the case and redirects back to it. A stale version gets the 409
+/// conflict page, and other input errors re-render the page with the error next to
+/// the action's form.
 #[tracing::instrument(skip_all, fields(user.id = user.user_id, case.id = case_id))]
 pub async fn post_case_action(
     State(state): State<AppState>,
@@ -250,6 +269,9 @@ pub async fn post_case_action(
     let action = form.pairs.iter().find(|(name, _)| name == "action").map(|(_, v)| v.clone());
     match take_action(&state, &user, case_id, form).await {
         Ok(()) => Ok(see_other(&format!("/cases/{case_id}?notice=notice-case-updated"))),
+        Err(AppError::Conflict(message)) => {
+            conflict_response(&state, ctx, case_id, action.as_deref(), &message).await
+        }
         Err(error) => {
             let mut error = field_error(error, ctx.locale)?;
             // Each action's form prefixes its field ids with the action's name.

@@ -7,6 +7,7 @@
 //! validation rules live in one place. Every form works without JavaScript.
 
 mod detail;
+mod duplicates;
 mod form_data;
 mod queue;
 mod report;

@@ -13,6 +13,7 @@ use crate::{
     accounts::{CurrentUser, Permission},
     cases::case::{
         CaseStore, Stage,
+        followers::surviving_case,
         query::{ListQuery, list_cases},
         view::CaseView,
     },
@@ -104,7 +105,8 @@ pub async fn get_queue(
     render_page(&page, StatusCode::OK)
 }
 
-/// Lists the cases the user reported, newest first.
+/// Lists the cases the user reported, newest first. A merged case shows the stage of
+/// the case it was merged into, since that is where the work happens.
 #[tracing::instrument(skip_all, fields(user.id = user.user_id))]
 pub async fn get_my_cases(
     State(state): State<AppState>,
@@ -119,10 +121,17 @@ pub async fn get_my_cases(
         .await
         .map_err(crate::cases::case::CaseError::from)?;
     let locale = ctx.locale;
-    let rows = cases
-        .into_iter()
-        .map(|case| CaseRow::new(&CaseView::new(case, tz, now, true), locale))
-        .collect();
+    let mut rows = Vec::with_capacity(cases.len());
+    for case in cases {
+        let merged = case.stage == Stage::Merged;
+        let mut row = CaseRow::new(&CaseView::new(case.clone(), tz, now, true), locale);
+        if merged {
+            let survivor = surviving_case(&state.db, &case).await?;
+            let survivor_stage = stage_label(locale, survivor.stage);
+            row.stage_label = ctx.t1("dup-page-merged-stage", "stage", &survivor_stage);
+        }
+        rows.push(row);
+    }
     let page = QueuePage {
         ctx: ctx.at("mine"),
         mine: true,

@@ -1,4 +1,5 @@
-//! The public tracking page (`/track/{token}`) and its one-time rating form.
+//! The public tracking page (`/track/{token}`) and its one-time rating form. The page
+//! of a merged case also shows the surviving case's stage and timeline.
 //!
 //! Visitors need no account. Their rating form carries the visitor cookie's CSRF token,
 //! which the CSRF middleware checks like a session's.
@@ -15,7 +16,7 @@ use super::{
     FieldError, action_label, field_error, local_time, render_page, see_other, stage_label,
 };
 use crate::{
-    cases::case::tracking::{TrackedCase, rate_tracked_case, track_case},
+    cases::case::tracking::{TrackStep, TrackedCase, rate_tracked_case, track_case},
     http::{AppError, AppState, pages::PageContext},
 };
 
@@ -24,6 +25,24 @@ pub struct StepRow {
     pub label: String,
     pub stage_label: String,
     pub occurred_at: String,
+}
+
+/// The surviving case of a merged case, as its reporter's page shows it.
+pub struct SurvivorRows {
+    pub stage_label: String,
+    pub steps: Vec<StepRow>,
+}
+
+/// Turns a public timeline into the page's rows.
+fn step_rows(locale: crate::i18n::Locale, steps: &[TrackStep]) -> Vec<StepRow> {
+    steps
+        .iter()
+        .map(|step| StepRow {
+            label: action_label(locale, step.action),
+            stage_label: stage_label(locale, step.to_stage),
+            occurred_at: local_time(step.occurred_at),
+        })
+        .collect()
 }
 
 #[derive(Template)]
@@ -35,6 +54,8 @@ struct TrackPage {
     stage_label: String,
     created_at: String,
     steps: Vec<StepRow>,
+    /// For a merged case: the surviving case's stage and timeline.
+    survivor: Option<SurvivorRows>,
     errors: Vec<FieldError>,
     /// The typed comment, kept when the form is shown again after an error.
     comment: String,
@@ -55,15 +76,11 @@ async fn track_page(
 ) -> Result<TrackPage, AppError> {
     let case = track_case(&state.db, state.settings.time_zone(), &token).await?;
     let locale = ctx.locale;
-    let steps = case
-        .steps
-        .iter()
-        .map(|step| StepRow {
-            label: action_label(locale, step.action),
-            stage_label: stage_label(locale, step.to_stage),
-            occurred_at: local_time(step.occurred_at),
-        })
-        .collect();
+    let steps = step_rows(locale, &case.steps);
+    let survivor = case.survivor.as_ref().map(|survivor| SurvivorRows {
+        stage_label: stage_label(locale, survivor.stage),
+        steps: step_rows(locale, &survivor.steps),
+    });
     Ok(TrackPage {
         stage_label: stage_label(locale, case.stage),
         created_at: local_time(case.created_at),
@@ -71,6 +88,7 @@ async fn track_page(
         token,
         case,
         steps,
+        survivor,
         errors,
         comment,
     })

@@ -2,8 +2,10 @@
 //!
 //! Every change to a case is one transaction: the guarded `UPDATE … WHERE case_id = $1
 //! AND version = $2` and the insert of its log entry. A transition that lost a race
-//! therefore writes nothing and reports [`StoreError::VersionConflict`].
+//! therefore writes nothing and reports [`StoreError::VersionConflict`]. The same
+//! transaction records the case's followers and writes one notice per follower.
 
+pub mod followers;
 mod rows;
 
 use chrono::{DateTime, Utc};
@@ -62,7 +64,8 @@ pub trait CaseStore {
         filter: &CaseFilter,
     ) -> impl Future<Output = Result<Vec<Case>, StoreError>> + Send;
     /// Stores the changed `case` if it is still at `expected_version`, with its log
-    /// entry, and returns it at the next version.
+    /// entry, its followers and one notice per follower, and returns it at the next
+    /// version. A merge also makes the merged case's followers follow the survivor.
     ///
     /// # Errors
     /// [`StoreError::VersionConflict`] when another transition committed first, and
@@ -269,6 +272,7 @@ impl CaseStore for Db {
             .await?;
             if result.rows_affected() == 1 {
                 bind_event!(case.case_id, event).execute(&mut *tx).await?;
+                crate::write_follow_ups!(tx, case, event);
                 tx.commit().await?;
             }
             Ok::<_, sqlx::Error>(result.rows_affected())
