@@ -16,7 +16,7 @@ use crate::{
 /// Degrees of longitude per metre at the latitude of [`IN_GRID_A1`] (39.905° N).
 const DEGREES_PER_METRE: f64 = 1.0 / 85_300.0;
 
-/// A point `metres` east of [`IN_GRID_A1`].
+/// Returns the point `metres` east of [`IN_GRID_A1`].
 fn east_of_a1(metres: f64) -> (f64, f64) {
     (IN_GRID_A1.0 + metres * DEGREES_PER_METRE, IN_GRID_A1.1)
 }
@@ -84,7 +84,7 @@ async fn transition(session: &Session, case_id: i64, action: &str, extra: Value)
 }
 
 #[tokio::test]
-async fn intake_suggests_only_near_open_recent_same_category_cases() {
+async fn intake_suggests_near_open_recent_cases() {
     let app = app_with_grids().await;
     let resident = app.login_as(Role::Resident, &[]).await;
     let dispatcher = app.login_as(Role::Dispatcher, &[areas::STREET]).await;

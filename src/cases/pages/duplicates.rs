@@ -75,7 +75,7 @@ struct ConflictPage {
 }
 
 /// Renders the 409 page for an action posted with a stale case version: it names what
-/// happened, says that nothing was changed and links to the case's current state.
+/// happened, states that nothing changed and links to the case's current state.
 ///
 /// # Errors
 /// A storage failure while loading the current stage.

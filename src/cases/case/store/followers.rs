@@ -39,7 +39,7 @@ pub const NOTICE_MERGED: &str = "dup-notice-merged";
 pub const NOTICE_STAGE_CHANGED: &str = "dup-notice-stage-changed";
 
 /// Records followers and writes notices for a transition of `$case` that `$event`
-/// describes, on the open transaction `$tx`. A merge first tells the merged case's
+/// describes, on the open transaction `$tx`. A merge first notifies the merged case's
 /// followers, then hands them and the merged case's own reporter to the survivor.
 #[macro_export]
 macro_rules! write_follow_ups {
