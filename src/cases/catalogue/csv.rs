@@ -29,7 +29,7 @@ use crate::{
     http::UserMessage,
 };
 
-/// The columns in export order; every one but the last two is required on import.
+/// The columns in export order. Import requires every column but the last two.
 pub const COLUMNS: [&str; 17] = [
     "code",
     "major_name_zh",
