@@ -265,3 +265,30 @@ async fn stale_case_form_gets_conflict_page() {
     let error: Value = response.json().await.unwrap();
     assert_eq!(error["error"]["code"], "case_version_conflict");
 }
+
+#[tokio::test]
+async fn staff_report_form_leads_to_suggestions() {
+    let app = app_with_grids().await;
+    let resident = app.login_as(Role::Resident, &[]).await;
+    let dispatcher = app.login_as(Role::Dispatcher, &[areas::STREET]).await;
+    let earlier = id_of(&report_at(&resident, "E0101", east_of_a1(60.0)).await);
+
+    let longitude = IN_GRID_A1.0.to_string();
+    let latitude = IN_GRID_A1.1.to_string();
+    let form = [
+        ("category_code", "E0101"),
+        ("title", "路口暴露垃圾"),
+        ("description", "来电反映路口有垃圾"),
+        ("longitude", longitude.as_str()),
+        ("latitude", latitude.as_str()),
+    ];
+    let response = dispatcher.post_form("/cases/new", &form).await;
+    assert_eq!(response.status(), 303, "hotline report filed");
+    let location = response.headers()["location"].to_str().unwrap().to_owned();
+
+    let page = dispatcher.get(&location).await.text().await.unwrap();
+    assert!(page.contains("疑似重复案件"), "case page lists suggestions");
+    assert!(page.contains(&format!("href=\"/cases/{earlier}\"")), "earlier case suggested");
+    let button = format!("name=\"target_case_id\" value=\"{earlier}\"");
+    assert!(page.contains(&button), "merge button for the suggestion");
+}
