@@ -1,5 +1,5 @@
-// Address suggestions on the report form: as the reporter types, asks the street's
-// gazetteer for likely places and lists their names in the field's datalist. The
+// Address suggestions on the report form: as the reporter types, requests likely places
+// from the street's gazetteer and lists their names in the field's datalist. The
 // plain field works without this script; the server looks the text up on submit.
 (function () {
   "use strict";
@@ -7,7 +7,7 @@
   var list = document.getElementById("address-suggestions");
   if (!input || !list || !window.fetch) { return; }
   var timer = null;
-  var asked = "";
+  var requested = "";
 
   function show(candidates) {
     list.textContent = "";
@@ -20,8 +20,8 @@
 
   function ask() {
     var text = input.value.trim();
-    if (text === asked) { return; }
-    asked = text;
+    if (text === requested) { return; }
+    requested = text;
     if (text === "") { show([]); return; }
     var url = input.dataset.placesUrl + "?limit=8&q=" + encodeURIComponent(text);
     fetch(url, { credentials: "same-origin", headers: { Accept: "application/json" } })

@@ -73,8 +73,8 @@ fn param<'a>(params: &'a Params, name: &str) -> Option<&'a str> {
     params.get(name).map(|value| value.trim()).filter(|value| !value.is_empty())
 }
 
-/// Where a report is: WGS-84 coordinates, an address, or both (then the coordinates
-/// locate it and the address is kept as given).
+/// Location of a report: WGS-84 coordinates, an address, or both. With both, the
+/// coordinates locate the case and the address is kept as given.
 #[derive(Debug, Clone, PartialEq)]
 struct Location {
     longitude: Option<f64>,
@@ -212,7 +212,7 @@ mod tests {
     }
 
     #[test]
-    fn address_string_alone_is_a_location_to_look_up() {
+    fn address_string_alone_is_looked_up() {
         let location = read_location(&params(&[("address_string", " 春望里3号楼 ")])).unwrap();
         assert_eq!(location.address.as_deref(), Some("春望里3号楼"));
         assert_eq!((location.longitude, location.latitude), (None, None));

@@ -8,7 +8,7 @@
 //! | `name` | the official name, unique in the file, at most 100 characters |
 //! | `aliases` | other names separated by `|`, `;` or `、`; may be empty |
 //! | `kind` | `residential` 小区, `building` 楼栋, `road` 道路, `landmark` 地标 or `door` 门牌 |
-//! | `longitude`, `latitude` | decimal degrees in the file's system (WGS-84 unless told) |
+//! | `longitude`, `latitude` | decimal degrees in the file's system (WGS-84 unless `--crs` says otherwise) |
 //!
 //! Export writes the same columns, so its output imports unchanged.
 
@@ -88,7 +88,7 @@ pub fn parse_places(input: impl Read) -> Result<Vec<PlaceRow>, ImportErrors> {
     if errors.is_empty() { Ok(rows) } else { Err(ImportErrors(errors)) }
 }
 
-/// Checks one row; `cell(i)` is the text of column `COLUMNS[i]`.
+/// Checks one row, where `cell(i)` returns the text of column `COLUMNS[i]`.
 fn parse_row<'a>(line: u64, cell: impl Fn(usize) -> &'a str) -> Result<PlaceRow, Vec<RowError>> {
     let mut errors = Vec::new();
     let name = cell(0);

@@ -18,7 +18,7 @@ use crate::{
 const DEFAULT_LIMIT: usize = 10;
 /// Most candidates one query may ask for: enough for a suggestion list.
 const MAX_LIMIT: usize = 50;
-/// Longest query, in characters: a long address line.
+/// Maximum query length, in characters: a long address line.
 const MAX_QUERY_CHARS: usize = 200;
 
 pub fn router() -> Router<AppState> {
@@ -70,8 +70,8 @@ impl PlaceView {
     }
 }
 
-/// The answer: the one matching place (`null` when none or several match), whether
-/// several matched, and the likely places, the match first.
+/// Lookup response: the one matching place (`null` when none or several match), whether
+/// several matched, and the likely places with the match first.
 #[derive(Debug, Serialize)]
 pub struct PlacesResponse {
     #[serde(rename = "match")]

@@ -27,7 +27,7 @@ const MIN_CONTAINED_CHARS: usize = 2;
 /// Candidates named in an error message on the report form.
 const SUGGESTIONS_IN_ERROR: usize = 5;
 
-/// The answer to one lookup.
+/// Result of one lookup.
 #[derive(Debug, Clone, Default)]
 pub struct Lookup<'a> {
     /// The one place the text names, if the rules found exactly one.
@@ -108,7 +108,7 @@ pub fn find<'a>(places: &'a [Place], query: &str, prefixes: &[String], limit: us
     }
 }
 
-/// The normalised name and aliases of a place.
+/// Returns the normalised name and aliases of a place.
 fn keys(place: &Place) -> Vec<String> {
     std::iter::once(&place.name)
         .chain(&place.aliases)
@@ -117,8 +117,8 @@ fn keys(place: &Place) -> Vec<String> {
         .collect()
 }
 
-/// The normalised names that may lead an address in this street: those of the city,
-/// district and street areas, and the city's name without `市` (`北京`).
+/// Collects the normalised names that may lead an address in this street. These are
+/// the city, district and street names, and the city's name without `市` (`北京`).
 pub fn admin_prefixes(index: &AreaIndex) -> Vec<String> {
     let mut prefixes = Vec::new();
     for area in index.areas() {
@@ -140,8 +140,8 @@ pub fn admin_prefixes(index: &AreaIndex) -> Vec<String> {
 ///
 /// # Errors
 /// A database failure.
-// NOTE: every lookup reads the whole gazetteer, which suits a street's few thousand
-// places; a city-wide gazetteer would need an index of names in the database.
+// NOTE: every lookup reads the whole gazetteer. That suits a street's few thousand
+// places, but a city-wide gazetteer would need an index of names in the database.
 pub async fn lookup_places(
     db: &Db,
     index: &AreaIndex,
@@ -157,8 +157,8 @@ pub async fn lookup_places(
 ///
 /// # Errors
 /// [`PlaceError::Invalid`] on the field `address` when no place or several places
-/// match, with the likely places named so that the reporter can pick one or click
-/// the map instead; or a database failure.
+/// match. The message names the likely places, so the reporter can pick one or click
+/// the map instead. A database failure is returned as it is.
 #[tracing::instrument(skip_all, fields(place.id = tracing::field::Empty))]
 pub async fn resolve_address(
     db: &Db,
@@ -247,7 +247,7 @@ mod tests {
     }
 
     #[test]
-    fn candidates_put_the_match_first_and_respect_the_limit() {
+    fn candidates_start_with_match_within_limit() {
         let places = gazetteer();
         let found = find(&places, "春望里", &[], 10);
         let ids: Vec<i64> = found.candidates.iter().map(|p| p.place_id).collect();

@@ -1,9 +1,9 @@
 //! The street's address gazetteer (地名地址库): named places and address lookup.
 //!
-//! A [`Place`] is one named WGS-84 point residents use to say where something is: a
-//! residential compound (小区), a building (楼栋), a road (道路), a landmark (地标) or a
-//! door number (门牌), with its aliases and the grid and community it located to when
-//! it was imported. Reports that give only an address are located through it, because
+//! A [`Place`] is one named WGS-84 point that residents use to say where something is.
+//! It is a residential compound (小区), a building (楼栋), a road (道路), a landmark (地标)
+//! or a door number (门牌). It has aliases, and the grid and community it located to
+//! when it was imported. Reports that give only an address are located through it, because
 //! the product fetches nothing from an online geocoder at run time.
 //!
 //! - [`csv`] and [`import`]: all-or-nothing CSV import (GCJ-02 converted) and export.
@@ -32,8 +32,8 @@ use crate::{
 
 pub use http::router;
 
-/// Longest place name, in characters: the longest official names of compounds and
-/// buildings stay well under it.
+/// Maximum place name length, in characters, well above the official names of
+/// compounds and buildings.
 pub const MAX_NAME_CHARS: usize = 100;
 
 /// The kind of a place, stored as its English word.
@@ -71,7 +71,7 @@ impl PlaceKind {
         }
     }
 
-    /// The Chinese word street offices use in their own lists.
+    /// Returns the Chinese word that street offices use in their own lists.
     pub fn as_chinese(self) -> &'static str {
         match self {
             PlaceKind::Residential => "小区",

@@ -72,7 +72,7 @@ fn urlencoding(text: &str) -> String {
 }
 
 #[tokio::test]
-async fn import_locates_places_converts_gcj02_and_is_audited() {
+async fn import_locates_converts_and_audits() {
     let app = app_with_places().await;
     let places = list_places(&app.db).await.unwrap();
     assert_eq!(places.len(), 5);
@@ -100,7 +100,7 @@ async fn import_locates_places_converts_gcj02_and_is_audited() {
 }
 
 #[tokio::test]
-async fn import_with_a_bad_row_writes_nothing_and_names_row_and_column() {
+async fn import_bad_row_writes_nothing() {
     let app = app_with_grids().await;
     let file = format!("{GAZETTEER}望晴里,,castle,116.405,39.905\n");
     let Err(PlaceError::Import(errors)) = import(&app, &file, Crs::Wgs84).await else {
@@ -115,7 +115,7 @@ async fn import_with_a_bad_row_writes_nothing_and_names_row_and_column() {
 }
 
 #[tokio::test]
-async fn lookup_finds_exact_alias_and_longest_contained_names() {
+async fn lookup_rules_through_api() {
     let app = app_with_places().await;
     let resident = app.login_as(citycore::accounts::Role::Resident, &[]).await;
     let cases = [
@@ -151,7 +151,7 @@ async fn lookup_finds_exact_alias_and_longest_contained_names() {
 }
 
 #[tokio::test]
-async fn report_by_address_only_is_located_to_the_place_grid() {
+async fn report_by_address_locates_grid() {
     let app = app_with_places().await;
     let resident = app.login_as(citycore::accounts::Role::Resident, &[]).await;
     let response = resident.post_json("/api/v1/cases", &report_body("春望里3号楼东侧")).await;
@@ -172,7 +172,7 @@ async fn report_by_address_only_is_located_to_the_place_grid() {
 }
 
 #[tokio::test]
-async fn coordinates_win_over_the_address_which_is_kept() {
+async fn coordinates_win_over_address() {
     let app = app_with_places().await;
     let resident = app.login_as(citycore::accounts::Role::Resident, &[]).await;
     let mut body = report_body("小卖部对面");
@@ -187,7 +187,7 @@ async fn coordinates_win_over_the_address_which_is_kept() {
 }
 
 #[tokio::test]
-async fn unknown_or_ambiguous_address_is_refused_naming_address() {
+async fn unresolved_address_is_rejected() {
     let app = app_with_places().await;
     let resident = app.login_as(citycore::accounts::Role::Resident, &[]).await;
     for (address, code) in
@@ -203,7 +203,7 @@ async fn unknown_or_ambiguous_address_is_refused_naming_address() {
 }
 
 #[tokio::test]
-async fn report_form_resolves_address_or_returns_with_an_error_on_it() {
+async fn report_form_resolves_address() {
     let app = app_with_places().await;
     let resident = app.login_as(citycore::accounts::Role::Resident, &[]).await;
     let html = resident.get("/cases/new").await.text().await.unwrap();
@@ -233,7 +233,7 @@ async fn report_form_resolves_address_or_returns_with_an_error_on_it() {
 }
 
 #[tokio::test]
-async fn open311_address_string_round_trips_and_unknown_names_the_parameter() {
+async fn open311_address_string_round_trip() {
     let app = app_with_places().await;
     let key = citycore::open311::keys::add_key(&app.db, "test-client").await.unwrap();
     let form = |address: &'static str| {

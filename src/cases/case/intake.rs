@@ -46,8 +46,8 @@ pub struct IntakeInput {
     /// One of [`Channel`]; `api` when absent.
     pub channel: Option<String>,
     pub reporter_contact: Option<String>,
-    /// Where the problem is, in words. Without `longitude` and `latitude` it is looked
-    /// up in the street's gazetteer; with them it is kept as given.
+    /// Address of the problem in words. Without `longitude` and `latitude` it is looked
+    /// up in the street's gazetteer, and with them it is kept as given.
     pub address: Option<String>,
 }
 

@@ -27,7 +27,7 @@ pub struct ReportValues {
     pub description: String,
     pub latitude: String,
     pub longitude: String,
-    /// Where the problem is, in words; looked up in the gazetteer without coordinates.
+    /// Address of the problem, looked up in the gazetteer when no coordinates are given.
     pub address: String,
     pub caller_name: String,
     pub caller_phone: String,
