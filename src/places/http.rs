@@ -39,6 +39,10 @@ pub struct AreaRef {
 }
 
 /// A place as the API shows it; `longitude` and `latitude` are WGS-84 degrees.
+///
+/// NOTE: `grid` and `community` are those found when the place was imported, so they
+/// go stale when areas are re-imported until the places are imported again. Cases
+/// are not affected, because intake locates the place's point on the current areas.
 #[derive(Debug, Serialize)]
 pub struct PlaceView {
     place_id: i64,
@@ -110,10 +114,11 @@ async fn get_places(
     user.require(Permission::ReportCases)?;
     let (text, limit) = parse_query(&query)?;
     let index = state.locator.snapshot();
-    let (matched, ambiguous, candidates) = lookup_places(&state.db, &index, text, limit).await?;
+    let found = lookup_places(&state.db, &index, text, limit).await?;
+    let view = |place| PlaceView::new(place, &index);
     Ok(Json(PlacesResponse {
-        matched: matched.map(|place| PlaceView::new(place, &index)),
-        ambiguous,
-        candidates: candidates.into_iter().map(|place| PlaceView::new(place, &index)).collect(),
+        matched: found.matched.map(view),
+        ambiguous: found.ambiguous,
+        candidates: found.candidates.into_iter().map(view).collect(),
     }))
 }

@@ -136,7 +136,15 @@ pub fn admin_prefixes(index: &AreaIndex) -> Vec<String> {
     prefixes
 }
 
-/// Looks `query` up in the stored gazetteer and returns owned results.
+/// Owned result of a lookup in the stored gazetteer, with the fields of [`Lookup`].
+#[derive(Debug, Clone, Default)]
+pub struct PlaceMatches {
+    pub matched: Option<Place>,
+    pub ambiguous: bool,
+    pub candidates: Vec<Place>,
+}
+
+/// Looks `query` up in the stored gazetteer.
 ///
 /// # Errors
 /// A database failure.
@@ -147,10 +155,14 @@ pub async fn lookup_places(
     index: &AreaIndex,
     query: &str,
     limit: usize,
-) -> Result<(Option<Place>, bool, Vec<Place>), PlaceError> {
+) -> Result<PlaceMatches, PlaceError> {
     let places = list_places(db).await?;
     let found = find(&places, query, &admin_prefixes(index), limit);
-    Ok((found.matched.cloned(), found.ambiguous, found.candidates.into_iter().cloned().collect()))
+    Ok(PlaceMatches {
+        matched: found.matched.cloned(),
+        ambiguous: found.ambiguous,
+        candidates: found.candidates.into_iter().cloned().collect(),
+    })
 }
 
 /// Resolves the address of a report to exactly one place.
@@ -165,14 +177,13 @@ pub async fn resolve_address(
     index: &AreaIndex,
     address: &str,
 ) -> Result<Place, PlaceError> {
-    let (matched, ambiguous, candidates) =
-        lookup_places(db, index, address, SUGGESTIONS_IN_ERROR).await?;
-    if let Some(place) = matched {
+    let found = lookup_places(db, index, address, SUGGESTIONS_IN_ERROR).await?;
+    if let Some(place) = found.matched {
         tracing::Span::current().record("place.id", place.place_id);
         return Ok(place);
     }
-    let names: Vec<&str> = candidates.iter().map(|place| place.name.as_str()).collect();
-    let code = match (ambiguous, names.is_empty()) {
+    let names: Vec<&str> = found.candidates.iter().map(|place| place.name.as_str()).collect();
+    let code = match (found.ambiguous, names.is_empty()) {
         (true, _) => "place_address_ambiguous",
         (false, true) => "place_address_unknown",
         (false, false) => "place_address_unknown_suggest",
