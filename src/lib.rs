@@ -22,5 +22,6 @@ pub mod locate;
 pub mod open311;
 pub mod ops;
 pub mod parking;
+pub mod places;
 pub mod sensors;
 pub mod telemetry;

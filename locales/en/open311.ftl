@@ -4,7 +4,7 @@
 error-open311-api-key-invalid = The API key is missing or invalid; send the api_key an administrator created for your application.
 error-open311-parameter-missing = This parameter is required.
 error-open311-location-missing = The location is missing; send lat and long in WGS-84 degrees.
-error-open311-address-not-geocoded = Addresses are not converted to coordinates here; send lat and long in WGS-84 degrees.
+error-open311-address-not-geocoded = Address ids of other registers are not used here; send address_string with a place name of this street, or lat and long in WGS-84 degrees.
 error-open311-invalid-number = "{ $value }" is not a number; send decimal degrees such as 39.99.
 error-open311-invalid-id = "{ $value }" is not a service request id; send numbers separated by commas.
 error-open311-unknown-service = "{ $value }" is not a service code; list the codes with GET services.

@@ -25,10 +25,12 @@ pub enum AuditAction {
     UserUnlocked,
     /// Areas created or replaced by a GeoJSON import.
     AreasImported,
+    /// Gazetteer places created or replaced by a CSV import.
+    PlacesImported,
 }
 
 impl AuditAction {
-    pub const ALL: [AuditAction; 9] = [
+    pub const ALL: [AuditAction; 10] = [
         AuditAction::LoginSucceeded,
         AuditAction::LoginFailed,
         AuditAction::AccountLocked,
@@ -38,6 +40,7 @@ impl AuditAction {
         AuditAction::PasswordReset,
         AuditAction::UserUnlocked,
         AuditAction::AreasImported,
+        AuditAction::PlacesImported,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -51,6 +54,7 @@ impl AuditAction {
             AuditAction::PasswordReset => "password_reset",
             AuditAction::UserUnlocked => "user_unlocked",
             AuditAction::AreasImported => "areas_imported",
+            AuditAction::PlacesImported => "places_imported",
         }
     }
 

@@ -73,6 +73,9 @@ pub enum Command {
     /// Manage the Open311 GeoReport v2 interface.
     #[command(subcommand)]
     Open311(Open311Command),
+    /// Import and export the street's address gazetteer (地名地址库).
+    #[command(subcommand)]
+    Places(crate::places::cli::PlacesCommand),
 }
 
 #[derive(Debug, Subcommand)]
@@ -314,6 +317,10 @@ async fn dispatch(command: Command, settings: Settings) -> anyhow::Result<()> {
         Command::Open311(Open311Command::Key(Open311KeyCommand::Add(args))) => {
             let db = open_database(&settings).await?;
             crate::open311::cli::add_key(&db, args).await
+        }
+        Command::Places(command) => {
+            let db = open_database(&settings).await?;
+            crate::places::cli::run(&db, &settings, command).await
         }
         Command::User(UserCommand::Add(args)) => {
             let db = open_database(&settings).await?;

@@ -3,8 +3,11 @@
 //! A fictional street (街道) in Beijing's Chaoyang district with 8 communities of
 //! 5 grids each, drawn on a jittered lattice so that neighbouring grids share their
 //! vertices exactly, as surveyed grids do. Codes follow the NBS division scheme and
-//! the 15-digit Beijing unit-grid code. Nothing here comes from real boundaries.
+//! the 15-digit Beijing unit-grid code. Nothing here comes from real boundaries. The
+//! street's gazetteer of made-up compounds, buildings, roads and landmarks comes with
+//! it, so that reports by address work in the demo.
 
+mod places;
 mod street;
 
 use crate::{
@@ -19,6 +22,7 @@ use crate::{
     locate::Locator,
 };
 
+pub use places::demo_places_csv;
 pub use street::demo_areas;
 
 /// Creates the demo street and its staff accounts when the database has no areas.
@@ -38,6 +42,17 @@ pub async fn seed_if_empty(db: &Db, settings: &Settings) -> anyhow::Result<()> {
     let locator = Locator::new(settings.locate.clone());
     locator.reload(db).await?;
     let index = locator.snapshot();
+    let gazetteer = demo_places_csv();
+    let counts = crate::places::import::import_places(
+        db,
+        &index,
+        gazetteer.as_bytes(),
+        crate::areas::crs::Crs::Wgs84,
+        &Actor::cli(),
+        "demo",
+    )
+    .await?;
+    tracing::info!(places = counts.created, "demo gazetteer created");
     println!("citycore demo street 春望街道 created. Accounts (passwords are shown only once):");
     for (username, display_name, role, area) in DEMO_ACCOUNTS {
         let input = AccountInput {

@@ -76,6 +76,7 @@ pub fn router(state: AppState) -> Router {
         .merge(crate::cases::router())
         .merge(crate::locate::router())
         .merge(crate::open311::router())
+        .merge(crate::places::router())
         .merge(crate::accounts::router())
         .merge(crate::console::router())
         .merge(crate::sensors::router())

@@ -166,7 +166,8 @@ async fn request_json(db: &Db, names: &Names, case: Case) -> Result<Value, Open3
     let events = db.case_events(case.case_id).await.map_err(|e| AppError::Internal(e.into()))?;
     let status_notes =
         events.iter().rev().map(|event| event.comment.trim()).find(|comment| !comment.is_empty());
-    let address = events.first().and_then(intake_address);
+    // Cases from before the address column kept the text only in the intake entry.
+    let address = case.address.clone().or_else(|| events.first().and_then(intake_address));
     let category = names.categories.get(&case.category_code);
     let expected = case.handling_due_at.or(case.due_at).filter(|_| case.stage.is_open());
     Ok(json!({

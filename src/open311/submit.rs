@@ -7,10 +7,10 @@ use serde_json::{Value, json};
 use super::{error::Open311Error, format::Document, keys};
 use crate::{
     cases::case::{
-        Channel,
+        CaseError, Channel,
         intake::{IntakeInput, Reporter, submit_report},
     },
-    http::AppState,
+    http::{AppError, AppState},
 };
 
 /// Characters of the description that become the case title, which Open311 lacks: a
@@ -23,12 +23,14 @@ pub type Params = HashMap<String, String>;
 /// Creates a case from the parameters of a POST and returns its id and tracking token.
 ///
 /// The steps: check the API key, read the location, build the intake input and submit
-/// it through the same intake as every other channel, recording the key's name.
+/// it through the same intake as every other channel, recording the key's name. An
+/// `address_string` without `lat` and `long` is looked up in the street's gazetteer.
 ///
 /// # Errors
 /// [`Open311Error::InvalidApiKey`] without a valid `api_key`; 400 naming the parameter
-/// for a missing or invalid one, an unknown `service_code` or a description over 4,000
-/// characters. Nothing is stored then.
+/// for a missing or invalid one, an unknown `service_code`, an `address_string` the
+/// gazetteer does not know or a description over 4,000 characters. Nothing is stored
+/// then.
 #[tracing::instrument(skip_all, fields(api_key.name = tracing::field::Empty))]
 pub async fn create_request(state: &AppState, params: &Params) -> Result<Document, Open311Error> {
     let client = keys::authenticate(&state.db, param(params, "api_key")).await?;
@@ -37,22 +39,24 @@ pub async fn create_request(state: &AppState, params: &Params) -> Result<Documen
     let service_code = param(params, "service_code").ok_or_else(|| {
         Open311Error::bad_parameter("open311_parameter_missing", "service_code", "")
     })?;
-    let (longitude, latitude) = read_location(params)?;
+    let location = read_location(params)?;
     let description = param(params, "description").unwrap_or_default();
     let input = IntakeInput {
         title: Some(title_of(description, service_code)),
         description: Some(description.to_owned()),
         category_code: Some(service_code.to_owned()),
-        longitude: Some(longitude),
-        latitude: Some(latitude),
+        longitude: location.longitude,
+        latitude: location.latitude,
         crs: None,
         channel: None,
         reporter_contact: contact_of(params),
+        address: location.address,
     };
     let reporter = reporter_of(&client.name, params);
     let index = state.locator.snapshot();
-    let case =
-        submit_report(&state.db, &index, state.settings.time_zone(), &reporter, input).await?;
+    let case = submit_report(&state.db, &index, state.settings.time_zone(), &reporter, input)
+        .await
+        .map_err(open311_error)?;
 
     let created = json!({
         "service_request_id": case.case_id.to_string(),
@@ -69,23 +73,38 @@ fn param<'a>(params: &'a Params, name: &str) -> Option<&'a str> {
     params.get(name).map(|value| value.trim()).filter(|value| !value.is_empty())
 }
 
-/// Reads `lat` and `long` as WGS-84 degrees; the intake checks their ranges.
+/// Location of a report: WGS-84 coordinates, an address, or both. With both, the
+/// coordinates locate the case and the address is kept as given.
+#[derive(Debug, Clone, PartialEq)]
+struct Location {
+    longitude: Option<f64>,
+    latitude: Option<f64>,
+    address: Option<String>,
+}
+
+/// Reads `lat` and `long` as WGS-84 degrees, and `address_string`; the intake checks
+/// the ranges and looks the address up when there are no coordinates.
 ///
 /// # Errors
-/// 400 naming `lat` or `long` when one is missing or not a number. A request that gives
-/// only `address_string` or `address_id` is rejected too, because addresses are not
-/// geocoded.
-fn read_location(params: &Params) -> Result<(f64, f64), Open311Error> {
+/// 400 naming `lat` or `long` when one is missing or not a number, and naming
+/// `address_id` when that is the only location, because ids of other systems' address
+/// registers mean nothing here.
+fn read_location(params: &Params) -> Result<Location, Open311Error> {
     let latitude = param(params, "lat");
     let longitude = param(params, "long");
+    let address = param(params, "address_string").map(str::to_owned);
     if latitude.is_none() && longitude.is_none() {
-        // TODO: geocode address_string and address_id once the street has an address
-        // register; until then such reports are rejected and must carry coordinates.
-        let has_address =
-            param(params, "address_string").is_some() || param(params, "address_id").is_some();
-        let code =
-            if has_address { "open311_address_not_geocoded" } else { "open311_location_missing" };
-        return Err(Open311Error::bad_parameter(code, "lat", ""));
+        if address.is_some() {
+            return Ok(Location { longitude: None, latitude: None, address });
+        }
+        if let Some(address_id) = param(params, "address_id") {
+            return Err(Open311Error::bad_parameter(
+                "open311_address_not_geocoded",
+                "address_id",
+                address_id,
+            ));
+        }
+        return Err(Open311Error::bad_parameter("open311_location_missing", "lat", ""));
     }
     let number = |name: &str, text: Option<&str>| {
         let text = text.unwrap_or_default();
@@ -94,7 +113,23 @@ fn read_location(params: &Params) -> Result<(f64, f64), Open311Error> {
             .filter(|value| value.is_finite())
             .ok_or_else(|| Open311Error::bad_parameter("open311_invalid_number", name, text))
     };
-    Ok((number("long", longitude)?, number("lat", latitude)?))
+    Ok(Location {
+        longitude: Some(number("long", longitude)?),
+        latitude: Some(number("lat", latitude)?),
+        address,
+    })
+}
+
+/// Converts an intake failure, naming `address_string` where the intake names
+/// `address`, so that the client sees its own parameter.
+fn open311_error(error: CaseError) -> Open311Error {
+    let mut error = AppError::from(error);
+    if let AppError::Invalid(message) | AppError::BadRequest(message) = &mut error
+        && message.field.as_deref() == Some("address")
+    {
+        message.field = Some("address_string".to_owned());
+    }
+    Open311Error::App(error)
 }
 
 /// Builds a title from the first characters of the description, or the service code when it is empty, so
@@ -152,10 +187,10 @@ mod tests {
         let cases = [
             ("nothing", params(&[]), "open311_location_missing", "lat"),
             (
-                "address only",
-                params(&[("address_string", "望京街")]),
+                "address id only",
+                params(&[("address_id", "A-17")]),
                 "open311_address_not_geocoded",
-                "lat",
+                "address_id",
             ),
             ("long missing", params(&[("lat", "39.9")]), "open311_invalid_number", "long"),
             (
@@ -174,6 +209,16 @@ mod tests {
             assert_eq!(message.code, code, "{description}");
             assert_eq!(message.field.as_deref(), Some(field), "{description}");
         }
+    }
+
+    #[test]
+    fn address_string_alone_is_looked_up() {
+        let location = read_location(&params(&[("address_string", " 春望里3号楼 ")])).unwrap();
+        assert_eq!(location.address.as_deref(), Some("春望里3号楼"));
+        assert_eq!((location.longitude, location.latitude), (None, None));
+        let both = params(&[("lat", "39.9"), ("long", "116.4"), ("address_string", "春望里")]);
+        let location = read_location(&both).unwrap();
+        assert_eq!(location.longitude, Some(116.4), "coordinates are kept beside the address");
     }
 
     #[test]

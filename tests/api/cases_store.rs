@@ -19,6 +19,7 @@ fn sample_case() -> Case {
         category_code: "E0101".to_owned(),
         channel: Channel::Api,
         reporter_user_id: None,
+        address: None,
         reporter_contact: Some("138 0000 0000".to_owned()),
         longitude: 116.47,
         latitude: 39.99,

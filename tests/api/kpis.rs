@@ -104,6 +104,7 @@ fn case_of(row: &Row) -> Case {
         category_code: "E0101".to_owned(),
         channel: Channel::Api,
         reporter_user_id: None,
+        address: None,
         reporter_contact: None,
         longitude: 116.47,
         latitude: 39.99,

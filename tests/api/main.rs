@@ -14,6 +14,7 @@ mod locate;
 mod open311;
 mod ops;
 mod parking;
+mod places;
 mod users;
 
 // The case context: category catalogue and working-time calendar.

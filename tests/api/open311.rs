@@ -213,7 +213,7 @@ async fn bad_input_gets_400_naming_the_parameter() {
     let cases: Vec<BadInputCase> = vec![
         ("unknown service", vec![("service_code", "E9999")], &[], "service_code"),
         ("missing location", vec![], &["lat", "long"], "lat"),
-        ("address only", vec![], &["lat", "long"], "lat"),
+        ("address unknown to the gazetteer", vec![], &["lat", "long"], "address_string"),
         ("latitude out of range", vec![("lat", "91")], &[], "lat"),
         ("longitude out of range", vec![("long", "-181")], &[], "long"),
         ("description too long", vec![("description", &long_description)], &[], "description"),

@@ -33,6 +33,9 @@ pub enum CaseError {
     Catalogue(#[from] catalogue::store::StoreError),
     #[error(transparent)]
     Calendar(#[from] calendar::store::StoreError),
+    /// An address the gazetteer cannot resolve (422 on `address`), or its failure.
+    #[error(transparent)]
+    Gazetteer(#[from] crate::places::PlaceError),
 }
 
 fn action_list(actions: &[Action]) -> String {
@@ -77,6 +80,7 @@ impl From<CaseError> for AppError {
             CaseError::Store(error) => AppError::Internal(error.into()),
             CaseError::Catalogue(error) => AppError::Internal(error.into()),
             CaseError::Calendar(error) => AppError::Internal(error.into()),
+            CaseError::Gazetteer(error) => error.into(),
         }
     }
 }

@@ -21,12 +21,15 @@ use crate::{
     db::Db,
     http::UserMessage,
     locate::AreaIndex,
+    places::lookup::resolve_address,
 };
 
 /// Maximum title length, in characters: a one-line summary.
 pub const MAX_TITLE_CHARS: usize = 200;
 /// Maximum reporter contact length, in characters: a phone number or an address line.
 pub const MAX_CONTACT_CHARS: usize = 200;
+/// Maximum address length, in characters: a long address line with directions.
+pub const MAX_ADDRESS_CHARS: usize = 200;
 
 /// A report as it arrives in a JSON body. Every field is optional here, so that a
 /// missing one gets an error naming it rather than a bare parse error.
@@ -43,6 +46,9 @@ pub struct IntakeInput {
     /// One of [`Channel`]; `api` when absent.
     pub channel: Option<String>,
     pub reporter_contact: Option<String>,
+    /// Address of the problem in words. Without `longitude` and `latitude` it is looked
+    /// up in the street's gazetteer, and with them it is kept as given.
+    pub address: Option<String>,
 }
 
 /// A validated report, before it is located and routed.
@@ -54,6 +60,7 @@ struct Report {
     latitude: f64,
     channel: Channel,
     reporter_contact: Option<String>,
+    address: Option<String>,
 }
 
 /// The reporter of a case: a logged-in person, or a client of another system such as an
@@ -107,7 +114,7 @@ pub async fn submit_report(
     reporter: &Reporter,
     input: IntakeInput,
 ) -> Result<Case, CaseError> {
-    let report = parse_report(db, reporter, input).await?;
+    let report = parse_report(db, index, reporter, input).await?;
     let located = locate_point(index, report.longitude, report.latitude);
     let department_code = route_department(&report.category);
 
@@ -123,6 +130,7 @@ pub async fn submit_report(
         channel: report.channel,
         reporter_user_id: reporter.user_id,
         reporter_contact: report.reporter_contact,
+        address: report.address,
         longitude: report.longitude,
         latitude: report.latitude,
         grid_id: located.map(|(grid_id, _)| grid_id),
@@ -183,6 +191,7 @@ fn route_department(category: &Category) -> String {
 
 async fn parse_report(
     db: &Db,
+    index: &AreaIndex,
     reporter: &Reporter,
     input: IntakeInput,
 ) -> Result<Report, CaseError> {
@@ -205,12 +214,20 @@ async fn parse_report(
     }
 
     let category = find_category(db, input.category_code.as_deref().unwrap_or_default()).await?;
-    let crs = match input.crs.as_deref() {
-        Some(text) => Crs::parse(text).map_err(invalid)?,
-        None => Crs::Wgs84,
+    let address = parse_address(input.address.as_deref())?;
+    let (longitude, latitude) = match (&address, input.longitude, input.latitude) {
+        (Some(address), None, None) => {
+            let place = resolve_address(db, index, address).await?;
+            (place.longitude, place.latitude)
+        }
+        _ => {
+            let crs = match input.crs.as_deref() {
+                Some(text) => Crs::parse(text).map_err(invalid)?,
+                None => Crs::Wgs84,
+            };
+            parse_point(input.longitude, input.latitude, crs).map_err(invalid)?
+        }
     };
-    let (longitude, latitude) =
-        parse_point(input.longitude, input.latitude, crs).map_err(invalid)?;
     let channel = match reporter.channel {
         Some(channel) => channel,
         None => parse_channel(reporter.role, input.channel.as_deref())?,
@@ -230,7 +247,20 @@ async fn parse_report(
         latitude,
         channel,
         reporter_contact,
+        address,
     })
+}
+
+/// Trims the address; an empty one counts as absent.
+fn parse_address(text: Option<&str>) -> Result<Option<String>, CaseError> {
+    let Some(address) = text.map(str::trim).filter(|address| !address.is_empty()) else {
+        return Ok(None);
+    };
+    if address.chars().count() > MAX_ADDRESS_CHARS {
+        let message = UserMessage::new("place_address_too_long").arg("max", MAX_ADDRESS_CHARS);
+        return Err(CaseError::Invalid(message.field("address")));
+    }
+    Ok(Some(address.to_owned()))
 }
 
 async fn find_category(db: &Db, text: &str) -> Result<Category, CaseError> {

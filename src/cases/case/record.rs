@@ -19,6 +19,9 @@ pub struct Case {
     pub channel: Channel,
     pub reporter_user_id: Option<i64>,
     pub reporter_contact: Option<String>,
+    /// The address as the reporter gave it; when they also gave coordinates, those
+    /// located the case and this text is kept as given.
+    pub address: Option<String>,
     /// WGS-84 degrees.
     pub longitude: f64,
     pub latitude: f64,

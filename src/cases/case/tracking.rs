@@ -29,6 +29,8 @@ pub struct TrackedCase {
     pub title: String,
     pub category_code: String,
     pub stage: Stage,
+    /// The address the reporter gave, which they may want to check.
+    pub address: Option<String>,
     pub created_at: DateTime<FixedOffset>,
     pub rating: Option<i32>,
     /// Stages the case went through, oldest first.
@@ -70,6 +72,7 @@ pub async fn track_case(db: &Db, tz: Tz, token: &str) -> Result<TrackedCase, Cas
         title: case.title,
         category_code: case.category_code,
         stage: case.stage,
+        address: case.address,
         created_at: with_zone_offset(case.created_at, tz),
         rating: survivor.as_ref().map_or(case.rating, |survivor| survivor.rating),
         steps,

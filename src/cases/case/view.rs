@@ -24,6 +24,8 @@ pub struct CaseView {
     pub category_code: String,
     pub channel: Channel,
     pub stage: Stage,
+    /// The address text the reporter gave, if any.
+    pub address: Option<String>,
     /// WGS-84 degrees, whatever system the report used.
     pub longitude: f64,
     pub latitude: f64,
@@ -82,6 +84,7 @@ impl CaseView {
             category_code: case.category_code,
             channel: case.channel,
             stage: case.stage,
+            address: case.address,
             longitude: case.longitude,
             latitude: case.latitude,
             grid_id: case.grid_id,

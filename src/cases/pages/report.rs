@@ -27,6 +27,8 @@ pub struct ReportValues {
     pub description: String,
     pub latitude: String,
     pub longitude: String,
+    /// Address of the problem, looked up in the gazetteer when no coordinates are given.
+    pub address: String,
     pub caller_name: String,
     pub caller_phone: String,
 }
@@ -42,6 +44,7 @@ impl ReportValues {
                 "description" => values.description = value,
                 "latitude" => values.latitude = value,
                 "longitude" => values.longitude = value,
+                "address" => values.address = value,
                 "caller_name" => values.caller_name = value,
                 "caller_phone" => values.caller_phone = value,
                 _ => {}
@@ -69,6 +72,7 @@ impl ReportValues {
             crs: None,
             channel: Some(channel.as_str().to_owned()),
             reporter_contact: (channel == Channel::Hotline && !caller.is_empty()).then_some(caller),
+            address: Some(self.address.clone()),
         })
     }
 }

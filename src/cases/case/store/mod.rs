@@ -170,9 +170,9 @@ impl CaseStore for Db {
                 "INSERT INTO service_case (tracking_token, title, description, category_code, \
                  channel, reporter_user_id, reporter_contact, longitude, latitude, grid_id, \
                  community_id, outside_grids, department_code, stage, due_at, dispatch_due_at, \
-                 version, created_at, updated_at) \
+                 version, created_at, updated_at, address) \
                  VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, \
-                 $17, $18, $19) RETURNING case_id",
+                 $17, $18, $19, $20) RETURNING case_id",
             )
             .bind(&case.tracking_token)
             .bind(&case.title)
@@ -193,6 +193,7 @@ impl CaseStore for Db {
             .bind(case.version)
             .bind(case.created_at)
             .bind(case.updated_at)
+            .bind(case.address.as_deref())
             .fetch_one(&mut *tx)
             .await?;
             bind_event!(case_id, event).execute(&mut *tx).await?;

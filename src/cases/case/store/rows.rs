@@ -14,7 +14,7 @@ use crate::cases::{
 };
 
 pub(super) const CASE_COLUMNS: &str = "case_id, tracking_token, title, description, category_code, channel, \
-     reporter_user_id, reporter_contact, longitude, latitude, grid_id, community_id, \
+     reporter_user_id, reporter_contact, address, longitude, latitude, grid_id, community_id, \
      outside_grids, department_code, stage, due_at, dispatch_due_at, handling_due_at, \
      verification_due_at, requested_extension_amount, requested_extension_unit, \
      merged_into_case_id, rating, closed_at, rework_count, extension_count, version, \
@@ -30,6 +30,7 @@ pub(super) struct CaseRow {
     channel: String,
     reporter_user_id: Option<i64>,
     reporter_contact: Option<String>,
+    address: Option<String>,
     longitude: f64,
     latitude: f64,
     grid_id: Option<i64>,
@@ -80,6 +81,7 @@ impl TryFrom<CaseRow> for Case {
             channel,
             reporter_user_id: row.reporter_user_id,
             reporter_contact: row.reporter_contact,
+            address: row.address,
             longitude: row.longitude,
             latitude: row.latitude,
             grid_id: row.grid_id,

@@ -1,0 +1,67 @@
+// The report form's address field: suggestions from the demo street's gazetteer while
+// typing, a report located by address alone, and the error on the field for an
+// address the gazetteer does not know, with and without JavaScript.
+
+import assert from 'node:assert/strict';
+import { before, test } from 'node:test';
+
+import { axeViolations, withPage } from '../lib/browser.js';
+import { logIn } from '../lib/console.js';
+import { addUser } from '../lib/server.js';
+import { useServer } from '../lib/suite.js';
+
+const env = useServer('address');
+
+const RESIDENT = {
+  username: 'ci-address-resident',
+  displayName: '测试居民',
+  role: 'resident',
+  password: 'ci-address-resident-7c21',
+};
+
+// Runs after useServer's hook, which was registered first and starts the server.
+before(() => addUser(env.server.dataDir, RESIDENT));
+
+/** Fills the report form with everything but a location, then types `address`. */
+async function fillReport(page, address) {
+  await page.goto(`${env.baseUrl}/cases/new`);
+  const form = page.locator('main form[action^="/cases/new"]');
+  await form.locator('select[name="category_code"]').selectOption('E0101');
+  await form.locator('input[name="title"]').fill('井盖缺失');
+  await form.locator('textarea[name="description"]').fill('人行道上的井盖不见了。');
+  await form.locator('input[name="address"]').fill(address);
+  return form;
+}
+
+async function submit(page, form) {
+  await Promise.all([page.waitForNavigation(), form.locator('[type="submit"]').click()]);
+}
+
+test('address field suggests places and locates the report', async (t) => {
+  await withPage(t, env.browser, env.baseUrl, {}, async (_context, page) => {
+    await logIn(page, env.baseUrl, RESIDENT);
+    const form = await fillReport(page, '春望');
+    const suggestion = page.locator('#address-suggestions option[value="春望里"]');
+    await suggestion.waitFor({ state: 'attached', timeout: 5_000 });
+
+    await form.locator('input[name="address"]').fill('春望里3号楼东侧');
+    await submit(page, form);
+    assert.match(page.url(), /\/cases\/\d+\?notice=/, 'the report was filed');
+    const details = await page.locator('main dl').first().textContent();
+    assert.ok(details.includes('春望里3号楼东侧'), 'the case page shows the address');
+  });
+});
+
+test('unknown address returns the form with an error on the field', async (t) => {
+  await withPage(t, env.browser, env.baseUrl, { javaScriptEnabled: false }, async (_c, page) => {
+    await logIn(page, env.baseUrl, RESIDENT);
+    const form = await fillReport(page, '望京西园');
+    await submit(page, form);
+    assert.match(page.url(), /\/cases\/new/, 'still on the form');
+    const field = page.locator('input[name="address"]');
+    assert.equal(await field.getAttribute('aria-invalid'), 'true');
+    assert.equal(await field.inputValue(), '望京西园', 'the typed text is kept');
+    assert.equal(await page.locator('#address-error').count(), 1);
+    assert.deepEqual(await axeViolations(page), [], 'axe-core violations on the error page');
+  });
+});
