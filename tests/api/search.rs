@@ -276,3 +276,31 @@ async fn imported_cases_are_searchable() {
     let (_, found) = list(&admin, "q=外部导入案件").await;
     assert_eq!(found.as_array().unwrap().len(), 2, "category name of imported cases");
 }
+
+#[tokio::test]
+async fn queue_page_searches_and_filters_with_a_get_form() {
+    let app = app_with_grids().await;
+    let resident = app.login_as(Role::Resident, &[]).await;
+    let cases = report_three(&resident).await;
+    let dispatcher = app.login_as(Role::Dispatcher, &[areas::STREET]).await;
+    let link = |case_id: i64| format!("/cases/{case_id}\"");
+
+    let page = dispatcher.get("/cases?q=噪音&stage=&category=&area=").await;
+    assert_eq!(page.status(), 200);
+    let html = page.text().await.unwrap();
+    assert!(html.contains(&link(cases.noise)), "matching case listed");
+    assert!(!html.contains(&link(cases.manhole)), "other case left out");
+    assert!(html.contains("name=\"q\" type=\"search\" value=\"噪音\""), "search text kept");
+    assert!(html.contains("<select id=\"area\" name=\"area\">"), "area filter shown");
+    assert!(html.contains("name=\"overdue\" value=\"true\""), "overdue filter shown");
+    assert!(html.contains("暴露垃圾"), "category filter lists category names");
+
+    let grid_a1 = area_id(&app, areas::GRID_A1);
+    let page = dispatcher.get(&format!("/cases?q=lamp&area={grid_a1}&overdue=true")).await;
+    let html = page.text().await.unwrap();
+    assert!(!html.contains(&link(cases.lamp)), "fresh case is not overdue");
+    assert!(html.contains(&format!("<option value=\"{grid_a1}\" selected>")), "area kept");
+
+    let page = dispatcher.get("/cases?q=%EF%BC%9F").await;
+    assert_eq!(page.status(), 400, "query without terms");
+}

@@ -9,6 +9,7 @@
 mod detail;
 mod form_data;
 mod queue;
+mod queue_filter;
 mod report;
 mod track;
 
