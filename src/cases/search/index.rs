@@ -2,7 +2,7 @@
 //!
 //! SQLite keeps the terms in the FTS5 table `case_search`, whose rowid is the case id.
 //! PostgreSQL keeps them as a `tsvector` with positions in `case_search`, under a GIN
-//! index. Both hold the terms of [`document_terms`], so the two backends find the same
+//! index. Both hold the terms of `document_terms`, so the two backends find the same
 //! cases; only the relevance scores differ.
 
 use sqlx::{PgConnection, SqliteConnection};
