@@ -275,6 +275,18 @@ async fn imported_cases_are_searchable() {
     assert_eq!(found[0]["title"], "Graffiti Removal");
     let (_, found) = list(&admin, "q=外部导入案件").await;
     assert_eq!(found.as_array().unwrap().len(), 2, "category name of imported cases");
+
+    let later = folder.path().join("later.csv");
+    std::fs::write(
+        &later,
+        "CASE_ENQUIRY_ID,OPEN_DT,TARGET_DT,CLOSED_DT,CASE_STATUS,TYPE,Department,LATITUDE,LONGITUDE\n\
+         3,06/02/2015 09:00:00 AM,,,Open,Graffiti Removal,PWDx,42.35,-71.06\n",
+    )
+    .unwrap();
+    let cases = parse_file(&later, &mapping).expect("rows parse");
+    insert_cases(&app.db, &index, &mapping.source, &cases).await.expect("second file stored");
+    let (_, found) = list(&admin, "q=graffiti").await;
+    assert_eq!(found.as_array().unwrap().len(), 2, "second file of the same source: {found}");
 }
 
 #[tokio::test]

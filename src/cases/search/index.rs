@@ -55,36 +55,27 @@ pub trait SearchIndex {
     /// Replaces the index entry of one case with its current text.
     fn index_case(&mut self, case_id: i64) -> impl Future<Output = Result<(), sqlx::Error>> + Send;
 
-    /// Indexes up to [`INDEX_PAGE_ROWS`] cases that have no index entry, with ids above
-    /// `after_case_id` and, when `source` is given, imported from that source. Returns
-    /// the last case id indexed, or `None` when no case was left.
+    /// Indexes up to [`INDEX_PAGE_ROWS`] cases that have no index entry and ids above
+    /// `after_case_id`. Returns the last case id indexed, or `None` when none was left.
     fn index_missing_page(
         &mut self,
-        source: Option<&str>,
         after_case_id: i64,
     ) -> impl Future<Output = Result<Option<i64>, sqlx::Error>> + Send;
 
     /// Indexes every case imported from `source` that has no index entry yet.
+    ///
+    /// One statement lists their ids through the `external_source` index, and pages of
+    /// [`INDEX_PAGE_ROWS`] ids are then read by primary key. Paging by id range instead
+    /// would let the planner rescan the whole source for every page.
     fn index_imported(
         &mut self,
         source: &str,
-    ) -> impl Future<Output = Result<(), sqlx::Error>> + Send
-    where
-        Self: Send,
-    {
-        async move {
-            let mut after_case_id = 0;
-            while let Some(last) = self.index_missing_page(Some(source), after_case_id).await? {
-                after_case_id = last;
-            }
-            Ok(())
-        }
-    }
+    ) -> impl Future<Output = Result<(), sqlx::Error>> + Send;
 }
 
 /// Selects [`CaseText`] rows that meet `$condition`.
 macro_rules! select_case_text {
-    ($condition:literal) => {
+    ($condition:expr) => {
         concat!(
             "SELECT c.case_id, c.title, c.description, g.name_zh, g.name_en \
              FROM service_case c JOIN category g ON g.category_code = c.category_code WHERE ",
@@ -93,8 +84,14 @@ macro_rules! select_case_text {
     };
 }
 
-/// Implements the shared steps of [`SearchIndex`] for one connection type; `$key` is
-/// the case id column of `case_search` and `$insert` stores a batch of rows.
+/// Returns `$1, $2, …` for `count` parameters.
+fn placeholders(count: usize) -> String {
+    let list: Vec<String> = (1..=count).map(|n| format!("${n}")).collect();
+    list.join(", ")
+}
+
+/// Implements [`SearchIndex`] for one connection type; `$key` is the case id column of
+/// `case_search` and `$insert` stores a batch of rows.
 macro_rules! impl_search_index {
     ($connection:ty, $key:literal, $insert:ident) => {
         impl SearchIndex for $connection {
@@ -110,26 +107,42 @@ macro_rules! impl_search_index {
 
             async fn index_missing_page(
                 &mut self,
-                source: Option<&str>,
                 after_case_id: i64,
             ) -> Result<Option<i64>, sqlx::Error> {
-                let select = concat!(
-                    select_case_text!(
-                        "c.case_id > $1 \
-                         AND (CAST($2 AS TEXT) IS NULL OR c.external_source = $2) \
-                         AND NOT EXISTS (SELECT 1 FROM case_search s WHERE s."
-                    ),
+                let select = select_case_text!(concat!(
+                    "c.case_id > $1 AND NOT EXISTS (SELECT 1 FROM case_search s WHERE s.",
                     $key,
-                    " = c.case_id) ORDER BY c.case_id LIMIT $3"
-                );
+                    " = c.case_id) ORDER BY c.case_id LIMIT $2"
+                ));
                 let texts: Vec<CaseText> = sqlx::query_as(select)
                     .bind(after_case_id)
-                    .bind(source)
                     .bind(INDEX_PAGE_ROWS)
                     .fetch_all(&mut *self)
                     .await?;
                 $insert(self, &texts).await?;
                 Ok(texts.last().map(|text| text.case_id))
+            }
+
+            async fn index_imported(&mut self, source: &str) -> Result<(), sqlx::Error> {
+                let list = concat!(
+                    "SELECT c.case_id FROM service_case c WHERE c.external_source = $1 \
+                     AND NOT EXISTS (SELECT 1 FROM case_search s WHERE s.",
+                    $key,
+                    " = c.case_id)"
+                );
+                let case_ids: Vec<(i64,)> =
+                    sqlx::query_as(list).bind(source).fetch_all(&mut *self).await?;
+                for page in case_ids.chunks(INDEX_PAGE_ROWS as usize) {
+                    let select =
+                        format!(select_case_text!("c.case_id IN ({})"), placeholders(page.len()));
+                    let mut query = sqlx::query_as(sqlx::AssertSqlSafe(select));
+                    for (case_id,) in page {
+                        query = query.bind(*case_id);
+                    }
+                    let texts: Vec<CaseText> = query.fetch_all(&mut *self).await?;
+                    $insert(self, &texts).await?;
+                }
+                Ok(())
             }
         }
     };

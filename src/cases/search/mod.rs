@@ -49,7 +49,7 @@ pub async fn backfill(db: &Db) -> Result<(), sqlx::Error> {
         tracing::info!(after_case_id, "search index back-fill started");
         loop {
             let mut tx = pool.begin().await?;
-            match (*tx).index_missing_page(None, after_case_id).await? {
+            match (*tx).index_missing_page(after_case_id).await? {
                 Some(last_case_id) => {
                     sqlx::query("UPDATE case_search_backfill SET after_case_id = $1")
                         .bind(last_case_id)
