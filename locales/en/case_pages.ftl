@@ -32,7 +32,6 @@ cases-page-queue-title = Case queue
 cases-page-mine-title = My reports
 cases-page-stage = Stage
 cases-page-stage-all = All stages
-cases-page-filter = Filter
 cases-page-empty = No cases.
 cases-page-times-in = Times are in { $zone }; overdue cases come first.
 cases-page-number = No.

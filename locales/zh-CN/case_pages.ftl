@@ -32,7 +32,6 @@ cases-page-queue-title = 案件队列
 cases-page-mine-title = 我的报事
 cases-page-stage = 阶段
 cases-page-stage-all = 全部阶段
-cases-page-filter = 筛选
 cases-page-empty = 暂无案件。
 cases-page-times-in = 时间均为 { $zone } 时间，超期案件排在前面。
 cases-page-number = 编号

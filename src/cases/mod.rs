@@ -25,6 +25,7 @@ pub mod import;
 pub mod kpi;
 pub mod pages;
 pub mod row_error;
+pub mod search;
 
 use axum::{Json, Router, extract::rejection::JsonRejection};
 

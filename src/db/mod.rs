@@ -104,7 +104,8 @@ impl Db {
         }
     }
 
-    /// Applies the migrations embedded for this backend that have not run yet.
+    /// Applies the migrations embedded for this backend that have not run yet, then
+    /// the data steps SQL cannot do, such as indexing existing cases for search.
     ///
     /// # Errors
     /// Fails when a migration fails or an applied one was edited.
@@ -113,6 +114,7 @@ impl Db {
             Db::Sqlite(pool) => sqlx::migrate!("migrations/sqlite").run(pool).await?,
             Db::Postgres(pool) => sqlx::migrate!("migrations/postgres").run(pool).await?,
         }
+        crate::cases::search::backfill(self).await?;
         Ok(())
     }
 

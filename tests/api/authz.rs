@@ -138,6 +138,13 @@ const ROWS: &[Row] = &[
     Row { method: "GET", path: "/api/v1/categories", form: &[], anonymous: 401, by_role: STAFF },
     Row { method: "GET", path: "/api/v1/calendar/2026", form: &[], anonymous: 401, by_role: STAFF },
     Row { method: "GET", path: "/api/v1/cases", form: &[], anonymous: 401, by_role: STAFF },
+    Row {
+        method: "GET",
+        path: "/api/v1/cases?q=noise&overdue=true&offset=0",
+        form: &[],
+        anonymous: 401,
+        by_role: STAFF,
+    },
     Row { method: "GET", path: "/api/v1/kpis", form: &[], anonymous: 401, by_role: KPI_VIEWERS },
     Row { method: "GET", path: "/kpis", form: &[], anonymous: 401, by_role: KPI_VIEWERS },
     Row {
@@ -275,6 +282,13 @@ const ROWS: &[Row] = &[
         by_role: STAFF_NOT_FOUND,
     },
     Row { method: "GET", path: "/cases", form: &[], anonymous: 401, by_role: STAFF },
+    Row {
+        method: "GET",
+        path: "/cases?q=noise&overdue=true",
+        form: &[],
+        anonymous: 401,
+        by_role: STAFF,
+    },
     Row { method: "GET", path: "/cases/mine", form: &[], anonymous: 401, by_role: ALL_200 },
     Row { method: "GET", path: "/cases/new", form: &[], anonymous: 401, by_role: ALL_200 },
     Row {

@@ -427,7 +427,7 @@ async fn list_filters_by_stage_category_and_overdue() {
     let (_, overdue) = get("?overdue=true").await;
     assert_eq!(overdue, json!([]), "fresh cases are not overdue");
     let (status, error) = get("?stage=lost").await;
-    assert_eq!(status, 422);
+    assert_eq!(status, 400);
     assert_eq!(error["error"]["field"], "stage");
 }
 

@@ -179,6 +179,7 @@ mod tests {
             channel: super::super::Channel::Web,
             reporter_user_id: None,
             reporter_contact: None,
+            address: None,
             longitude: 116.4,
             latitude: 39.9,
             grid_id: None,

@@ -11,6 +11,9 @@ pub enum CaseError {
     /// Input that breaks a rule, naming its field; becomes 422.
     #[error("invalid input: {0:?}")]
     Invalid(UserMessage),
+    /// A query string parameter that cannot be used, naming it; becomes 400.
+    #[error("invalid query parameter: {0:?}")]
+    BadQuery(UserMessage),
     /// An action the stage or the actor does not allow; becomes 422 or 403.
     #[error(transparent)]
     Transition(#[from] TransitionError),
@@ -49,6 +52,7 @@ impl From<CaseError> for AppError {
     fn from(error: CaseError) -> Self {
         match error {
             CaseError::Invalid(message) => AppError::Invalid(message),
+            CaseError::BadQuery(message) => AppError::BadRequest(message),
             CaseError::Transition(TransitionError::NotAllowedInStage {
                 stage,
                 action,

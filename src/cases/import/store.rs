@@ -1,7 +1,12 @@
 //! Storing imported cases: one transaction, multi-row inserts in batches.
 
 use super::{ImportReport, parse::ImportedCase};
-use crate::{cases::case::locate::locate_point, db::Db, locate::AreaIndex, with_pool};
+use crate::{
+    cases::{case::locate::locate_point, search::SearchIndex},
+    db::Db,
+    locate::AreaIndex,
+    with_pool,
+};
 
 /// The catch-all category of imported cases, created with its department by the first
 /// import so that the shipped catalogue stays as it is.
@@ -98,6 +103,7 @@ pub async fn insert_cases(
             });
             insert.build().execute(&mut *tx).await?;
         }
+        tx.index_imported(source).await?;
         // Every case has an intake log entry, written here in one statement for the
         // whole file rather than one round trip per case.
         sqlx::query(

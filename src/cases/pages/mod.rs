@@ -10,6 +10,7 @@ mod detail;
 mod duplicates;
 mod form_data;
 mod queue;
+mod queue_filter;
 mod report;
 mod track;
 

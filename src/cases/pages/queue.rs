@@ -8,14 +8,21 @@ use axum::{
 };
 use chrono::Utc;
 
-use super::{local_time, render_page, stage_label};
+use super::{
+    local_time,
+    queue_filter::{AreaOption, QUEUE_PAGE_ROWS, QueueQuery, area_options},
+    render_page,
+    report::{CategoryGroup, group_categories},
+    stage_label,
+};
 use crate::{
     accounts::{CurrentUser, Permission},
-    cases::case::{
-        CaseStore, Stage,
-        followers::surviving_case,
-        query::{ListQuery, list_cases},
-        view::CaseView,
+    cases::{
+        case::{
+            CaseError, CaseStore, Stage, followers::surviving_case, query::list_cases,
+            view::CaseView,
+        },
+        catalogue::CatalogueStore,
     },
     http::{AppError, AppState, pages::PageContext},
     i18n::Locale,
@@ -59,21 +66,20 @@ pub struct StageOption {
 #[template(path = "cases/queue.html")]
 struct QueuePage {
     ctx: PageContext,
-    /// True on `/cases/mine`, which has no stage filter.
+    /// True on `/cases/mine`, which has no filters.
     mine: bool,
+    query: QueueQuery,
     stages: Vec<StageOption>,
+    categories: Vec<CategoryGroup>,
+    areas: Vec<AreaOption>,
     rows: Vec<CaseRow>,
     time_zone: String,
+    previous_page: Option<String>,
+    next_page: Option<String>,
 }
 
-/// Filters of the queue page. An empty stage means every stage.
-#[derive(Debug, Default, serde::Deserialize)]
-#[serde(default)]
-pub struct QueueQuery {
-    pub stage: String,
-}
-
-/// Lists the cases in the user's area scope, overdue ones first.
+/// Lists the cases in the user's area scope that match the search form: overdue ones
+/// first without search text, the most relevant first with it.
 #[tracing::instrument(skip_all, fields(user.id = user.user_id))]
 pub async fn get_queue(
     State(state): State<AppState>,
@@ -84,11 +90,14 @@ pub async fn get_queue(
     user.require(Permission::ViewCases)?;
     let index = state.locator.snapshot();
     let tz = state.settings.time_zone();
-    let stage = (!query.stage.is_empty()).then(|| query.stage.clone());
-    let list_query = ListQuery { stage, limit: Some("200".to_owned()), ..ListQuery::default() };
-    let mut views = list_cases(&state.db, &index, tz, &user, list_query).await?;
-    // A stable sort keeps the newest-first order within the overdue and on-time groups.
-    views.sort_by_key(|view| !view.overdue);
+    let mut views = list_cases(&state.db, &index, tz, &user, query.list_query()).await?;
+    let has_next = views.len() as i64 > QUEUE_PAGE_ROWS;
+    views.truncate(QUEUE_PAGE_ROWS as usize);
+    if !query.is_search() {
+        // A stable sort keeps the newest-first order within the overdue and on-time
+        // groups of this page.
+        views.sort_by_key(|view| !view.overdue);
+    }
 
     let locale = ctx.locale;
     let stages = Stage::ALL
@@ -99,9 +108,25 @@ pub async fn get_queue(
             selected: query.stage == stage.as_str(),
         })
         .collect();
+    let categories = state.db.list_categories().await.map_err(CaseError::from)?;
+    let categories = group_categories(locale, &categories, &query.category);
+    let areas = area_options(&user, &index, &query.area);
+    let offset = query.offset_rows();
+    let previous_page = (offset > 0).then(|| query.page_url((offset - QUEUE_PAGE_ROWS).max(0)));
+    let next_page = has_next.then(|| query.page_url(offset + QUEUE_PAGE_ROWS));
     let rows = views.iter().map(|view| CaseRow::new(view, locale)).collect();
-    let page =
-        QueuePage { ctx: ctx.at("cases"), mine: false, stages, rows, time_zone: tz.to_string() };
+    let page = QueuePage {
+        ctx: ctx.at("cases"),
+        mine: false,
+        query,
+        stages,
+        categories,
+        areas,
+        rows,
+        time_zone: tz.to_string(),
+        previous_page,
+        next_page,
+    };
     render_page(&page, StatusCode::OK)
 }
 
@@ -135,9 +160,14 @@ pub async fn get_my_cases(
     let page = QueuePage {
         ctx: ctx.at("mine"),
         mine: true,
+        query: QueueQuery::default(),
         stages: Vec::new(),
+        categories: Vec::new(),
+        areas: Vec::new(),
         rows,
         time_zone: tz.to_string(),
+        previous_page: None,
+        next_page: None,
     };
     render_page(&page, StatusCode::OK)
 }

@@ -175,7 +175,11 @@ async fn report_page(
 }
 
 /// Groups the catalogue's minor categories by major category, in catalogue order.
-fn group_categories(locale: Locale, categories: &[Category], selected: &str) -> Vec<CategoryGroup> {
+pub(super) fn group_categories(
+    locale: Locale,
+    categories: &[Category],
+    selected: &str,
+) -> Vec<CategoryGroup> {
     let english = locale == crate::i18n::Locale::En;
     let mut groups: Vec<(String, CategoryGroup)> = Vec::new();
     for category in categories {

@@ -6,16 +6,17 @@
 //! transaction records the case's followers and writes one notice per follower.
 
 pub mod followers;
+mod list;
 mod rows;
-
-use chrono::{DateTime, Utc};
 
 use self::rows::{CASE_COLUMNS, CaseRow, EventRow, INTAKE_ACTION};
 use super::{
     record::{Case, CaseEvent},
     stage::{Action, Stage},
 };
-use crate::{db::Db, with_pool};
+use crate::{cases::search::SearchIndex, db::Db, with_pool};
+
+pub use self::list::CaseFilter;
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -28,21 +29,6 @@ pub enum StoreError {
     VersionConflict { case_id: i64, expected: i64, current: i64 },
     #[error("case {0} not found")]
     NotFound(i64),
-}
-
-/// The conditions of [`CaseStore::list_cases`].
-#[derive(Debug, Clone, Default)]
-pub struct CaseFilter {
-    /// Only cases in one of these grids or communities; `None` means every area.
-    pub area_ids: Option<Vec<i64>>,
-    /// Also cases located in no grid, which only dispatchers place.
-    pub include_outside_grids: bool,
-    pub stage: Option<Stage>,
-    pub category_code: Option<String>,
-    /// Only open cases whose current deadline is before this instant.
-    pub overdue_at: Option<DateTime<Utc>>,
-    /// Largest number of cases returned, newest first.
-    pub limit: i64,
 }
 
 /// Storage of cases and their transition log.
@@ -58,7 +44,8 @@ pub trait CaseStore {
         &self,
         case_id: i64,
     ) -> impl Future<Output = Result<Option<Case>, StoreError>> + Send;
-    /// Lists cases matching `filter`, newest first.
+    /// Lists cases matching `filter`: by relevance when it has a search query, else
+    /// newest first.
     fn list_cases(
         &self,
         filter: &CaseFilter,
@@ -121,47 +108,6 @@ macro_rules! bind_event {
     };
 }
 
-/// Builds the `WHERE` clause of [`CaseStore::list_cases`] with numbered placeholders.
-/// The caller binds the area ids twice, then the other filters in the same order.
-fn list_query(filter: &CaseFilter) -> String {
-    let mut conditions = Vec::new();
-    let mut next = 1;
-    if let Some(area_ids) = &filter.area_ids {
-        let mut placeholders = |count: usize| {
-            let list: Vec<String> = (next..next + count).map(|n| format!("${n}")).collect();
-            next += count;
-            if list.is_empty() { "NULL".to_owned() } else { list.join(", ") }
-        };
-        let grids = placeholders(area_ids.len());
-        let communities = placeholders(area_ids.len());
-        let outside = if filter.include_outside_grids { " OR outside_grids" } else { "" };
-        conditions
-            .push(format!("(grid_id IN ({grids}) OR community_id IN ({communities}){outside})"));
-    }
-    let mut push = |condition: &str| {
-        conditions.push(condition.replace('?', &format!("${next}")));
-        next += 1;
-    };
-    if filter.stage.is_some() {
-        push("stage = ?");
-    }
-    if filter.category_code.is_some() {
-        push("category_code = ?");
-    }
-    if filter.overdue_at.is_some() {
-        push("due_at < ?");
-        conditions.push(
-            "stage NOT IN ('closed', 'rated', 'voided', 'merged') AND due_at IS NOT NULL".into(),
-        );
-    }
-    let clause = if conditions.is_empty() {
-        String::new()
-    } else {
-        format!(" WHERE {}", conditions.join(" AND "))
-    };
-    format!("SELECT {CASE_COLUMNS} FROM service_case{clause} ORDER BY case_id DESC LIMIT ${next}")
-}
-
 impl CaseStore for Db {
     async fn insert_case(&self, case: &Case, event: &CaseEvent) -> Result<Case, StoreError> {
         let case_id: i64 = with_pool!(self, |pool| {
@@ -197,6 +143,7 @@ impl CaseStore for Db {
             .fetch_one(&mut *tx)
             .await?;
             bind_event!(case_id, event).execute(&mut *tx).await?;
+            tx.index_case(case_id).await?;
             tx.commit().await?;
             Ok::<_, sqlx::Error>(case_id)
         })?;
@@ -215,25 +162,7 @@ impl CaseStore for Db {
     }
 
     async fn list_cases(&self, filter: &CaseFilter) -> Result<Vec<Case>, StoreError> {
-        let query = list_query(filter);
-        let rows: Vec<CaseRow> = with_pool!(self, |pool| {
-            let mut select = sqlx::query_as(sqlx::AssertSqlSafe(query.clone()));
-            let area_ids = filter.area_ids.as_deref().unwrap_or_default();
-            for area_id in area_ids.iter().chain(area_ids) {
-                select = select.bind(*area_id);
-            }
-            if let Some(stage) = filter.stage {
-                select = select.bind(stage.as_str());
-            }
-            if let Some(code) = &filter.category_code {
-                select = select.bind(code.clone());
-            }
-            if let Some(now) = filter.overdue_at {
-                select = select.bind(now);
-            }
-            select.bind(filter.limit).fetch_all(pool).await
-        })?;
-        rows.into_iter().map(Case::try_from).collect()
+        list::list_cases(self, filter).await
     }
 
     async fn update_case(
@@ -244,6 +173,8 @@ impl CaseStore for Db {
     ) -> Result<Case, StoreError> {
         let updated_rows = with_pool!(self, |pool| {
             let mut tx = pool.begin().await?;
+            // Transitions never change the title, description or category, so the
+            // search index entry of the case stays as it is.
             let result = sqlx::query(
                 "UPDATE service_case SET department_code = $3, stage = $4, due_at = $5, \
                  dispatch_due_at = $6, handling_due_at = $7, verification_due_at = $8, \

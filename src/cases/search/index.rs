@@ -1,0 +1,218 @@
+//! Writing the search index, inside the transaction that writes the cases.
+//!
+//! SQLite keeps the terms in the FTS5 table `case_search`, whose rowid is the case id.
+//! PostgreSQL keeps them as a `tsvector` with positions in `case_search`, under a GIN
+//! index. Both hold the terms of `document_terms`, so the two backends find the same
+//! cases; only the relevance scores differ.
+
+use sqlx::{PgConnection, SqliteConnection};
+
+use super::{query::quote_lexeme, tokenize::index_terms};
+
+/// Cases read and indexed per statement when indexing many cases at once.
+pub const INDEX_PAGE_ROWS: i64 = 1_000;
+/// Maximum `tsvector` position. PostgreSQL keeps later terms at this position, so a
+/// phrase in the tail of a text of over 16,383 terms may match loosely.
+const MAX_TSVECTOR_POSITION: usize = 16_383;
+
+/// The searchable text of one case as stored: its own text and its category's names.
+#[derive(Debug, sqlx::FromRow)]
+struct CaseText {
+    case_id: i64,
+    title: String,
+    description: String,
+    address: Option<String>,
+    name_zh: String,
+    name_en: String,
+}
+
+/// Returns the index terms of a case: title, description, address and both category
+/// names.
+/// An imported case whose description repeats its title is indexed once.
+fn document_terms(text: &CaseText) -> Vec<String> {
+    let mut terms = index_terms(&text.title);
+    if text.description != text.title {
+        terms.extend(index_terms(&text.description));
+    }
+    if let Some(address) = &text.address {
+        terms.extend(index_terms(address));
+    }
+    terms.extend(index_terms(&text.name_zh));
+    terms.extend(index_terms(&text.name_en));
+    terms
+}
+
+/// Builds the `tsvector` text of `terms` with 1-based positions, such as
+/// `'井盖':1 '盖丢':2`, so that phrase queries can match on PostgreSQL.
+fn tsvector_text(terms: &[String]) -> String {
+    let lexemes: Vec<String> = terms
+        .iter()
+        .enumerate()
+        .map(|(index, term)| {
+            format!("{}:{}", quote_lexeme(term), (index + 1).min(MAX_TSVECTOR_POSITION))
+        })
+        .collect();
+    lexemes.join(" ")
+}
+
+/// Writing index entries through one connection, usually inside a transaction.
+pub trait SearchIndex {
+    /// Replaces the index entry of one case with its current text.
+    fn index_case(&mut self, case_id: i64) -> impl Future<Output = Result<(), sqlx::Error>> + Send;
+
+    /// Indexes up to [`INDEX_PAGE_ROWS`] cases that have no index entry and ids above
+    /// `after_case_id`. Returns the last case id indexed, or `None` when none was left.
+    fn index_missing_page(
+        &mut self,
+        after_case_id: i64,
+    ) -> impl Future<Output = Result<Option<i64>, sqlx::Error>> + Send;
+
+    /// Indexes every case imported from `source` that has no index entry yet.
+    ///
+    /// One statement lists their ids through the `external_source` index, and pages of
+    /// [`INDEX_PAGE_ROWS`] ids are then read by primary key. Paging by id range instead
+    /// would let the planner rescan the whole source for every page.
+    fn index_imported(
+        &mut self,
+        source: &str,
+    ) -> impl Future<Output = Result<(), sqlx::Error>> + Send;
+}
+
+/// Selects [`CaseText`] rows that meet `$condition`.
+macro_rules! select_case_text {
+    ($condition:expr) => {
+        concat!(
+            "SELECT c.case_id, c.title, c.description, c.address, g.name_zh, g.name_en \
+             FROM service_case c JOIN category g ON g.category_code = c.category_code WHERE ",
+            $condition
+        )
+    };
+}
+
+/// Returns `$1, $2, …` for `count` parameters.
+fn placeholders(count: usize) -> String {
+    let list: Vec<String> = (1..=count).map(|n| format!("${n}")).collect();
+    list.join(", ")
+}
+
+/// Implements [`SearchIndex`] for one connection type; `$key` is the case id column of
+/// `case_search` and `$insert` stores a batch of rows.
+macro_rules! impl_search_index {
+    ($connection:ty, $key:literal, $insert:ident) => {
+        impl SearchIndex for $connection {
+            async fn index_case(&mut self, case_id: i64) -> Result<(), sqlx::Error> {
+                let delete = concat!("DELETE FROM case_search WHERE ", $key, " = $1");
+                sqlx::query(delete).bind(case_id).execute(&mut *self).await?;
+                let texts: Vec<CaseText> = sqlx::query_as(select_case_text!("c.case_id = $1"))
+                    .bind(case_id)
+                    .fetch_all(&mut *self)
+                    .await?;
+                $insert(self, &texts).await
+            }
+
+            async fn index_missing_page(
+                &mut self,
+                after_case_id: i64,
+            ) -> Result<Option<i64>, sqlx::Error> {
+                let select = select_case_text!(concat!(
+                    "c.case_id > $1 AND NOT EXISTS (SELECT 1 FROM case_search s WHERE s.",
+                    $key,
+                    " = c.case_id) ORDER BY c.case_id LIMIT $2"
+                ));
+                let texts: Vec<CaseText> = sqlx::query_as(select)
+                    .bind(after_case_id)
+                    .bind(INDEX_PAGE_ROWS)
+                    .fetch_all(&mut *self)
+                    .await?;
+                $insert(self, &texts).await?;
+                Ok(texts.last().map(|text| text.case_id))
+            }
+
+            async fn index_imported(&mut self, source: &str) -> Result<(), sqlx::Error> {
+                let list = concat!(
+                    "SELECT c.case_id FROM service_case c WHERE c.external_source = $1 \
+                     AND NOT EXISTS (SELECT 1 FROM case_search s WHERE s.",
+                    $key,
+                    " = c.case_id)"
+                );
+                let case_ids: Vec<(i64,)> =
+                    sqlx::query_as(list).bind(source).fetch_all(&mut *self).await?;
+                for page in case_ids.chunks(INDEX_PAGE_ROWS as usize) {
+                    let select =
+                        format!(select_case_text!("c.case_id IN ({})"), placeholders(page.len()));
+                    let mut query = sqlx::query_as(sqlx::AssertSqlSafe(select));
+                    for (case_id,) in page {
+                        query = query.bind(*case_id);
+                    }
+                    let texts: Vec<CaseText> = query.fetch_all(&mut *self).await?;
+                    $insert(self, &texts).await?;
+                }
+                Ok(())
+            }
+        }
+    };
+}
+
+impl_search_index!(SqliteConnection, "rowid", insert_sqlite);
+impl_search_index!(PgConnection, "case_id", insert_postgres);
+
+/// Inserts FTS5 rows one statement each: SQLite runs in process, so a prepared insert
+/// per row costs no round trip.
+async fn insert_sqlite(connection: &mut SqliteConnection, texts: &[CaseText]) -> sqlx::Result<()> {
+    for text in texts {
+        sqlx::query("INSERT INTO case_search (rowid, terms) VALUES ($1, $2)")
+            .bind(text.case_id)
+            .bind(document_terms(text).join(" "))
+            .execute(&mut *connection)
+            .await?;
+    }
+    Ok(())
+}
+
+/// Inserts `tsvector` rows in one statement from two arrays, one round trip per batch.
+async fn insert_postgres(connection: &mut PgConnection, texts: &[CaseText]) -> sqlx::Result<()> {
+    if texts.is_empty() {
+        return Ok(());
+    }
+    let case_ids: Vec<i64> = texts.iter().map(|text| text.case_id).collect();
+    let documents: Vec<String> =
+        texts.iter().map(|text| tsvector_text(&document_terms(text))).collect();
+    sqlx::query(
+        "INSERT INTO case_search (case_id, terms) \
+         SELECT case_id, CAST(document AS tsvector) \
+         FROM unnest($1::bigint[], $2::text[]) AS row (case_id, document)",
+    )
+    .bind(case_ids)
+    .bind(documents)
+    .execute(connection)
+    .await?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn document_covers_text_address_and_both_category_names() {
+        let text = CaseText {
+            case_id: 1,
+            title: "井盖".to_owned(),
+            description: "Loud noise".to_owned(),
+            address: Some("春望里".to_owned()),
+            name_zh: "噪音".to_owned(),
+            name_en: "Noise".to_owned(),
+        };
+        let terms = document_terms(&text);
+        assert_eq!(
+            terms,
+            ["井盖", "盖", "loud", "noise", "春望", "望里", "里", "噪音", "音", "noise"]
+        );
+    }
+
+    #[test]
+    fn tsvector_text_numbers_and_quotes_terms() {
+        let terms = vec!["井盖".to_owned(), "it's".to_owned()];
+        assert_eq!(tsvector_text(&terms), "'井盖':1 'it''s':2");
+    }
+}
