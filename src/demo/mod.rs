@@ -46,6 +46,7 @@ pub async fn seed_if_empty(db: &Db, settings: &Settings) -> anyhow::Result<()> {
             role,
             area_codes: area.iter().map(|code| (*code).to_owned()).collect(),
             locale: None,
+            department_code: None,
             password: None,
         };
         let created = create_account(db, &index, input, &Actor::cli()).await?;

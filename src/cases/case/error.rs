@@ -2,7 +2,7 @@
 
 use super::{stage::Action, store::StoreError, transition::TransitionError};
 use crate::{
-    cases::{calendar, catalogue},
+    cases::{calendar, catalogue, routing},
     http::{AppError, UserMessage},
 };
 
@@ -33,6 +33,8 @@ pub enum CaseError {
     Catalogue(#[from] catalogue::store::StoreError),
     #[error(transparent)]
     Calendar(#[from] calendar::store::StoreError),
+    #[error(transparent)]
+    Routing(#[from] routing::store::StoreError),
 }
 
 fn action_list(actions: &[Action]) -> String {
@@ -77,6 +79,7 @@ impl From<CaseError> for AppError {
             CaseError::Store(error) => AppError::Internal(error.into()),
             CaseError::Catalogue(error) => AppError::Internal(error.into()),
             CaseError::Calendar(error) => AppError::Internal(error.into()),
+            CaseError::Routing(error) => AppError::Internal(error.into()),
         }
     }
 }

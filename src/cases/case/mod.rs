@@ -16,6 +16,7 @@ pub mod http;
 pub mod intake;
 pub mod locate;
 pub mod query;
+mod reclassify;
 pub mod record;
 pub mod stage;
 pub mod store;

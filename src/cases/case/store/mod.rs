@@ -37,6 +37,9 @@ pub struct CaseFilter {
     pub include_outside_grids: bool,
     pub stage: Option<Stage>,
     pub category_code: Option<String>,
+    /// Only cases dispatched to this department: at or after dispatch and with this
+    /// `department_code`.
+    pub dispatched_to: Option<String>,
     /// Only open cases whose current deadline is before this instant.
     pub overdue_at: Option<DateTime<Utc>>,
     /// Largest number of cases returned, newest first.
@@ -145,6 +148,9 @@ fn list_query(filter: &CaseFilter) -> String {
     if filter.category_code.is_some() {
         push("category_code = ?");
     }
+    if filter.dispatched_to.is_some() {
+        push("department_code = ? AND stage NOT IN ('intake', 'filed', 'voided', 'merged')");
+    }
     if filter.overdue_at.is_some() {
         push("due_at < ?");
         conditions.push(
@@ -224,6 +230,9 @@ impl CaseStore for Db {
             if let Some(code) = &filter.category_code {
                 select = select.bind(code.clone());
             }
+            if let Some(department_code) = &filter.dispatched_to {
+                select = select.bind(department_code.clone());
+            }
             if let Some(now) = filter.overdue_at {
                 select = select.bind(now);
             }
@@ -245,8 +254,8 @@ impl CaseStore for Db {
                  dispatch_due_at = $6, handling_due_at = $7, verification_due_at = $8, \
                  requested_extension_amount = $9, requested_extension_unit = $10, \
                  merged_into_case_id = $11, rating = $12, closed_at = $13, rework_count = $14, \
-                 extension_count = $15, updated_at = $16, version = version + 1 \
-                 WHERE case_id = $1 AND version = $2",
+                 extension_count = $15, updated_at = $16, category_code = $17, \
+                 version = version + 1 WHERE case_id = $1 AND version = $2",
             )
             .bind(case.case_id)
             .bind(expected_version)
@@ -265,6 +274,7 @@ impl CaseStore for Db {
             .bind(case.rework_count)
             .bind(case.extension_count)
             .bind(case.updated_at)
+            .bind(&case.category_code)
             .execute(&mut *tx)
             .await?;
             if result.rows_affected() == 1 {
