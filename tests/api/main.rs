@@ -25,6 +25,7 @@ mod cases_loop;
 mod cases_routes;
 mod cases_store;
 mod kpis;
+mod routing;
 
 // The smart street core: devices and their readings.
 mod sensors;
