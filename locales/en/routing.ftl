@@ -30,3 +30,5 @@ routing-upload-file = CSV file
 routing-upload-submit = Upload and replace
 routing-errors-title = The file was not imported:
 notice-routing-imported = The routing rules were replaced.
+routing-nav = Routing
+error-routing-upload-missing = Choose a CSV file to upload.

@@ -30,3 +30,5 @@ routing-upload-file = CSV 文件
 routing-upload-submit = 上传并替换
 routing-errors-title = 文件未导入：
 notice-routing-imported = 路由规则已替换。
+routing-nav = 派遣路由
+error-routing-upload-missing = 请选择要上传的 CSV 文件。

@@ -274,6 +274,22 @@ const ROWS: &[Row] = &[
         by_role: STAFF_NOT_FOUND,
     },
     Row { method: "GET", path: "/cases", form: &[], anonymous: 401, by_role: STAFF },
+    Row { method: "GET", path: "/routing", form: &[], anonymous: 401, by_role: ADMIN_ONLY },
+    Row {
+        method: "GET",
+        path: "/routing/export.csv",
+        form: &[],
+        anonymous: 401,
+        by_role: ADMIN_ONLY,
+    },
+    // A form without a file: the administrator gets past authorization to a 422.
+    Row {
+        method: "POST",
+        path: "/routing/import",
+        form: &[],
+        anonymous: 401,
+        by_role: [422, 403, 403, 403, 403, 403, 403],
+    },
     Row { method: "GET", path: "/cases/mine", form: &[], anonymous: 401, by_role: ALL_200 },
     Row { method: "GET", path: "/cases/new", form: &[], anonymous: 401, by_role: ALL_200 },
     Row {

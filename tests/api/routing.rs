@@ -417,3 +417,64 @@ async fn csv_import_round_trips_and_reports_rows() {
     export_rules(&app.db, &mut after).await.unwrap();
     assert_eq!(String::from_utf8(after).unwrap(), exported, "nothing written");
 }
+
+#[tokio::test]
+async fn routing_page_lists_rules_and_replaces_them_from_upload() {
+    let app = app_with_grids().await;
+    set_rules(&app, json!([rule("territory", areas::GRID_A1, None, "CGZF")])).await;
+    let admin = app.login_as(Role::Administrator, &[]).await;
+
+    let page = admin.get("/routing").await.text().await.unwrap();
+    assert!(page.contains(areas::GRID_A1), "lists the rule's area");
+    assert!(page.contains("CGZF"), "lists the rule's department");
+
+    let upload = |text: String| {
+        let part = reqwest::multipart::Part::bytes(text.into_bytes()).file_name("rules.csv");
+        let form = reqwest::multipart::Form::new()
+            .text("csrf_token", admin.csrf_token.clone())
+            .part("file", part);
+        let url = admin.url(&format!("/routing/import?csrf_token={}", admin.csrf_token));
+        admin.client.post(url).multipart(form).send()
+    };
+    let bad = format!("basis,area_code,category,department_code\nowner,{},,NOPE\n", areas::STREET);
+    let response = upload(bad).await.unwrap();
+    assert_eq!(response.status(), 422);
+    let html = response.text().await.unwrap();
+    assert!(html.contains("department_code"), "names the column");
+
+    let good = format!("basis,area_code,category,department_code\nowner,{},,ZJS\n", areas::STREET);
+    let response = upload(good).await.unwrap();
+    assert_eq!(response.status(), 303);
+    let listed: Value = admin.get("/api/v1/routing-rules").await.json().await.unwrap();
+    let rules = listed["rules"].as_array().unwrap();
+    assert_eq!(rules.len(), 1, "{listed}");
+    assert_eq!(rules[0]["department_code"], "ZJS");
+    assert_eq!(rules[0]["area_code"], areas::STREET);
+}
+
+#[tokio::test]
+async fn users_page_sets_a_handler_department() {
+    use citycore::accounts::AccountStore;
+    let app = app_with_grids().await;
+    let admin = app.login_as(Role::Administrator, &[]).await;
+    let form = |username: &'static str, role: &'static str| {
+        [
+            ("username", username),
+            ("display_name", "环卫处置"),
+            ("role", role),
+            ("areas", areas::STREET),
+            ("department_code", "HWS"),
+            ("password", "handler-password-2"),
+        ]
+    };
+
+    let response = admin.post_form("/users/new", &form("hws-handler", "handler")).await;
+    assert_eq!(response.status(), 303, "handler with a department created");
+    let stored = app.db.user_by_username("hws-handler").await.unwrap().expect("stored");
+    assert_eq!(stored.department_code.as_deref(), Some("HWS"));
+
+    let response = admin.post_form("/users/new", &form("hws-dispatcher", "dispatcher")).await;
+    assert_eq!(response.status(), 422, "dispatchers take no department");
+    let html = response.text().await.unwrap();
+    assert!(html.contains("department_code-error"), "error shown next to the field");
+}

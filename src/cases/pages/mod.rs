@@ -7,7 +7,7 @@
 //! validation rules live in one place. Every form works without JavaScript.
 
 mod detail;
-mod form_data;
+pub(crate) mod form_data;
 mod queue;
 mod report;
 mod track;
