@@ -65,7 +65,7 @@ async fn act(session: &Session, case: &Value, action: &str, extra: Value) -> req
     session.post_json(&path, &body).await
 }
 
-/// Takes `action` and returns the updated case, failing unless it answers 200.
+/// Takes `action` and returns the updated case, failing unless the status is 200.
 async fn act_ok(session: &Session, case: &Value, action: &str, extra: Value) -> Value {
     let response = act(session, case, action, extra).await;
     let status = response.status();
@@ -347,7 +347,7 @@ async fn only_handlers_take_a_known_department() {
 }
 
 #[tokio::test]
-async fn invalid_rule_set_names_rule_and_field_and_writes_nothing() {
+async fn invalid_rule_set_changes_nothing() {
     let app = app_with_grids().await;
     set_rules(&app, json!([rule("territory", areas::GRID_A1, None, "CGZF")])).await;
     let admin = app.login_as(Role::Administrator, &[]).await;
@@ -419,7 +419,7 @@ async fn csv_import_round_trips_and_reports_rows() {
 }
 
 #[tokio::test]
-async fn routing_page_lists_rules_and_replaces_them_from_upload() {
+async fn routing_page_replaces_rules_from_upload() {
     let app = app_with_grids().await;
     set_rules(&app, json!([rule("territory", areas::GRID_A1, None, "CGZF")])).await;
     let admin = app.login_as(Role::Administrator, &[]).await;

@@ -24,8 +24,8 @@ use crate::{
 
 #[derive(Debug, thiserror::Error)]
 pub enum RoutingError {
-    /// A JSON rule set with an invalid rule; the message's field names the rule and its
-    /// field, such as `rules[2].area_code`. Becomes 422; nothing was written.
+    /// A JSON rule set with an invalid rule. The message's field names the rule and its
+    /// field, such as `rules[2].area_code`. Becomes 422, and nothing was written.
     #[error("invalid routing rule: {0:?}")]
     Invalid(UserMessage),
     /// A CSV file with invalid rows, each with its line and column. Becomes 422 with
@@ -98,8 +98,8 @@ impl From<&RoutingRule> for RuleView {
     }
 }
 
-/// What a rule is checked against: the areas, the catalogue and the departments, plus
-/// the keys of the rules seen so far in the same set.
+/// The reference data a rule is checked against (areas, catalogue, departments) and the
+/// keys of the rules seen so far in the same set.
 pub(super) struct RuleChecker<'a> {
     index: &'a AreaIndex,
     categories: Vec<Category>,
@@ -128,6 +128,7 @@ impl<'a> RuleChecker<'a> {
         position: u64,
     ) -> Result<RoutingRule, Vec<UserMessage>> {
         let mut errors = Vec::new();
+
         let basis = Basis::parse(&draft.basis);
         if basis.is_none() {
             let message = UserMessage::new("routing_basis_invalid").arg("value", &draft.basis);
@@ -141,6 +142,7 @@ impl<'a> RuleChecker<'a> {
             let message = UserMessage::new("unknown_department").arg("code", department_code);
             errors.push(message.field("department_code"));
         }
+
         let (Some(basis), Some((area_id, area_code)), Some(category), true) =
             (basis, area, category, errors.is_empty())
         else {
