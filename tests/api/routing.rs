@@ -478,3 +478,37 @@ async fn users_page_sets_a_handler_department() {
     let html = response.text().await.unwrap();
     assert!(html.contains("department_code-error"), "error shown next to the field");
 }
+
+#[tokio::test]
+async fn reclassify_keeps_approved_extensions() {
+    let app = app_with_grids().await;
+    let dispatcher = app.login_as(Role::Dispatcher, &[areas::STREET]).await;
+    let handler = app.login_as(Role::Handler, &[areas::STREET]).await;
+    let in_handling = |extend: bool| {
+        let (dispatcher, handler, app) = (&dispatcher, &handler, &app);
+        async move {
+            let case = report(app, "E0101", IN_GRID_A1).await;
+            let case = act_ok(dispatcher, &case, "file", json!({})).await;
+            let case = act_ok(dispatcher, &case, "dispatch", json!({})).await;
+            let mut case = act_ok(handler, &case, "accept", json!({})).await;
+            if extend {
+                let extension = json!({ "extension_amount": 1, "extension_unit": "working_days" });
+                case = act_ok(handler, &case, "request_extension", extension).await;
+                case = act_ok(dispatcher, &case, "approve_extension", json!({})).await;
+            }
+            act_ok(dispatcher, &case, "reclassify", json!({ "category_code": "C0103" })).await
+        }
+    };
+    let plain = in_handling(false).await;
+    let extended = in_handling(true).await;
+    let due = |case: &Value| {
+        chrono::DateTime::parse_from_rfc3339(case["handling_due_at"].as_str().unwrap()).unwrap()
+    };
+    let gained = due(&extended) - due(&plain);
+    assert!(
+        gained >= chrono::TimeDelta::hours(20),
+        "one working day later: {} vs {}",
+        extended["handling_due_at"],
+        plain["handling_due_at"]
+    );
+}

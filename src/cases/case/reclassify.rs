@@ -3,10 +3,10 @@
 //! The case keeps its id. Unless the dispatcher names a department, routing runs again
 //! for the new category. The deadline of the current clock is recomputed from the new
 //! category's limit, counted on the working-time calendar from the moment that clock
-//! started: intake or the last return for the dispatch clock, the last dispatch,
-//! re-dispatch, rework or reopening for the handling clock. Clocks of later stages need
-//! no change, because each starts when its stage begins and reads the case's category
-//! then.
+//! started. The dispatch clock starts at intake or the last return. The handling clock
+//! starts at the last dispatch, re-dispatch, rework or reopening, and the extensions
+//! approved since then still apply. Clocks of later stages need no change, because each
+//! starts when its stage begins and reads the case's category then.
 
 use chrono::{DateTime, Utc};
 
@@ -19,6 +19,7 @@ use super::{
 };
 use crate::{
     cases::{
+        calendar::{TimeUnit, WorkingAmount},
         catalogue::{CatalogueStore, Category, CategoryCode},
         routing::service::route_case,
     },
@@ -104,15 +105,33 @@ fn recompute_deadline(
             case.due_at = case.dispatch_due_at;
         }
         _ => {
-            // NOTE: extensions approved since the handling clock started are not added
-            // again, so a re-classified case loses them; the dispatcher may grant more.
             let starts = [Action::Dispatch, Action::Redispatch, Action::Rework, Action::Reopen];
             let start = last_event_at(events, &starts).unwrap_or(context.now);
-            case.handling_due_at = Some(context.after(start, category.handling_limit)?);
+            let mut due_at = context.after(start, category.handling_limit)?;
+            // Extensions approved since the clock started still apply, in their order.
+            for extension in approved_extensions_since(events, start) {
+                due_at = context.after(due_at, extension)?;
+            }
+            case.handling_due_at = Some(due_at);
             case.due_at = case.handling_due_at;
         }
     }
     Ok(())
+}
+
+/// Lists the extensions approved at or after `start`, oldest first, from the
+/// `extension` detail that approving stores.
+fn approved_extensions_since(events: &[CaseEvent], start: DateTime<Utc>) -> Vec<WorkingAmount> {
+    events
+        .iter()
+        .filter(|event| event.action == Some(Action::ApproveExtension))
+        .filter(|event| event.occurred_at >= start)
+        .filter_map(|event| {
+            let extension = event.details.get("extension")?;
+            let unit = TimeUnit::parse(extension.get("unit")?.as_str()?).ok()?;
+            WorkingAmount::new(extension.get("amount")?.as_i64()?, unit).ok()
+        })
+        .collect()
 }
 
 /// Finds when the newest event of one of `actions` happened.
