@@ -512,3 +512,28 @@ async fn reclassify_keeps_approved_extensions() {
         plain["handling_due_at"]
     );
 }
+
+#[tokio::test]
+async fn case_page_reclassifies_through_its_form() {
+    let app = app_with_grids().await;
+    let dispatcher = app.login_as(Role::Dispatcher, &[areas::STREET]).await;
+    let case = report(&app, "E0101", IN_GRID_A1).await;
+    let case_id = case["case_id"].as_i64().unwrap();
+
+    let page = dispatcher.get(&format!("/cases/{case_id}")).await.text().await.unwrap();
+    assert!(page.contains("id=\"reclassify-category_code\""), "reclassify form shown");
+
+    let version = case["version"].to_string();
+    let form = [
+        ("action", "reclassify"),
+        ("expected_version", version.as_str()),
+        ("category_code", "E0104"),
+        ("department_code", ""),
+    ];
+    let response = dispatcher.post_form(&format!("/cases/{case_id}/actions"), &form).await;
+    assert_eq!(response.status(), 303);
+    let view: Value = read(&dispatcher, &case["case_id"]).await.json().await.unwrap();
+    assert_eq!(view["category_code"], "E0104");
+    assert_eq!(view["department_code"], "CGZF", "default department of E0104");
+    assert_eq!(view["case_id"], case_id);
+}
