@@ -24,7 +24,7 @@ pub struct AccountInput {
     pub role: Role,
     pub area_codes: Vec<String>,
     pub locale: Option<Locale>,
-    /// A handler's department code; `None` scopes the handler by area alone.
+    /// A handler's department code. `None` scopes the handler by area alone.
     pub department_code: Option<String>,
     /// `None` generates a password that the caller shows once.
     pub password: Option<String>,

@@ -25,7 +25,7 @@ pub struct User {
     pub locked_until: Option<DateTime<Utc>>,
     pub last_login_at: Option<DateTime<Utc>>,
     pub area_ids: Vec<i64>,
-    /// The department whose cases a handler works on; `None` for other roles and for
+    /// The department whose cases a handler works on. `None` for other roles and for
     /// handlers scoped by area alone.
     pub department_code: Option<String>,
 }

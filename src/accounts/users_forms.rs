@@ -32,7 +32,7 @@ pub struct UserFormValues {
     pub locale: String,
     pub password: String,
     pub active: bool,
-    /// A handler's department code; empty for none.
+    /// A handler's department code, or empty for none.
     pub department_code: String,
 }
 

@@ -144,7 +144,7 @@ pub enum CatalogueCommand {
 
 #[derive(Debug, Subcommand)]
 pub enum RoutingCommand {
-    /// Replace every routing rule with those of a CSV file; all or nothing.
+    /// Replace every routing rule with those of a CSV file. An invalid row writes nothing.
     Import(crate::cases::routing::cli::ImportRoutingArgs),
     /// Export every routing rule as CSV in the format `import` reads.
     Export(crate::cases::routing::cli::ExportRoutingArgs),

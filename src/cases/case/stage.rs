@@ -107,7 +107,7 @@ pub enum Action {
     /// Merge into another case as its duplicate.
     Merge,
     /// 重新分类: the dispatcher corrects the category, which re-runs routing and the
-    /// current deadline; the case keeps its id.
+    /// current deadline. The case keeps its id.
     Reclassify,
 }
 
