@@ -155,6 +155,34 @@ fn serve_demo_seeds_once_and_stops_on_sigterm() {
     std::io::Read::read_to_string(&mut server.0.stdout.take().unwrap(), &mut second_output)
         .unwrap();
     assert!(!second_output.contains("password"), "second start printed: {second_output}");
+
+    // The demo's routing rules export, and an invalid import names its cell and keeps them.
+    let exported = stdout_of(citycore(dir.path()).args(["routing", "export"]));
+    assert!(exported.contains("territory,110105900001,E01,CGZF"), "demo rules: {exported}");
+    let bad_file = dir.path().join("bad-rules.csv");
+    std::fs::write(&bad_file, "basis,area_code,category,department_code\nowner,0,,HWS\n").unwrap();
+    let output = citycore(dir.path()).args(["routing", "import"]).arg(&bad_file).output().unwrap();
+    assert!(!output.status.success(), "invalid rules rejected");
+    let errors = String::from_utf8_lossy(&output.stderr);
+    assert!(errors.contains("area_code"), "names the column: {errors}");
+    let again = stdout_of(citycore(dir.path()).args(["routing", "export"]));
+    assert_eq!(again, exported, "nothing imported");
+
+    let added = stdout_of(citycore(dir.path()).args([
+        "user",
+        "add",
+        "--username",
+        "hws-handler",
+        "--display-name",
+        "环卫处置",
+        "--role",
+        "handler",
+        "--area",
+        "110105900",
+        "--department",
+        "HWS",
+    ]));
+    assert!(added.contains("created user"), "handler with a department: {added}");
 }
 
 fn wait_exit(child: &mut Child, limit: Duration) -> Option<i32> {

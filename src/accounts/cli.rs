@@ -28,6 +28,10 @@ pub struct AddUserArgs {
     /// Console language of the account: `zh-CN` or `en`; omitted follows the browser.
     #[arg(long, value_parser = parse_locale)]
     pub locale: Option<Locale>,
+    /// Department code of a handler, such as HWS: the handler then reads and acts only
+    /// on cases dispatched to that department. Other roles take none.
+    #[arg(long = "department", value_name = "CODE")]
+    pub department_code: Option<String>,
     /// Read the password (at least 10 characters) from the first line of standard
     /// input instead of generating one.
     #[arg(long)]
@@ -56,6 +60,7 @@ pub async fn add_user(db: &Db, settings: &Settings, args: AddUserArgs) -> anyhow
         role: args.role,
         area_codes: args.areas,
         locale: args.locale,
+        department_code: args.department_code,
         password,
     };
     let created = create_account(db, &locator.snapshot(), input, &Actor::cli()).await?;

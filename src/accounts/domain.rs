@@ -32,6 +32,10 @@ pub enum AccountError {
     CannotDemoteSelf,
     #[error("user {0} not found")]
     UserNotFound(i64),
+    #[error("only handlers may have a department")]
+    DepartmentNotAllowed,
+    #[error("unknown department code {0}; choose a department of the catalogue")]
+    UnknownDepartment(String),
     #[error(transparent)]
     Database(#[from] sqlx::Error),
     #[error(transparent)]
@@ -71,6 +75,12 @@ impl From<AccountError> for AppError {
             CannotDemoteSelf => {
                 AppError::Invalid(UserMessage::new("cannot_demote_self").field("role"))
             }
+            DepartmentNotAllowed => AppError::Invalid(
+                UserMessage::new("routing_department_handlers_only").field("department_code"),
+            ),
+            UnknownDepartment(code) => AppError::Invalid(
+                UserMessage::new("unknown_department").arg("code", code).field("department_code"),
+            ),
             UserNotFound(id) => {
                 AppError::NotFound(UserMessage::new("user_not_found").arg("id", id))
             }
@@ -216,6 +226,7 @@ mod tests {
             display_name: "u".to_owned(),
             role,
             area_ids,
+            department_code: None,
             locale: None,
             csrf_token: String::new(),
         }

@@ -208,6 +208,7 @@ pub async fn get_me(State(state): State<AppState>, user: CurrentUser) -> Json<se
         "role": user.role,
         "locale": user.locale.map(Locale::tag),
         "areas": areas,
+        "department_code": user.department_code,
     }))
 }
 

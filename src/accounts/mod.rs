@@ -153,6 +153,8 @@ pub struct CurrentUser {
     pub role: Role,
     /// The areas the account is scoped to; empty for administrators, who see all.
     pub area_ids: Vec<i64>,
+    /// A handler's department: they read and act only on cases dispatched to it.
+    pub department_code: Option<String>,
     pub locale: Option<crate::i18n::Locale>,
     /// The session's CSRF token, to embed in forms.
     pub csrf_token: String,

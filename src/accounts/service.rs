@@ -3,6 +3,7 @@
 
 use crate::{
     audit::{self, Actor, AuditAction, NewAuditEntry},
+    cases::routing::RoutingStore,
     db::Db,
     i18n::Locale,
     locate::AreaIndex,
@@ -23,6 +24,8 @@ pub struct AccountInput {
     pub role: Role,
     pub area_codes: Vec<String>,
     pub locale: Option<Locale>,
+    /// A handler's department code. `None` scopes the handler by area alone.
+    pub department_code: Option<String>,
     /// `None` generates a password that the caller shows once.
     pub password: Option<String>,
 }
@@ -59,6 +62,7 @@ pub async fn create_account(
     let username = parse_username(&input.username)?;
     let display_name = parse_display_name(&input.display_name)?;
     let area_ids = resolve_scope(input.role, &input.area_codes, index)?;
+    let department_code = check_department(db, input.role, input.department_code).await?;
     let (password, generated) = match input.password {
         Some(text) => (Password::parse_new(text)?, false),
         None => (Password::generate(), true),
@@ -71,14 +75,16 @@ pub async fn create_account(
         password_hash,
         locale: input.locale,
         area_ids,
+        department_code: department_code.clone(),
     };
     let user_id = db.insert_user(&user).await?;
     tracing::Span::current().record("user.id", user_id);
     tracing::info!(user.id = user_id, "account created");
     let detail = format!(
-        "username={username} role={} areas={}",
+        "username={username} role={} areas={} department={}",
         input.role.as_str(),
-        input.area_codes.join(",")
+        input.area_codes.join(","),
+        department_code.unwrap_or_default()
     );
     audit::record(db, entry(actor, AuditAction::UserCreated, user_id, Some(detail))).await;
     Ok(CreatedAccount { user_id, generated_password: generated.then_some(password) })
@@ -91,6 +97,7 @@ pub struct AccountEdit {
     pub role: Role,
     pub area_codes: Vec<String>,
     pub active: bool,
+    pub department_code: Option<String>,
 }
 
 /// Applies an administrator's edit. Deactivating an account ends its sessions.
@@ -111,7 +118,14 @@ pub async fn update_account(
     if actor.user_id == Some(user_id) && (edit.role != Role::Administrator || !edit.active) {
         return Err(AccountError::CannotDemoteSelf);
     }
-    let changes = UserChanges { display_name, role: edit.role, area_ids, active: edit.active };
+    let department_code = check_department(db, edit.role, edit.department_code).await?;
+    let changes = UserChanges {
+        display_name,
+        role: edit.role,
+        area_ids,
+        active: edit.active,
+        department_code: department_code.clone(),
+    };
     if !db.update_user(user_id, &changes).await? {
         return Err(AccountError::UserNotFound(user_id));
     }
@@ -119,10 +133,11 @@ pub async fn update_account(
         db.delete_user_sessions(user_id).await?;
     }
     let detail = format!(
-        "role={} areas={} active={}",
+        "role={} areas={} active={} department={}",
         edit.role.as_str(),
         edit.area_codes.join(","),
-        edit.active
+        edit.active,
+        department_code.unwrap_or_default()
     );
     audit::record(db, entry(actor, AuditAction::UserUpdated, user_id, Some(detail))).await;
     Ok(())
@@ -161,6 +176,27 @@ pub async fn unlock_account(db: &Db, user_id: i64, actor: &Actor) -> Result<(), 
     db.unlock_user(user_id).await?;
     audit::record(db, entry(actor, AuditAction::UserUnlocked, user_id, None)).await;
     Ok(())
+}
+
+/// Checks a department given to an account: only handlers hold one, and it must exist.
+/// An empty code means none.
+///
+/// # Errors
+/// [`AccountError::DepartmentNotAllowed`] for another role and
+/// [`AccountError::UnknownDepartment`] for a code no department has.
+async fn check_department(
+    db: &Db,
+    role: Role,
+    code: Option<String>,
+) -> Result<Option<String>, AccountError> {
+    let Some(code) = code.map(|code| code.trim().to_owned()).filter(|code| !code.is_empty()) else {
+        return Ok(None);
+    };
+    if role != Role::Handler {
+        return Err(AccountError::DepartmentNotAllowed);
+    }
+    let known = db.department_codes().await.map_err(anyhow::Error::new)?;
+    if known.contains(&code) { Ok(Some(code)) } else { Err(AccountError::UnknownDepartment(code)) }
 }
 
 fn entry(

@@ -103,6 +103,7 @@ pub async fn load_user(
         display_name: user.display_name,
         role: user.role,
         area_ids: user.area_ids,
+        department_code: user.department_code,
         locale: user.locale,
         csrf_token: session.csrf_token,
     }))

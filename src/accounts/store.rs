@@ -25,6 +25,9 @@ pub struct User {
     pub locked_until: Option<DateTime<Utc>>,
     pub last_login_at: Option<DateTime<Utc>>,
     pub area_ids: Vec<i64>,
+    /// The department whose cases a handler works on. `None` for other roles and for
+    /// handlers scoped by area alone.
+    pub department_code: Option<String>,
 }
 
 impl User {
@@ -46,6 +49,7 @@ struct UserRow {
     failed_logins: i32,
     locked_until: Option<DateTime<Utc>>,
     last_login_at: Option<DateTime<Utc>>,
+    department_code: Option<String>,
 }
 
 impl UserRow {
@@ -65,12 +69,13 @@ impl UserRow {
             locked_until: self.locked_until,
             last_login_at: self.last_login_at,
             area_ids,
+            department_code: self.department_code,
         })
     }
 }
 
 const USER_COLUMNS: &str = "user_id, username, display_name, role, password_hash, locale, \
-     active, failed_logins, locked_until, last_login_at";
+     active, failed_logins, locked_until, last_login_at, department_code";
 
 /// A validated account to insert.
 #[derive(Debug, Clone)]
@@ -81,6 +86,7 @@ pub struct NewUser {
     pub password_hash: String,
     pub locale: Option<Locale>,
     pub area_ids: Vec<i64>,
+    pub department_code: Option<String>,
 }
 
 /// The fields an administrator edits.
@@ -90,6 +96,7 @@ pub struct UserChanges {
     pub role: Role,
     pub area_ids: Vec<i64>,
     pub active: bool,
+    pub department_code: Option<String>,
 }
 
 /// Storage of accounts.
@@ -159,8 +166,8 @@ impl AccountStore for Db {
             let mut tx = pool.begin().await?;
             let user_id: i64 = sqlx::query_scalar(
                 "INSERT INTO app_user (username, display_name, role, password_hash, locale, \
-                 active, failed_logins, created_at, updated_at) \
-                 VALUES ($1, $2, $3, $4, $5, TRUE, 0, $6, $6) RETURNING user_id",
+                 active, failed_logins, created_at, updated_at, department_code) \
+                 VALUES ($1, $2, $3, $4, $5, TRUE, 0, $6, $6, $7) RETURNING user_id",
             )
             .bind(&user.username)
             .bind(&user.display_name)
@@ -168,6 +175,7 @@ impl AccountStore for Db {
             .bind(&user.password_hash)
             .bind(user.locale.map(Locale::tag))
             .bind(now)
+            .bind(user.department_code.as_deref())
             .fetch_one(&mut *tx)
             .await?;
             for area_id in &user.area_ids {
@@ -229,14 +237,15 @@ impl AccountStore for Db {
         let updated: bool = with_pool!(self, |pool| {
             let mut tx = pool.begin().await?;
             let result = sqlx::query(
-                "UPDATE app_user SET display_name = $1, role = $2, active = $3, updated_at = $4 \
-                 WHERE user_id = $5",
+                "UPDATE app_user SET display_name = $1, role = $2, active = $3, updated_at = $4, \
+                 department_code = $6 WHERE user_id = $5",
             )
             .bind(&changes.display_name)
             .bind(changes.role.as_str())
             .bind(changes.active)
             .bind(now)
             .bind(user_id)
+            .bind(changes.department_code.as_deref())
             .execute(&mut *tx)
             .await?;
             sqlx::query("DELETE FROM user_area WHERE user_id = $1")

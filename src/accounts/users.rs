@@ -36,7 +36,10 @@ pub async fn get_users(
             user_id: account.user_id,
             username: account.username.clone(),
             display_name: account.display_name.clone(),
-            role_label: ctx.t(&account.role.message_id()),
+            role_label: match &account.department_code {
+                Some(code) => format!("{} · {code}", ctx.t(&account.role.message_id())),
+                None => ctx.t(&account.role.message_id()),
+            },
             areas: index
                 .areas()
                 .iter()

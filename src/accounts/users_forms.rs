@@ -32,6 +32,8 @@ pub struct UserFormValues {
     pub locale: String,
     pub password: String,
     pub active: bool,
+    /// A handler's department code, or empty for none.
+    pub department_code: String,
 }
 
 impl UserFormValues {
@@ -47,6 +49,7 @@ impl UserFormValues {
                 "locale" => values.locale = value,
                 "password" => values.password = value,
                 "active" => values.active = true,
+                "department_code" => values.department_code = value,
                 _ => {}
             }
         }
@@ -63,6 +66,7 @@ impl UserFormValues {
             locale: user.locale.map(|l| l.tag().to_owned()).unwrap_or_default(),
             password: String::new(),
             active: user.active,
+            department_code: user.department_code.clone().unwrap_or_default(),
         }
     }
 
@@ -90,6 +94,7 @@ impl UserFormValues {
             role: self.parse_role()?,
             area_codes: self.area_codes.clone(),
             locale,
+            department_code: self.department(),
             password: (!self.password.is_empty()).then(|| self.password.clone()),
         })
     }
@@ -104,7 +109,13 @@ impl UserFormValues {
             role: self.parse_role()?,
             area_codes: self.area_codes.clone(),
             active: self.active,
+            department_code: self.department(),
         })
+    }
+
+    fn department(&self) -> Option<String> {
+        let code = self.department_code.trim();
+        (!code.is_empty()).then(|| code.to_owned())
     }
 }
 

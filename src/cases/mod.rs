@@ -24,6 +24,7 @@ pub mod catalogue;
 pub mod import;
 pub mod kpi;
 pub mod pages;
+pub mod routing;
 pub mod row_error;
 pub mod search;
 
@@ -40,6 +41,7 @@ pub fn router() -> Router<AppState> {
         .merge(case::http::router())
         .merge(pages::router())
         .merge(kpi::http::router())
+        .merge(routing::router())
 }
 
 /// Unwraps a JSON body, turning axum's rejection into our error format.

@@ -61,6 +61,9 @@ pub enum Command {
     /// Import and export the case category catalogue.
     #[command(subcommand)]
     Catalogue(CatalogueCommand),
+    /// Import and export the routing rules (owner and territory departments of areas).
+    #[command(subcommand)]
+    Routing(RoutingCommand),
     /// Register devices, rotate their tokens, create gateway keys and purge old readings.
     #[command(subcommand)]
     Devices(DevicesCommand),
@@ -140,6 +143,14 @@ pub enum CatalogueCommand {
     Import(crate::cases::catalogue::cli::ImportCatalogueArgs),
     /// Export every category as CSV in the format `import` reads.
     Export(crate::cases::catalogue::cli::ExportCatalogueArgs),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum RoutingCommand {
+    /// Replace every routing rule with those of a CSV file. An invalid row writes nothing.
+    Import(crate::cases::routing::cli::ImportRoutingArgs),
+    /// Export every routing rule as CSV in the format `import` reads.
+    Export(crate::cases::routing::cli::ExportRoutingArgs),
 }
 
 #[derive(Debug, Subcommand)]
@@ -311,6 +322,17 @@ async fn dispatch(command: Command, settings: Settings) -> anyhow::Result<()> {
                 }
                 CatalogueCommand::Export(args) => {
                     crate::cases::catalogue::cli::export_catalogue(&db, args).await
+                }
+            }
+        }
+        Command::Routing(command) => {
+            let db = open_database(&settings).await?;
+            match command {
+                RoutingCommand::Import(args) => {
+                    crate::cases::routing::cli::import_routing(&db, &settings, args).await
+                }
+                RoutingCommand::Export(args) => {
+                    crate::cases::routing::cli::export_routing(&db, args).await
                 }
             }
         }

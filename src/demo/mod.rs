@@ -17,9 +17,10 @@ use crate::{
     },
     areas::AreaStore,
     audit::Actor,
+    cases::routing::service::{RuleDraft, replace_rules},
     config::Settings,
     db::Db,
-    locate::Locator,
+    locate::{AreaIndex, Locator},
 };
 
 pub use places::demo_places_csv;
@@ -53,14 +54,16 @@ pub async fn seed_if_empty(db: &Db, settings: &Settings) -> anyhow::Result<()> {
     )
     .await?;
     tracing::info!(places = counts.created, "demo gazetteer created");
+    seed_routing_rules(db, &index).await?;
     println!("citycore demo street 春望街道 created. Accounts (passwords are shown only once):");
-    for (username, display_name, role, area) in DEMO_ACCOUNTS {
+    for (username, display_name, role, area, department) in DEMO_ACCOUNTS {
         let input = AccountInput {
             username: username.to_owned(),
             display_name: display_name.to_owned(),
             role,
             area_codes: area.iter().map(|code| (*code).to_owned()).collect(),
             locale: None,
+            department_code: department.map(str::to_owned),
             password: None,
         };
         let created = create_account(db, &index, input, &Actor::cli()).await?;
@@ -71,11 +74,41 @@ pub async fn seed_if_empty(db: &Db, settings: &Settings) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Username, display name, role and area scope of each demo account.
-const DEMO_ACCOUNTS: [(&str, &str, Role, Option<&str>); 5] = [
-    ("admin", "街道管理员", Role::Administrator, None),
-    ("paiqian", "指挥中心派遣员", Role::Dispatcher, Some("110105900")),
-    ("chuzhi", "城管处置人员", Role::Handler, Some("110105900")),
-    ("shequ", "春晖园社区工作者", Role::CommunityWorker, Some("110105900001")),
-    ("wangge", "春晖园第1网格员", Role::GridWorker, Some("110105900001001")),
+/// Username, display name, role, area scope and department of each demo account. The
+/// handler belongs to the street's enforcement team (CGZF), which [`DEMO_RULES`] makes
+/// responsible for street appearance in 春晖园, the grid worker's community.
+type DemoAccount = (&'static str, &'static str, Role, Option<&'static str>, Option<&'static str>);
+const DEMO_ACCOUNTS: [DemoAccount; 5] = [
+    ("admin", "街道管理员", Role::Administrator, None, None),
+    ("paiqian", "指挥中心派遣员", Role::Dispatcher, Some("110105900"), None),
+    ("chuzhi", "城管处置人员", Role::Handler, Some("110105900"), Some("CGZF")),
+    ("shequ", "春晖园社区工作者", Role::CommunityWorker, Some("110105900001"), None),
+    ("wangge", "春晖园第1网格员", Role::GridWorker, Some("110105900001001"), None),
 ];
+
+/// Basis, area code, category scope and department of each demo routing rule.
+///
+/// Street appearance (E01) in 春晖园 falls to the enforcement team, except in its
+/// second grid, whose sanitation station (HWS) is closer: the grid rule wins. In 青禾里,
+/// a residential compound, the housing office (ZJS) owns the public facilities (C01).
+const DEMO_RULES: [(&str, &str, &str, &str); 3] = [
+    ("territory", "110105900001", "E01", "CGZF"),
+    ("territory", "110105900001002", "E01", "HWS"),
+    ("owner", "110105900002", "C01", "ZJS"),
+];
+
+/// Stores [`DEMO_RULES`] through the same validation as an import.
+async fn seed_routing_rules(db: &Db, index: &AreaIndex) -> anyhow::Result<()> {
+    let drafts: Vec<RuleDraft> = DEMO_RULES
+        .iter()
+        .map(|(basis, area_code, category, department_code)| RuleDraft {
+            basis: (*basis).to_owned(),
+            area_code: (*area_code).to_owned(),
+            category: Some((*category).to_owned()),
+            department_code: (*department_code).to_owned(),
+        })
+        .collect();
+    let rules = replace_rules(db, index, &drafts).await?;
+    tracing::info!(routing.rules = rules.len(), "demo routing rules created");
+    Ok(())
+}

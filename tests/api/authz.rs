@@ -184,6 +184,16 @@ const ROWS: &[Row] = &[
         anonymous: 401,
         by_role: [200, 200, 200, 404, 404, 403, 403],
     },
+    Row { method: "GET", path: "/api/v1/routing-rules", form: &[], anonymous: 401, by_role: STAFF },
+    // The rule names no real area, so the administrator gets past authorization to a
+    // 422 and the empty rule set stays.
+    Row {
+        method: "PUT_JSON",
+        path: "/api/v1/routing-rules",
+        form: &[("rules", r#"[{"basis":"owner","area_code":"0","department_code":"HWS"}]"#)],
+        anonymous: 401,
+        by_role: [422, 403, 403, 403, 403, 403, 403],
+    },
     Row {
         method: "POST_JSON",
         path: "/api/v1/cases",
@@ -289,6 +299,22 @@ const ROWS: &[Row] = &[
         anonymous: 401,
         by_role: STAFF,
     },
+    Row { method: "GET", path: "/routing", form: &[], anonymous: 401, by_role: ADMIN_ONLY },
+    Row {
+        method: "GET",
+        path: "/routing/export.csv",
+        form: &[],
+        anonymous: 401,
+        by_role: ADMIN_ONLY,
+    },
+    // A form without a file: the administrator gets past authorization to a 422.
+    Row {
+        method: "POST",
+        path: "/routing/import",
+        form: &[],
+        anonymous: 401,
+        by_role: [422, 403, 403, 403, 403, 403, 403],
+    },
     Row { method: "GET", path: "/cases/mine", form: &[], anonymous: 401, by_role: ALL_200 },
     Row { method: "GET", path: "/cases/new", form: &[], anonymous: 401, by_role: ALL_200 },
     Row {
@@ -304,6 +330,14 @@ const ROWS: &[Row] = &[
         form: CASE_REPORT,
         anonymous: 401,
         by_role: [303; 7],
+    },
+    // Only dispatchers may reclassify; theirs fails on the missing category.
+    Row {
+        method: "POST_JSON",
+        path: "/api/v1/cases/{case}/transitions",
+        form: &[("action", "reclassify"), ("expected_version", "1")],
+        anonymous: 401,
+        by_role: [403, 422, 403, 404, 404, 404, 404],
     },
     // The same merge as through the JSON API, through the case page's action form.
     Row {
@@ -387,6 +421,7 @@ async fn send(app: &TestApp, client: &reqwest::Client, csrf: &str, row: &Row, pa
             client.post(url).form(&form)
         }
         "POST_JSON" => client.post(url).header("x-csrf-token", csrf).json(&json_object(row.form)),
+        "PUT_JSON" => client.put(url).header("x-csrf-token", csrf).json(&json_object(row.form)),
         other => panic!("add method {other} to the matrix runner"),
     };
     request.send().await.expect("request sent").status().as_u16()

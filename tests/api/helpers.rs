@@ -251,6 +251,7 @@ impl TestApp {
             role,
             area_codes: area_codes.iter().map(|code| (*code).to_owned()).collect(),
             locale: None,
+            department_code: None,
             password: Some(password.clone()),
         };
         let index = self.state.locator.snapshot();

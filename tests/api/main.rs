@@ -27,6 +27,7 @@ mod cases_routes;
 mod cases_store;
 mod duplicates;
 mod kpis;
+mod routing;
 mod search;
 
 // The smart street core: devices and their readings.

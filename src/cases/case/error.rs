@@ -2,7 +2,7 @@
 
 use super::{stage::Action, store::StoreError, transition::TransitionError};
 use crate::{
-    cases::{calendar, catalogue},
+    cases::{calendar, catalogue, routing},
     http::{AppError, UserMessage},
 };
 
@@ -39,6 +39,8 @@ pub enum CaseError {
     /// An address the gazetteer cannot resolve (422 on `address`), or its failure.
     #[error(transparent)]
     Gazetteer(#[from] crate::places::PlaceError),
+    #[error(transparent)]
+    Routing(#[from] routing::store::StoreError),
 }
 
 fn action_list(actions: &[Action]) -> String {
@@ -85,6 +87,7 @@ impl From<CaseError> for AppError {
             CaseError::Catalogue(error) => AppError::Internal(error.into()),
             CaseError::Calendar(error) => AppError::Internal(error.into()),
             CaseError::Gazetteer(error) => error.into(),
+            CaseError::Routing(error) => AppError::Internal(error.into()),
         }
     }
 }

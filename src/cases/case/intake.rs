@@ -17,6 +17,7 @@ use crate::{
     cases::{
         calendar::{CalendarStore, add_working_time},
         catalogue::{CatalogueStore, Category, CategoryCode},
+        routing::service::route_case,
     },
     db::Db,
     http::UserMessage,
@@ -116,7 +117,8 @@ pub async fn submit_report(
 ) -> Result<Case, CaseError> {
     let report = parse_report(db, index, reporter, input).await?;
     let located = locate_point(index, report.longitude, report.latitude);
-    let department_code = route_department(&report.category);
+    let grid_id = located.map(|(grid_id, _)| grid_id);
+    let route = route_case(db, index, &report.category, grid_id).await?;
 
     let now = Utc::now().trunc_subsecs(3);
     let calendar = db.load_calendar().await?;
@@ -133,10 +135,10 @@ pub async fn submit_report(
         address: report.address,
         longitude: report.longitude,
         latitude: report.latitude,
-        grid_id: located.map(|(grid_id, _)| grid_id),
+        grid_id,
         community_id: located.and_then(|(_, community_id)| community_id),
         outside_grids: located.is_none(),
-        department_code,
+        department_code: route.department_code.clone(),
         stage: Stage::Intake,
         due_at: Some(dispatch_due_at),
         dispatch_due_at: Some(dispatch_due_at),
@@ -154,6 +156,7 @@ pub async fn submit_report(
     };
     let mut details = reporter.details.clone();
     details.insert("channel".to_owned(), case.channel.as_str().into());
+    details.insert("routing".to_owned(), route.details());
     let event = CaseEvent {
         case_event_id: None,
         action: None,
@@ -174,19 +177,6 @@ pub async fn submit_report(
     }
     tracing::info!(case.category = %stored.category_code, "case reported");
     Ok(stored)
-}
-
-/// Picks the department a new case goes to.
-///
-/// The responsibility rule is: components (部件) go to the facility's owner first and
-/// the territory second, while events (事件) go to the territory first and the owner
-/// second. Neither owners of facilities nor departments of territories are recorded
-/// yet, so both kinds fall back to the category's default department, which a
-/// dispatcher may override when dispatching.
-// TODO: look up the facility owner for components and the grid's responsible unit for
-// events once those are stored as departments.
-fn route_department(category: &Category) -> String {
-    category.department.department_code.clone()
 }
 
 async fn parse_report(

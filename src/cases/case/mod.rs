@@ -18,6 +18,7 @@ pub mod http;
 pub mod intake;
 pub mod locate;
 pub mod query;
+mod reclassify;
 pub mod record;
 pub mod stage;
 pub mod store;

@@ -106,10 +106,13 @@ pub enum Action {
     Void,
     /// Merge into another case as its duplicate.
     Merge,
+    /// 重新分类: the dispatcher corrects the category, which re-runs routing and the
+    /// current deadline. The case keeps its id.
+    Reclassify,
 }
 
 impl Action {
-    pub const ALL: [Action; 15] = [
+    pub const ALL: [Action; 16] = [
         Action::File,
         Action::Dispatch,
         Action::Accept,
@@ -125,6 +128,7 @@ impl Action {
         Action::Reopen,
         Action::Void,
         Action::Merge,
+        Action::Reclassify,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -144,6 +148,7 @@ impl Action {
             Action::Reopen => "reopen",
             Action::Void => "void",
             Action::Merge => "merge",
+            Action::Reclassify => "reclassify",
         }
     }
 

@@ -26,7 +26,8 @@ const VERIFIERS: &[Role] = &[Role::GridWorker, Role::Dispatcher];
 const BEFORE_DISPATCH: &[Stage] = &[Stage::Intake, Stage::Filed];
 
 /// The whole table. A dispatcher may rate or reopen on a caller's behalf because
-/// hotline callers have no account.
+/// hotline callers have no account. An action may have several rows when its target
+/// stage depends on the stage it starts from.
 const RULES: &[Rule] = &[
     rule(Action::File, &[Stage::Intake], Stage::Filed, DISPATCHER),
     rule(Action::Dispatch, &[Stage::Filed], Stage::Dispatched, DISPATCHER),
@@ -60,6 +61,13 @@ const RULES: &[Rule] = &[
     },
     rule(Action::Void, BEFORE_DISPATCH, Stage::Voided, DISPATCHER),
     rule(Action::Merge, BEFORE_DISPATCH, Stage::Merged, DISPATCHER),
+    // Re-classification is allowed until the department reports the work done. It
+    // keeps a case before dispatch in its stage, and sends a dispatched or handled case
+    // (back) to dispatched, so that the department it is routed to now accepts it. It is
+    // not allowed while an extension request waits, which the dispatcher decides first.
+    rule(Action::Reclassify, &[Stage::Intake], Stage::Intake, DISPATCHER),
+    rule(Action::Reclassify, &[Stage::Filed], Stage::Filed, DISPATCHER),
+    rule(Action::Reclassify, &[Stage::Dispatched, Stage::Handling], Stage::Dispatched, DISPATCHER),
 ];
 
 const fn rule(action: Action, from: &'static [Stage], to: Stage, roles: &'static [Role]) -> Rule {
@@ -205,6 +213,16 @@ mod tests {
             ("void a filed case", Filed, Action::Void, dispatcher, Voided),
             ("merge a report", Intake, Action::Merge, dispatcher, Merged),
             ("merge a filed case", Filed, Action::Merge, dispatcher, Merged),
+            ("reclassify a report", Intake, Action::Reclassify, dispatcher, Intake),
+            ("reclassify a filed case", Filed, Action::Reclassify, dispatcher, Filed),
+            (
+                "reclassify a dispatched case",
+                Dispatched,
+                Action::Reclassify,
+                dispatcher,
+                Dispatched,
+            ),
+            ("reclassify while handling", Handling, Action::Reclassify, dispatcher, Dispatched),
         ];
         for (description, from, action, actor, expected) in cases {
             assert_eq!(next_stage(from, action, actor), Ok(expected), "{description}");
@@ -231,11 +249,33 @@ mod tests {
                 "dispatch before filing",
                 Intake,
                 Action::Dispatch,
-                vec![Action::File, Action::Void, Action::Merge],
+                vec![Action::File, Action::Void, Action::Merge, Action::Reclassify],
             ),
-            ("verify while handling", Handling, Action::Verify, vec![Action::Redispatch]),
+            (
+                "verify while handling",
+                Handling,
+                Action::Verify,
+                vec![Action::Redispatch, Action::Reclassify],
+            ),
             ("rework a closed case", Closed, Action::Rework, vec![Action::Rate, Action::Reopen]),
-            ("void a dispatched case", Dispatched, Action::Void, vec![Action::Redispatch]),
+            (
+                "void a dispatched case",
+                Dispatched,
+                Action::Void,
+                vec![Action::Redispatch, Action::Reclassify],
+            ),
+            (
+                "reclassify after the work is reported done",
+                Feedback,
+                Action::Reclassify,
+                vec![Action::Verify, Action::Rework],
+            ),
+            (
+                "reclassify during an extension request",
+                ExtensionRequested,
+                Action::Reclassify,
+                vec![Action::Redispatch, Action::ApproveExtension, Action::RejectExtension],
+            ),
             ("file a voided report", Voided, Action::File, vec![]),
             ("reopen a merged report", Merged, Action::Reopen, vec![]),
         ];
@@ -272,6 +312,7 @@ mod tests {
             ),
             ("grid worker reopens another's case", Closed, Action::Reopen, staff(Role::GridWorker)),
             ("administrator voids", Intake, Action::Void, staff(Role::Administrator)),
+            ("handler reclassifies", Handling, Action::Reclassify, staff(Role::Handler)),
         ];
         for (description, stage, action, actor) in cases {
             let result = next_stage(stage, action, actor);

@@ -8,6 +8,7 @@ use serde::Deserialize;
 use super::{
     access::can_read,
     error::CaseError,
+    reclassify::reclassify,
     record::{Case, CaseEvent},
     stage::Action,
     store::{CaseStore, StoreError},
@@ -40,8 +41,12 @@ pub struct TransitionInput {
     pub expected_version: Option<i64>,
     pub comment: Option<String>,
     pub attachment_ids: Vec<String>,
-    /// Department of a dispatch or re-dispatch; the category's default when absent.
+    /// Department of a dispatch, re-dispatch or re-classification. When absent, a
+    /// dispatch keeps the department that routing chose and a re-classification routes
+    /// the case again.
     pub department_code: Option<String>,
+    /// The new category of a `reclassify`.
+    pub category_code: Option<String>,
     /// Required for `return` and `void`.
     pub reason: Option<String>,
     /// Extra working time of `request_extension`, with `extension_unit`.
@@ -55,19 +60,19 @@ pub struct TransitionInput {
 
 /// The environment of one transition: who acts, when, and the category and calendar
 /// that its deadlines come from.
-struct Context<'a> {
-    db: &'a Db,
-    index: &'a AreaIndex,
+pub(super) struct Context<'a> {
+    pub(super) db: &'a Db,
+    pub(super) index: &'a AreaIndex,
     settings: &'a Settings,
     user: &'a CurrentUser,
-    now: DateTime<Utc>,
+    pub(super) now: DateTime<Utc>,
     category: Category,
     calendar: WorkingCalendar,
     tz: Tz,
 }
 
 impl Context<'_> {
-    fn after(
+    pub(super) fn after(
         &self,
         start: DateTime<Utc>,
         amount: WorkingAmount,
@@ -195,11 +200,19 @@ async fn apply_effects(
     match action {
         Action::File | Action::Accept => {}
         Action::Dispatch | Action::Redispatch => {
-            case.department_code = parse_department(context.db, input, limits).await?;
+            let named = named_department(context.db, input).await?;
+            let chosen_by = if named.is_some() { "dispatcher" } else { "routing" };
+            if let Some(code) = named {
+                case.department_code = code;
+            }
             start_handling(context, case)?;
             case.requested_extension = None;
-            return Ok(serde_json::json!({ "department_code": case.department_code }));
+            return Ok(serde_json::json!({
+                "department_code": case.department_code,
+                "chosen_by": chosen_by,
+            }));
         }
+        Action::Reclassify => return reclassify(context, input, case).await,
         Action::Return => {
             require_reason(input)?;
             case.dispatch_due_at = Some(context.after(now, limits.dispatch_limit)?);
@@ -281,16 +294,19 @@ fn require_reason(input: &TransitionInput) -> Result<(), CaseError> {
     Err(CaseError::Invalid(UserMessage::new("case_reason_missing").field("reason")))
 }
 
-async fn parse_department(
+/// Returns the department the dispatcher named, or `None` when the input names none.
+///
+/// # Errors
+/// `unknown_department` on `department_code` when no department has that code.
+pub(super) async fn named_department(
     db: &Db,
     input: &TransitionInput,
-    category: &Category,
-) -> Result<String, CaseError> {
+) -> Result<Option<String>, CaseError> {
     let Some(code) = input.department_code.as_deref().map(str::trim) else {
-        return Ok(category.department.department_code.clone());
+        return Ok(None);
     };
     if db.department_exists(code).await? {
-        return Ok(code.to_owned());
+        return Ok(Some(code.to_owned()));
     }
     let message = UserMessage::new("unknown_department").arg("code", code);
     Err(CaseError::Invalid(message.field("department_code")))

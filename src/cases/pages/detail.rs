@@ -61,6 +61,8 @@ pub struct ActionForm {
     pub needs_extension: bool,
     pub needs_target: bool,
     pub needs_rating: bool,
+    /// A new category and an optional department: re-classification.
+    pub needs_category: bool,
     /// Before and after photos: on accepting, reporting done and verifying.
     pub needs_photos: bool,
 }
@@ -76,6 +78,7 @@ impl ActionForm {
             needs_extension: action == RequestExtension,
             needs_target: action == Merge,
             needs_rating: action == Rate,
+            needs_category: action == Reclassify,
             needs_photos: matches!(action, Accept | ReportDone | Verify | Rework),
         }
     }
@@ -98,6 +101,8 @@ struct CasePage {
     can_merge: bool,
     /// Code and name of every department, for dispatch.
     departments: Vec<(String, String)>,
+    /// Code and `code name` label of every category, for re-classification.
+    categories: Vec<(String, String)>,
     errors: Vec<FieldError>,
     time_zone: String,
 }
@@ -139,6 +144,7 @@ async fn case_page(
         due_at: case.due_at.map(local_time).unwrap_or_default(),
         created_at: local_time(case.created_at),
         departments: departments(state).await?,
+        categories: categories(state, locale).await?,
         ctx: ctx.at("cases"),
         case,
         events,
@@ -191,6 +197,22 @@ async fn departments(state: &AppState) -> Result<Vec<(String, String)>, AppError
     Ok(departments)
 }
 
+/// Lists every category as its code and a label in `locale`, in catalogue order.
+async fn categories(state: &AppState, locale: Locale) -> Result<Vec<(String, String)>, AppError> {
+    let categories = state.db.list_categories().await.map_err(CaseError::from)?;
+    let label = |category: &crate::cases::catalogue::Category| match locale {
+        Locale::En => category.name_en.clone(),
+        _ => category.name_zh.clone(),
+    };
+    Ok(categories
+        .iter()
+        .map(|category| {
+            let code = category.code.as_str().to_owned();
+            (code.clone(), format!("{code} {}", label(category)))
+        })
+        .collect())
+}
+
 #[tracing::instrument(skip_all, fields(user.id = user.user_id, case.id = case_id))]
 pub async fn get_case_page(
     State(state): State<AppState>,
@@ -213,6 +235,7 @@ fn transition_input(pairs: Vec<(String, String)>) -> TransitionInput {
             "expected_version" => input.expected_version = number(&value),
             "comment" => input.comment = Some(value),
             "department_code" if present => input.department_code = Some(value),
+            "category_code" => input.category_code = Some(value),
             "reason" => input.reason = Some(value),
             "extension_amount" => input.extension_amount = number(&value),
             "extension_unit" => input.extension_unit = Some(value),

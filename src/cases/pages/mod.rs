@@ -8,7 +8,7 @@
 
 mod detail;
 mod duplicates;
-mod form_data;
+pub(crate) mod form_data;
 mod queue;
 mod queue_filter;
 mod report;

@@ -29,6 +29,9 @@ pub struct CaseFilter {
     pub search: Option<SearchQuery>,
     pub stage: Option<Stage>,
     pub category_code: Option<String>,
+    /// Only cases dispatched to this department: at or after dispatch and with this
+    /// `department_code`.
+    pub dispatched_to: Option<String>,
     /// Only open cases whose current deadline is before this instant.
     pub overdue_at: Option<DateTime<Utc>>,
     /// Largest number of cases returned.
@@ -121,6 +124,13 @@ fn list_query(filter: &CaseFilter, backend: Backend) -> (String, Vec<Param>) {
     if let Some(code) = &filter.category_code {
         let code = query.placeholder(Param::Text(code.clone()));
         query.conditions.push(format!("category_code = {code}"));
+    }
+    if let Some(department_code) = &filter.dispatched_to {
+        let department_code = query.placeholder(Param::Text(department_code.clone()));
+        query.conditions.push(format!(
+            "department_code = {department_code} \
+             AND stage NOT IN ('intake', 'filed', 'voided', 'merged')"
+        ));
     }
     if let Some(now) = filter.overdue_at {
         let now = query.placeholder(Param::Time(now));

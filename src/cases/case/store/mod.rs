@@ -173,15 +173,15 @@ impl CaseStore for Db {
     ) -> Result<Case, StoreError> {
         let updated_rows = with_pool!(self, |pool| {
             let mut tx = pool.begin().await?;
-            // Transitions never change the title, description or category, so the
-            // search index entry of the case stays as it is.
+            // Only re-classification changes indexed text (the category names); other
+            // transitions leave the search index entry as it is.
             let result = sqlx::query(
                 "UPDATE service_case SET department_code = $3, stage = $4, due_at = $5, \
                  dispatch_due_at = $6, handling_due_at = $7, verification_due_at = $8, \
                  requested_extension_amount = $9, requested_extension_unit = $10, \
                  merged_into_case_id = $11, rating = $12, closed_at = $13, rework_count = $14, \
-                 extension_count = $15, updated_at = $16, version = version + 1 \
-                 WHERE case_id = $1 AND version = $2",
+                 extension_count = $15, updated_at = $16, category_code = $17, \
+                 version = version + 1 WHERE case_id = $1 AND version = $2",
             )
             .bind(case.case_id)
             .bind(expected_version)
@@ -200,10 +200,14 @@ impl CaseStore for Db {
             .bind(case.rework_count)
             .bind(case.extension_count)
             .bind(case.updated_at)
+            .bind(&case.category_code)
             .execute(&mut *tx)
             .await?;
             if result.rows_affected() == 1 {
                 bind_event!(case.case_id, event).execute(&mut *tx).await?;
+                if event.action == Some(Action::Reclassify) {
+                    tx.index_case(case.case_id).await?;
+                }
                 crate::write_follow_ups!(tx, case, event);
                 tx.commit().await?;
             }
