@@ -3,14 +3,11 @@
 // address the gazetteer does not know, with and without JavaScript.
 
 import assert from 'node:assert/strict';
-import { before, test } from 'node:test';
+import { test } from 'node:test';
 
 import { axeViolations, withPage } from '../lib/browser.js';
 import { logIn } from '../lib/console.js';
-import { addUser } from '../lib/server.js';
 import { useServer } from '../lib/suite.js';
-
-const env = useServer('address');
 
 const RESIDENT = {
   username: 'ci-address-resident',
@@ -19,8 +16,7 @@ const RESIDENT = {
   password: 'ci-address-resident-7c21',
 };
 
-// Runs after useServer's hook, which was registered first and starts the server.
-before(() => addUser(env.server.dataDir, RESIDENT));
+const env = useServer('address', { extraUsers: [RESIDENT] });
 
 /** Fills the report form with everything but a location, then types `address`. */
 async function fillReport(page, address) {
