@@ -88,7 +88,7 @@ async fn generate(db: &Db, count: u64) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn percentile(sorted: &[Duration], fraction: f64) -> Duration {
+pub(super) fn percentile(sorted: &[Duration], fraction: f64) -> Duration {
     let rank = ((sorted.len() as f64 * fraction).ceil() as usize).clamp(1, sorted.len());
     sorted[rank - 1]
 }

@@ -24,6 +24,7 @@ mod cases_import;
 mod cases_loop;
 mod cases_routes;
 mod cases_store;
+mod kpi_rollup;
 mod kpis;
 
 // The smart street core: devices and their readings.
