@@ -29,7 +29,7 @@ const CREATE_IMPORTED_CATEGORY: [&str; 3] = [
      '由外部系统导入', '以外部系统的结案时间为准', 1, 'working_days', 5, 'working_days', \
      1, 'working_days') ON CONFLICT (category_code) DO NOTHING",
 ];
-/// Rows per `INSERT`: 22 columns each keeps a batch at 11,000 parameters, under
+/// Rows per `INSERT`: 23 columns each keeps a batch at 11,500 parameters, under
 /// SQLite's default limit of 32,766 and PostgreSQL's 65,535.
 const BATCH_ROWS: usize = 500;
 /// Longest stored case type, in characters, so that a long foreign title still fits
@@ -38,7 +38,15 @@ const MAX_TITLE_CHARS: usize = 200;
 
 /// A case with a closed time is stored closed, any other one as dispatched.
 fn imported_stage(case: &ImportedCase) -> &'static str {
-    if case.closed_at.is_some() { "closed" } else { "dispatched" }
+    match (case.closed_at, case.rating) {
+        (Some(_), Some(_)) => "rated",
+        (Some(_), None) => "closed",
+        (None, _) => "dispatched",
+    }
+}
+
+fn imported_category(case: &ImportedCase) -> &str {
+    case.category_code.as_deref().unwrap_or(IMPORTED_CATEGORY)
 }
 
 /// The KPI facts of an imported case as the batch insert stores it.
@@ -49,13 +57,13 @@ fn imported_facts(case: &ImportedCase, place: Option<(i64, Option<i64>)>) -> Kpi
         community_id: place.and_then(|(_, community_id)| community_id),
         outside_grids: place.is_none(),
         department_code: case.agency.clone(),
-        category_code: IMPORTED_CATEGORY.to_owned(),
+        category_code: imported_category(case).to_owned(),
         stage: imported_stage(case).to_owned(),
         dispatch_due_at: None,
         first_dispatched_at: None,
         handling_due_at: case.target_at,
         closed_at: case.closed_at,
-        rating: None,
+        rating: case.rating.filter(|_| case.closed_at.is_some()),
         rework_count: 0,
         extension_count: 0,
     }
@@ -106,7 +114,7 @@ pub async fn insert_cases(
                  channel, longitude, latitude, grid_id, community_id, outside_grids, \
                  department_code, stage, due_at, handling_due_at, closed_at, version, \
                  created_at, updated_at, external_source, external_id, external_category, \
-                 default_location) ",
+                 default_location, rating) ",
             );
             insert.push_values(batch.iter().zip(places), |mut values, (case, place)| {
                 let title: String = case.category.chars().take(MAX_TITLE_CHARS).collect();
@@ -116,7 +124,7 @@ pub async fn insert_cases(
                     .push_bind(hex::encode(rand::random::<[u8; 16]>()))
                     .push_bind(title.clone())
                     .push_bind(title)
-                    .push_bind(IMPORTED_CATEGORY)
+                    .push_bind(imported_category(case).to_owned())
                     .push_bind("api")
                     .push_bind(case.longitude)
                     .push_bind(case.latitude)
@@ -134,7 +142,8 @@ pub async fn insert_cases(
                     .push_bind(source.to_owned())
                     .push_bind(case.external_id.clone())
                     .push_bind(case.category.clone())
-                    .push_bind(case.default_location);
+                    .push_bind(case.default_location)
+                    .push_bind(case.rating.filter(|_| case.closed_at.is_some()));
             });
             insert.push(" RETURNING case_id");
             let ids: Vec<(i64,)> = insert.build_query_as().fetch_all(&mut *tx).await?;
