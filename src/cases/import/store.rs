@@ -93,6 +93,7 @@ pub async fn insert_cases(
     for (case, place) in cases.iter().zip(&located) {
         rollup.add_change(None, Some(&imported_facts(case, *place)));
     }
+    let _turn = db.write_turn().await;
     with_pool!(db, |pool| {
         let mut tx = pool.begin().await?;
         for statement in CREATE_IMPORTED_CATEGORY {

@@ -180,6 +180,7 @@ fn inserted_facts(case: &Case) -> KpiFacts {
 
 impl CaseStore for Db {
     async fn insert_case(&self, case: &Case, event: &CaseEvent) -> Result<Case, StoreError> {
+        let _turn = self.write_turn().await;
         let case_id: i64 = with_pool!(self, |pool| {
             let mut tx = pool.begin().await?;
             let (case_id,): (i64,) = sqlx::query_as(
@@ -264,6 +265,7 @@ impl CaseStore for Db {
         );
         let select_facts = format!("SELECT {FACT_COLUMNS} FROM service_case WHERE case_id = $1");
         let dispatched_at = (event.action == Some(Action::Dispatch)).then_some(event.occurred_at);
+        let turn = self.write_turn().await;
         let updated_rows = with_pool!(self, |pool| async {
             let mut tx = pool.begin().await?;
             // Locks the row first (SQLite takes its write lock here), so that the old
@@ -321,6 +323,7 @@ impl CaseStore for Db {
             Ok::<_, sqlx::Error>(result.rows_affected())
         }
         .await)?;
+        drop(turn);
         if updated_rows == 1 {
             return Ok(Case { version: expected_version + 1, ..case.clone() });
         }
