@@ -81,6 +81,7 @@ pub async fn run_intake(mut settings: Settings, args: IntakeBenchArgs) -> anyhow
         let (queue, cookie) = (queue.clone(), cookie.clone());
         tasks.push(tokio::spawn(async move {
             let mut stream = TcpStream::connect(address).await?;
+            stream.set_nodelay(true)?;
             let mut latencies = Vec::new();
             loop {
                 let next = queue.lock().unwrap_or_else(|e| e.into_inner()).pop();
