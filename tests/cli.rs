@@ -228,3 +228,36 @@ fn devices_import_is_all_or_nothing() {
     let rotated = stdout_of(citycore(dir.path()).args(["devices", "token", "bin-1"]));
     assert_ne!(rotated.trim(), &token_line["bin-1,".len()..], "a new token");
 }
+
+#[test]
+fn bench_intake_posts_cases_and_reports_rate() {
+    let dir = tempfile::tempdir().unwrap();
+    let text = stdout_of(citycore(dir.path()).args([
+        "bench",
+        "intake",
+        "--cases",
+        "200",
+        "--clients",
+        "4",
+    ]));
+    assert!(text.contains("200 cases, 4 clients:") && text.contains("cases/s"), "{text}");
+    assert!(text.contains("p95"), "latency percentiles: {text}");
+}
+
+#[test]
+fn bench_import_stores_cases_and_times_kpi_queries() {
+    let dir = tempfile::tempdir().unwrap();
+    let text = stdout_of(citycore(dir.path()).args([
+        "bench",
+        "import",
+        "--cases",
+        "3000",
+        "--chunk",
+        "1000",
+        "--queries",
+        "1",
+    ]));
+    assert!(text.contains("imported 3000 cases"), "{text}");
+    assert!(text.contains("peak RSS"), "{text}");
+    assert!(text.contains("KPI query mix over 9 runs"), "{text}");
+}

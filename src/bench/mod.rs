@@ -5,6 +5,8 @@
 //! on one connection, so both figures are per core.
 
 mod grids;
+pub mod import;
+pub mod intake;
 pub mod kpis;
 mod postgis;
 

@@ -187,6 +187,10 @@ pub enum BenchCommand {
     Ingest(crate::bench::ingest::IngestBenchArgs),
     /// KPI query p50 and p95 over generated cases on the configured database.
     Kpis(crate::bench::kpis::KpiBenchArgs),
+    /// Cases per second through POST /api/v1/cases on an in-process server.
+    Intake(crate::bench::intake::IntakeBenchArgs),
+    /// A year of generated cases through the bulk import, then KPI query latency.
+    Import(crate::bench::import::ImportBenchArgs),
 }
 
 /// Runs the parsed command and maps failures to exit code 1.
@@ -277,6 +281,12 @@ async fn dispatch(command: Command, settings: Settings) -> anyhow::Result<()> {
                 DevicesCommand::Key(args) => crate::sensors::cli::create_key(&db, args).await,
                 DevicesCommand::Purge => crate::sensors::cli::purge(&db, &settings).await,
             }
+        }
+        Command::Bench(BenchCommand::Import(args)) => {
+            crate::bench::import::run_import(settings, args).await
+        }
+        Command::Bench(BenchCommand::Intake(args)) => {
+            crate::bench::intake::run_intake(settings, args).await
         }
         Command::Bench(BenchCommand::Kpis(args)) => {
             let db = open_database(&settings).await?;

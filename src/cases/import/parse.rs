@@ -64,6 +64,11 @@ pub struct ImportedCase {
     pub latitude: f64,
     pub longitude: f64,
     pub default_location: bool,
+    /// Catalogue category to file the case under; `None` files it under the catch-all
+    /// `E9999`. CSV imports leave it `None`; generated benchmark cases set it.
+    pub category_code: Option<String>,
+    /// The reporter's rating of a closed case, 1–5; a rated case is stored `rated`.
+    pub rating: Option<i32>,
 }
 
 /// One invalid cell: the file line (the header is line 1), the column and why.
@@ -192,6 +197,8 @@ fn parse_row(cells: &Cells<'_>, mapping: &Mapping) -> Result<ImportedCase, CellE
         latitude,
         longitude,
         default_location: mapping.default_point == Some((latitude, longitude)),
+        category_code: None,
+        rating: None,
     })
 }
 

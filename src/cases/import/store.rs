@@ -1,8 +1,14 @@
-//! Storing imported cases: one transaction, multi-row inserts in batches.
+//! Storing imported cases: one transaction, multi-row inserts in batches, the intake
+//! log entries and the KPI rollup of the whole file.
 
 use super::{ImportReport, parse::ImportedCase};
 use crate::{
-    cases::{case::locate::locate_point, search::SearchIndex},
+    apply_rollup,
+    cases::{
+        case::locate::locate_point,
+        kpi::rollup::{KpiFacts, RollupDelta},
+        search::SearchIndex,
+    },
     db::Db,
     locate::AreaIndex,
     with_pool,
@@ -24,12 +30,45 @@ const CREATE_IMPORTED_CATEGORY: [&str; 3] = [
      '由外部系统导入', '以外部系统的结案时间为准', 1, 'working_days', 5, 'working_days', \
      1, 'working_days') ON CONFLICT (category_code) DO NOTHING",
 ];
-/// Rows per `INSERT`: 22 columns each keeps a batch at 11,000 parameters, under
+/// Rows per `INSERT`: 23 columns each keeps a batch at 11,500 parameters, under
 /// SQLite's default limit of 32,766 and PostgreSQL's 65,535.
 const BATCH_ROWS: usize = 500;
 /// Longest stored case type, in characters, so that a long foreign title still fits
 /// the description limit.
 const MAX_TITLE_CHARS: usize = 200;
+
+/// A case with a closed time is stored closed, any other one as dispatched.
+fn imported_stage(case: &ImportedCase) -> &'static str {
+    match (case.closed_at, case.rating) {
+        (Some(_), Some(_)) => "rated",
+        (Some(_), None) => "closed",
+        (None, _) => "dispatched",
+    }
+}
+
+fn imported_category(case: &ImportedCase) -> &str {
+    case.category_code.as_deref().unwrap_or(IMPORTED_CATEGORY)
+}
+
+/// The KPI facts of an imported case as the batch insert stores it.
+fn imported_facts(case: &ImportedCase, place: Option<(i64, Option<i64>)>) -> KpiFacts {
+    KpiFacts {
+        created_at: case.opened_at,
+        grid_id: place.map(|(grid_id, _)| grid_id),
+        community_id: place.and_then(|(_, community_id)| community_id),
+        outside_grids: place.is_none(),
+        department_code: case.agency.clone(),
+        category_code: imported_category(case).to_owned(),
+        stage: imported_stage(case).to_owned(),
+        dispatch_due_at: None,
+        first_dispatched_at: None,
+        handling_due_at: case.target_at,
+        closed_at: case.closed_at,
+        rating: case.rating.filter(|_| case.closed_at.is_some()),
+        rework_count: 0,
+        extension_count: 0,
+    }
+}
 
 /// Inserts `cases` from `source` with their intake log entries, all or nothing.
 ///
@@ -51,6 +90,11 @@ pub async fn insert_cases(
         cases.iter().map(|case| locate_point(index, case.longitude, case.latitude)).collect();
     report.outside_grids = located.iter().filter(|place| place.is_none()).count();
     report.default_location = cases.iter().filter(|case| case.default_location).count();
+    let mut rollup = RollupDelta::default();
+    for (case, place) in cases.iter().zip(&located) {
+        rollup.add_change(None, Some(&imported_facts(case, *place)));
+    }
+    let _turn = db.write_turn().await;
     with_pool!(db, |pool| {
         let mut tx = pool.begin().await?;
         for statement in CREATE_IMPORTED_CATEGORY {
@@ -65,23 +109,24 @@ pub async fn insert_cases(
             .execute(&mut *tx)
             .await?;
         }
+        let mut first_case_id = i64::MAX;
         for (batch, places) in cases.chunks(BATCH_ROWS).zip(located.chunks(BATCH_ROWS)) {
             let mut insert = sqlx::QueryBuilder::new(
                 "INSERT INTO service_case (tracking_token, title, description, category_code, \
                  channel, longitude, latitude, grid_id, community_id, outside_grids, \
                  department_code, stage, due_at, handling_due_at, closed_at, version, \
                  created_at, updated_at, external_source, external_id, external_category, \
-                 default_location) ",
+                 default_location, rating) ",
             );
             insert.push_values(batch.iter().zip(places), |mut values, (case, place)| {
                 let title: String = case.category.chars().take(MAX_TITLE_CHARS).collect();
-                let stage = if case.closed_at.is_some() { "closed" } else { "dispatched" };
+                let stage = imported_stage(case);
                 let due_at = if case.closed_at.is_some() { None } else { case.target_at };
                 values
                     .push_bind(hex::encode(rand::random::<[u8; 16]>()))
                     .push_bind(title.clone())
                     .push_bind(title)
-                    .push_bind(IMPORTED_CATEGORY)
+                    .push_bind(imported_category(case).to_owned())
                     .push_bind("api")
                     .push_bind(case.longitude)
                     .push_bind(case.latitude)
@@ -99,23 +144,29 @@ pub async fn insert_cases(
                     .push_bind(source.to_owned())
                     .push_bind(case.external_id.clone())
                     .push_bind(case.category.clone())
-                    .push_bind(case.default_location);
+                    .push_bind(case.default_location)
+                    .push_bind(case.rating.filter(|_| case.closed_at.is_some()));
             });
-            insert.build().execute(&mut *tx).await?;
+            insert.push(" RETURNING case_id");
+            let ids: Vec<(i64,)> = insert.build_query_as().fetch_all(&mut *tx).await?;
+            first_case_id = ids.iter().map(|(id,)| *id).fold(first_case_id, i64::min);
         }
         tx.index_imported(source).await?;
         // Every case has an intake log entry, written here in one statement for the
-        // whole file rather than one round trip per case.
+        // whole batch rather than one round trip per case. The id bound keeps the
+        // statement to this call's cases when a large import is stored in many calls.
         sqlx::query(
             "INSERT INTO case_event (case_id, action, from_stage, to_stage, comment, \
              attachment_ids, details, occurred_at) \
              SELECT c.case_id, 'intake', NULL, c.stage, '', '[]', '{}', c.created_at \
-             FROM service_case c WHERE c.external_source = $1 \
+             FROM service_case c WHERE c.case_id >= $2 AND c.external_source = $1 \
              AND NOT EXISTS (SELECT 1 FROM case_event e WHERE e.case_id = c.case_id)",
         )
         .bind(source)
+        .bind(first_case_id)
         .execute(&mut *tx)
         .await?;
+        apply_rollup!(tx, &rollup)?;
         tx.commit().await
     })?;
     tracing::info!(

@@ -17,18 +17,23 @@
 //! | 延期率 extension | cases granted at least one extension | cases dispatched to a department |
 //!
 //! The median handling time is the median of `closed_at − created_at`, in calendar
-//! hours (not working hours), over the closed or rated cases of the cohort.
+//! hours (not working hours), over the closed or rated cases of the cohort, at the
+//! precision of [`hours`]: exact to the minute below 128 minutes, then at most 1.6 %
+//! low.
 //!
-//! A rate with an empty denominator is `None` (shown as "–"), never 0 %. The counts
-//! come from one SQL aggregate per query ([`store`]); [`drill`] lists the cases behind a
-//! figure with the same conditions, so a drill-down always sums to its figure.
+//! A rate with an empty denominator is `None` (shown as "–"), never 0 %. The API and
+//! pages read the counts from the [`rollup`], which every case write keeps current;
+//! [`store`] holds the reference aggregate over the cases, which gives the same counts
+//! and which [`drill`] shares, so a drill-down always sums to its figure.
 
 pub mod drill;
 pub mod export;
+pub mod hours;
 pub mod http;
 pub mod metric;
 pub mod page;
 pub mod query;
+pub mod rollup;
 pub mod store;
 
 pub use metric::{GroupBy, Metric, Outcome};
@@ -40,8 +45,8 @@ use serde::Serialize;
 pub struct GroupCounts {
     /// Numerator and denominator of each metric, in the order of [`Metric::ALL`].
     pub counts: Vec<(i64, i64)>,
-    /// Handling hours of the closed cases, for the median.
-    pub handling_hours: Vec<f64>,
+    /// Handling times of the closed cases, for the median.
+    pub handling_hours: hours::HoursHistogram,
 }
 
 /// A ratio as numerator, denominator and rate; `rate` is `None` for an empty denominator.
@@ -60,22 +65,6 @@ impl Ratio {
     }
 }
 
-/// Returns the median of `values`, the mean of the two middle ones for an even count,
-/// or `None` when there are none. NaN values are ignored.
-pub fn median(values: &[f64]) -> Option<f64> {
-    let mut sorted: Vec<f64> = values.iter().copied().filter(|value| !value.is_nan()).collect();
-    if sorted.is_empty() {
-        return None;
-    }
-    sorted.sort_by(f64::total_cmp);
-    let middle = sorted.len() / 2;
-    if sorted.len() % 2 == 1 {
-        Some(sorted[middle])
-    } else {
-        Some((sorted[middle - 1] + sorted[middle]) / 2.0)
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -89,19 +78,5 @@ mod tests {
     fn ratio_divides_numerator_by_denominator() {
         assert_eq!(Ratio::new(3, 4).rate, Some(0.75));
         assert_eq!(Ratio::new(0, 5).rate, Some(0.0));
-    }
-
-    #[test]
-    fn median_handles_odd_even_and_empty() {
-        let cases: [(&[f64], Option<f64>, &str); 5] = [
-            (&[], None, "empty"),
-            (&[5.0], Some(5.0), "one value"),
-            (&[9.0, 1.0, 4.0], Some(4.0), "odd count, unsorted"),
-            (&[1.0, 2.0, 10.0, 3.0], Some(2.5), "even count takes the mean of the middle"),
-            (&[f64::NAN, 2.0], Some(2.0), "NaN ignored"),
-        ];
-        for (values, expected, description) in cases {
-            assert_eq!(median(values), expected, "{description}");
-        }
     }
 }

@@ -5,9 +5,10 @@ use chrono_tz::Tz;
 use serde::{Deserialize, Serialize};
 
 use super::{
-    GroupCounts, Ratio, median,
+    GroupCounts, Ratio,
     metric::{GroupBy, Metric},
-    store::{KpiFilter, group_counts},
+    rollup::read::rollup_counts,
+    store::KpiFilter,
 };
 use crate::{
     accounts::CurrentUser,
@@ -48,7 +49,8 @@ pub struct GroupFigures {
     pub cases: i64,
     /// One ratio per metric, in the order of [`Metric::ALL`].
     pub metrics: Vec<MetricFigure>,
-    /// Median of closed_at − created_at over closed cases, in calendar hours.
+    /// Median of closed_at − created_at over closed cases, in calendar hours, at the
+    /// precision of [`super::hours`].
     pub median_handling_hours: Option<f64>,
 }
 
@@ -149,7 +151,7 @@ fn figures(key: String, label: String, counts: &GroupCounts) -> GroupFigures {
         label,
         cases: closure,
         metrics,
-        median_handling_hours: median(&counts.handling_hours),
+        median_handling_hours: counts.handling_hours.median_hours(),
     }
 }
 
@@ -175,7 +177,7 @@ pub async fn compute_report(
     index: &AreaIndex,
     request: &KpiRequest,
 ) -> Result<KpiReport, CaseError> {
-    let rows = group_counts(db, request.group_by, &request.filter)
+    let rows = rollup_counts(db, request.group_by, &request.filter)
         .await
         .map_err(|error| CaseError::Store(error.into()))?;
     let mut total = GroupCounts { counts: vec![(0, 0); Metric::ALL.len()], ..Default::default() };
@@ -185,7 +187,7 @@ pub async fn compute_report(
             sum.0 += numerator;
             sum.1 += denominator;
         }
-        total.handling_hours.extend_from_slice(&row.counts.handling_hours);
+        total.handling_hours.merge(&row.counts.handling_hours);
         let label = group_label(request.group_by, &row.key, index);
         groups.push(figures(row.key, label, &row.counts));
     }

@@ -141,7 +141,7 @@ pub async fn group_counts(
                         Ok((numerator.unwrap_or(0), denominator.unwrap_or(0)))
                     })
                     .collect::<Result<Vec<_>, sqlx::Error>>()?;
-                Ok(GroupRow { key, counts: GroupCounts { counts, handling_hours: Vec::new() } })
+                Ok(GroupRow { key, counts: GroupCounts { counts, ..Default::default() } })
             })
             .collect::<Result<Vec<_>, sqlx::Error>>()
     })?;
@@ -155,13 +155,39 @@ pub async fn group_counts(
         groups.iter().enumerate().map(|(i, group)| (group.key.clone(), i)).collect();
     for (key, value) in hours {
         if let Some(group) = position.get(&key).map(|&i| &mut groups[i]) {
-            // julianday() carries about a millisecond of float error, so hours are
-            // rounded to whole seconds on both backends.
-            group.counts.handling_hours.push((value * 3600.0).round() / 3600.0);
+            // julianday() carries about a millisecond of float error, which the
+            // histogram's rounding to whole seconds absorbs.
+            group.counts.handling_hours.add_hours(value);
         }
     }
     groups.sort_by(|a, b| a.key.cmp(&b.key));
     Ok(groups)
+}
+
+/// Counts per group the cases of `filter` that have a dispatch deadline before
+/// `filter.now` and no dispatch: the time-dependent part of the response rate's
+/// denominator, which the rollup cannot hold.
+///
+/// # Errors
+/// A database failure.
+pub async fn undispatched_late_counts(
+    db: &Db,
+    group_by: GroupBy,
+    filter: &KpiFilter,
+) -> Result<Vec<(String, i64)>, sqlx::Error> {
+    // The first two conditions repeat the partial index's, so that it is used.
+    let query = format!(
+        "SELECT {key}, COUNT(*) FROM service_case c WHERE c.dispatch_due_at < $1 \
+         AND c.first_dispatched_at IS NULL AND c.dispatch_due_at IS NOT NULL \
+         AND {cohort} GROUP BY {key}",
+        key = group_by.key_sql(),
+        cohort = cohort_sql(filter),
+    );
+    with_pool!(db, |pool| {
+        bind_cohort!(sqlx::query_as(sqlx::AssertSqlSafe(query.clone())), filter)
+            .fetch_all(pool)
+            .await
+    })
 }
 
 /// Lists the ids of the cases behind one figure: those of group `key` in the

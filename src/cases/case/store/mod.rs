@@ -1,9 +1,10 @@
 //! Storage of cases and their transition log on SQLite and PostgreSQL.
 //!
 //! Every change to a case is one transaction: the guarded `UPDATE … WHERE case_id = $1
-//! AND version = $2` and the insert of its log entry. A transition that lost a race
-//! therefore writes nothing and reports [`StoreError::VersionConflict`]. The same
-//! transaction records the case's followers and writes one notice per follower.
+//! AND version = $2`, the insert of its log entry and the change of the KPI rollup
+//! ([`crate::cases::kpi::rollup`]). A transition that lost a race therefore writes
+//! nothing and reports [`StoreError::VersionConflict`]. The same transaction records
+//! the case's followers and writes one notice per follower.
 
 pub mod followers;
 mod list;
@@ -14,7 +15,15 @@ use super::{
     record::{Case, CaseEvent},
     stage::{Action, Stage},
 };
-use crate::{cases::search::SearchIndex, db::Db, with_pool};
+use crate::{
+    apply_rollup,
+    cases::{
+        kpi::rollup::{FACT_COLUMNS, KpiFacts, RollupDelta},
+        search::SearchIndex,
+    },
+    db::Db,
+    with_pool,
+};
 
 pub use self::list::CaseFilter;
 
@@ -108,8 +117,22 @@ macro_rules! bind_event {
     };
 }
 
+/// The facts of a case as [`CaseStore::insert_case`] stores it: the columns it does not
+/// insert keep their defaults.
+fn inserted_facts(case: &Case) -> KpiFacts {
+    KpiFacts {
+        handling_due_at: None,
+        closed_at: None,
+        rating: None,
+        rework_count: 0,
+        extension_count: 0,
+        ..KpiFacts::of(case, None)
+    }
+}
+
 impl CaseStore for Db {
     async fn insert_case(&self, case: &Case, event: &CaseEvent) -> Result<Case, StoreError> {
+        let _turn = self.write_turn().await;
         let case_id: i64 = with_pool!(self, |pool| {
             let mut tx = pool.begin().await?;
             let (case_id,): (i64,) = sqlx::query_as(
@@ -144,6 +167,7 @@ impl CaseStore for Db {
             .await?;
             bind_event!(case_id, event).execute(&mut *tx).await?;
             tx.index_case(case_id).await?;
+            apply_rollup!(tx, &RollupDelta::change(None, Some(&inserted_facts(case))))?;
             tx.commit().await?;
             Ok::<_, sqlx::Error>(case_id)
         })?;
@@ -171,8 +195,30 @@ impl CaseStore for Db {
         expected_version: i64,
         event: &CaseEvent,
     ) -> Result<Case, StoreError> {
-        let updated_rows = with_pool!(self, |pool| {
+        let lock = format!(
+            "UPDATE service_case SET version = version WHERE case_id = $1 AND version = $2 \
+             RETURNING {FACT_COLUMNS}"
+        );
+        let select_facts = format!("SELECT {FACT_COLUMNS} FROM service_case WHERE case_id = $1");
+        let dispatched_at = (event.action == Some(Action::Dispatch)).then_some(event.occurred_at);
+        let turn = self.write_turn().await;
+        let updated_rows = with_pool!(self, |pool| async {
             let mut tx = pool.begin().await?;
+            // Locks the row first (SQLite takes its write lock here), so that the old
+            // facts read are the ones the guarded update replaces.
+            let old: Option<KpiFacts> = sqlx::query_as(sqlx::AssertSqlSafe(lock.clone()))
+                .bind(case.case_id)
+                .bind(expected_version)
+                .fetch_optional(&mut *tx)
+                .await?;
+            let Some(old) = old else {
+                // Lost a race or no such case: the caller tells which.
+                return Ok::<_, sqlx::Error>(0);
+            };
+            let first_dispatched_at = match (old.first_dispatched_at, dispatched_at) {
+                (Some(first), Some(now)) => Some(first.min(now)),
+                (first, now) => first.or(now),
+            };
             // Only re-classification changes indexed text (the category names); other
             // transitions leave the search index entry as it is.
             let result = sqlx::query(
@@ -181,6 +227,7 @@ impl CaseStore for Db {
                  requested_extension_amount = $9, requested_extension_unit = $10, \
                  merged_into_case_id = $11, rating = $12, closed_at = $13, rework_count = $14, \
                  extension_count = $15, updated_at = $16, category_code = $17, \
+                 first_dispatched_at = $18, \
                  version = version + 1 WHERE case_id = $1 AND version = $2",
             )
             .bind(case.case_id)
@@ -201,18 +248,26 @@ impl CaseStore for Db {
             .bind(case.extension_count)
             .bind(case.updated_at)
             .bind(&case.category_code)
+            .bind(first_dispatched_at)
             .execute(&mut *tx)
             .await?;
-            if result.rows_affected() == 1 {
-                bind_event!(case.case_id, event).execute(&mut *tx).await?;
-                if event.action == Some(Action::Reclassify) {
-                    tx.index_case(case.case_id).await?;
-                }
-                crate::write_follow_ups!(tx, case, event);
-                tx.commit().await?;
+            bind_event!(case.case_id, event).execute(&mut *tx).await?;
+            if event.action == Some(Action::Reclassify) {
+                tx.index_case(case.case_id).await?;
             }
+            crate::write_follow_ups!(tx, case, event);
+            // The new facts are read back rather than taken from `case`, so that the
+            // rollup follows whichever columns the update writes.
+            let new: KpiFacts = sqlx::query_as(sqlx::AssertSqlSafe(select_facts.clone()))
+                .bind(case.case_id)
+                .fetch_one(&mut *tx)
+                .await?;
+            apply_rollup!(tx, &RollupDelta::change(Some(&old), Some(&new)))?;
+            tx.commit().await?;
             Ok::<_, sqlx::Error>(result.rows_affected())
-        })?;
+        }
+        .await)?;
+        drop(turn);
         if updated_rows == 1 {
             return Ok(Case { version: expected_version + 1, ..case.clone() });
         }

@@ -1,0 +1,234 @@
+//! The KPI rollup against the reference query over the cases: a varied generated set
+//! of cases, stored and moved through transitions with the case store, must give the
+//! same counts and handling-time histogram for every grouping, period and scope.
+
+use chrono::{DateTime, Duration, TimeZone, Utc};
+use citycore::{
+    cases::{
+        case::{Action, Case, CaseEvent, CaseStore, Channel, Stage},
+        kpi::{
+            GroupBy,
+            rollup::read::rollup_counts,
+            store::{KpiFilter, group_counts},
+        },
+    },
+    with_pool,
+};
+use rand::{Rng, SeedableRng, rngs::StdRng};
+
+use crate::helpers::{TestApp, areas, spawn_app};
+
+/// Categories of the shipped catalogue with their departments.
+const CATEGORIES: [(&str, &str); 3] = [("E0101", "HWS"), ("C0101", "SZS"), ("E0104", "CGZF")];
+
+fn at(hours: i64, minutes: i64) -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(2026, 6, 1, 0, 0, 0).unwrap()
+        + Duration::hours(hours)
+        + Duration::minutes(minutes)
+}
+
+fn event(action: Option<Action>, to_stage: Stage, occurred_at: DateTime<Utc>) -> CaseEvent {
+    CaseEvent {
+        case_event_id: None,
+        action,
+        from_stage: None,
+        to_stage,
+        actor_user_id: None,
+        actor_role: None,
+        comment: String::new(),
+        reason: None,
+        attachment_ids: Vec::new(),
+        details: serde_json::json!({}),
+        occurred_at,
+    }
+}
+
+/// Area ids of the test grids with their communities, by code.
+async fn places(app: &TestApp) -> Vec<(i64, i64)> {
+    app.ensure_test_areas().await;
+    let rows: Vec<(i64, String)> = with_pool!(&app.db, |pool| {
+        sqlx::query_as("SELECT area_id, code FROM area").fetch_all(pool).await.unwrap()
+    });
+    let id = |code: &str| rows.iter().find(|(_, found)| found == code).unwrap().0;
+    vec![
+        (id(areas::GRID_A1), id(areas::COMMUNITY_A)),
+        (id(areas::GRID_A2), id(areas::COMMUNITY_A)),
+        (id(areas::GRID_B1), id(areas::COMMUNITY_B)),
+    ]
+}
+
+fn new_case(rng: &mut StdRng, places: &[(i64, i64)]) -> Case {
+    let created_at = at(rng.random_range(0..24 * 45), rng.random_range(0..60));
+    let place = places.get(rng.random_range(0..places.len() + 1)).copied();
+    let (category, department) = CATEGORIES[rng.random_range(0..CATEGORIES.len())];
+    let dispatch_due_at = match rng.random_range(0..10) {
+        0 => None,
+        1 => Some(Utc::now() + Duration::days(30)),
+        _ => Some(created_at + Duration::hours(rng.random_range(1..8))),
+    };
+    Case {
+        case_id: 0,
+        tracking_token: uuid::Uuid::new_v4().simple().to_string(),
+        title: "rollup".to_owned(),
+        description: "rollup".to_owned(),
+        category_code: category.to_owned(),
+        channel: Channel::Api,
+        reporter_user_id: None,
+        reporter_contact: None,
+        address: None,
+        longitude: 116.47,
+        latitude: 39.99,
+        grid_id: place.map(|(grid, _)| grid),
+        community_id: place.map(|(_, community)| community),
+        outside_grids: place.is_none(),
+        department_code: department.to_owned(),
+        stage: Stage::Intake,
+        due_at: dispatch_due_at,
+        dispatch_due_at,
+        handling_due_at: None,
+        verification_due_at: None,
+        requested_extension: None,
+        merged_into_case_id: None,
+        rating: None,
+        closed_at: None,
+        rework_count: 0,
+        extension_count: 0,
+        version: 1,
+        created_at,
+        updated_at: created_at,
+    }
+}
+
+/// Moves `case` to a random later state with one stored transition.
+async fn move_case(app: &TestApp, rng: &mut StdRng, case: Case) -> Case {
+    let stages = [
+        Stage::Filed,
+        Stage::Dispatched,
+        Stage::Handling,
+        Stage::ExtensionRequested,
+        Stage::Feedback,
+        Stage::Closed,
+        Stage::Rated,
+        Stage::Voided,
+        Stage::Merged,
+    ];
+    let stage = stages[rng.random_range(0..stages.len())];
+    let when = case.created_at + Duration::minutes(rng.random_range(0..60 * 30));
+    let closed = matches!(stage, Stage::Closed | Stage::Rated);
+    let changed = Case {
+        stage,
+        department_code: if rng.random_range(0..6) == 0 {
+            "CGZF".to_owned()
+        } else {
+            case.department_code.clone()
+        },
+        handling_due_at: (rng.random_range(0..4) > 0)
+            .then(|| case.created_at + Duration::hours(rng.random_range(1..60))),
+        closed_at: closed.then_some(when),
+        rating: (stage == Stage::Rated).then(|| rng.random_range(1..=5)),
+        rework_count: case.rework_count + i32::from(rng.random_range(0..5) == 0),
+        extension_count: case.extension_count + i32::from(rng.random_range(0..5) == 0),
+        ..case.clone()
+    };
+    let action = match rng.random_range(0..3) {
+        0 => Action::Dispatch,
+        1 => Action::Redispatch,
+        _ => Action::File,
+    };
+    app.db
+        .update_case(&changed, case.version, &event(Some(action), stage, when))
+        .await
+        .expect("case updated")
+}
+
+fn filters(places: &[(i64, i64)]) -> Vec<(&'static str, KpiFilter)> {
+    let everything = KpiFilter {
+        from: DateTime::UNIX_EPOCH,
+        to: Utc.with_ymd_and_hms(9999, 12, 31, 0, 0, 0).unwrap(),
+        now: Utc::now(),
+        area_ids: None,
+        include_outside_grids: true,
+    };
+    let shanghai_june = KpiFilter {
+        from: Utc.with_ymd_and_hms(2026, 5, 31, 16, 0, 0).unwrap(),
+        to: Utc.with_ymd_and_hms(2026, 6, 30, 16, 0, 0).unwrap(),
+        ..everything.clone()
+    };
+    let community_a = Some(vec![places[0].1]);
+    vec![
+        ("open period", everything.clone()),
+        ("June in UTC+8, whole rollup days", shanghai_june.clone()),
+        (
+            "June in UTC, partial days at both edges",
+            KpiFilter {
+                from: Utc.with_ymd_and_hms(2026, 6, 1, 0, 0, 0).unwrap(),
+                to: Utc.with_ymd_and_hms(2026, 7, 1, 0, 0, 0).unwrap(),
+                ..everything.clone()
+            },
+        ),
+        (
+            "a few hours inside one day",
+            KpiFilter { from: at(24 * 5 + 2, 0), to: at(24 * 5 + 9, 0), ..everything.clone() },
+        ),
+        (
+            "one community with cases outside grids",
+            KpiFilter { area_ids: community_a.clone(), ..shanghai_june.clone() },
+        ),
+        (
+            "one community and one grid, no cases outside grids",
+            KpiFilter {
+                area_ids: Some(vec![places[0].1, places[2].0]),
+                include_outside_grids: false,
+                ..everything.clone()
+            },
+        ),
+        (
+            "an empty scope",
+            KpiFilter {
+                area_ids: Some(Vec::new()),
+                include_outside_grids: false,
+                ..everything.clone()
+            },
+        ),
+        ("a clock before the dispatch deadlines", KpiFilter { now: at(0, 0), ..shanghai_june }),
+    ]
+}
+
+async fn assert_rollup_matches_reference(app: &TestApp, places: &[(i64, i64)], moment: &str) {
+    for (description, filter) in filters(places) {
+        for group_by in GroupBy::ALL {
+            let reference = group_counts(&app.db, group_by, &filter).await.unwrap();
+            let rollup = rollup_counts(&app.db, group_by, &filter).await.unwrap();
+            assert!(!reference.is_empty() || description == "an empty scope", "{description}");
+            assert_eq!(rollup, reference, "{moment}, {description}, by {group_by:?}");
+        }
+    }
+}
+
+#[tokio::test]
+async fn kpi_rollup_matches_reference_query_before_and_after_transitions() {
+    let app = spawn_app().await;
+    let places = places(&app).await;
+    let mut rng = StdRng::seed_from_u64(7);
+    let mut cases = Vec::new();
+    for _ in 0..240 {
+        let case = new_case(&mut rng, &places);
+        let stored = app
+            .db
+            .insert_case(&case, &event(None, Stage::Intake, case.created_at))
+            .await
+            .expect("case inserted");
+        let stored = if rng.random_range(0..5) == 0 {
+            stored
+        } else {
+            move_case(&app, &mut rng, stored).await
+        };
+        cases.push(stored);
+    }
+    assert_rollup_matches_reference(&app, &places, "after intake and one transition").await;
+
+    for case in cases.into_iter().step_by(3) {
+        move_case(&app, &mut rng, case).await;
+    }
+    assert_rollup_matches_reference(&app, &places, "after further transitions").await;
+}
