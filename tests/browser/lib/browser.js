@@ -46,6 +46,7 @@ export async function launchBrowser() {
 export async function newContext(browser, { locale = 'zh-CN', javaScriptEnabled = true } = {}) {
   const context = await browser.newContext({ locale, javaScriptEnabled });
   context.requests = [];
+  context.javaScriptEnabled = javaScriptEnabled;
   context.on('request', (request) => context.requests.push(request.url()));
   return context;
 }
@@ -93,12 +94,33 @@ export async function withPage(t, browser, baseUrl, options, body) {
   }
 }
 
-/** Runs axe-core on the page and returns its violations for AXE_TAGS. */
+/** How long one axe-core scan may take before it fails instead of hanging. */
+const AXE_TIMEOUT_MS = 30_000;
+
+/**
+ * Runs axe-core on the page and returns its violations for AXE_TAGS.
+ *
+ * The context must have JavaScript enabled. Without it Chromium fires no timers, and
+ * axe-core waits on timers, so the scan would never finish.
+ */
 export async function axeViolations(page) {
+  if (page.context().javaScriptEnabled === false) {
+    throw new Error(
+      'axe-core scan failed: JavaScript is disabled in this context. Scan the page in a '
+        + 'context with JavaScript enabled.',
+    );
+  }
   // page.evaluate goes through the DevTools protocol, which the page's CSP
   // (script-src 'self') does not restrict, unlike an injected <script> element.
   await page.evaluate(AXE_SOURCE);
-  return page.evaluate(
+  let timer;
+  const timeout = new Promise((_resolve, reject) => {
+    timer = setTimeout(
+      () => reject(new Error(`axe-core scan of ${page.url()} timed out after ${AXE_TIMEOUT_MS} ms`)),
+      AXE_TIMEOUT_MS,
+    );
+  });
+  const scan = page.evaluate(
     (tags) => window.axe.run(document, { runOnly: { type: 'tag', values: tags } })
       .then((results) => results.violations.map((violation) => ({
         id: violation.id,
@@ -108,6 +130,11 @@ export async function axeViolations(page) {
       }))),
     AXE_TAGS,
   );
+  try {
+    return await Promise.race([scan, timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
 }
 
 /** Returns the `lang` attribute of the page's `<html>` element. */
