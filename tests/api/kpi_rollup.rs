@@ -1,6 +1,8 @@
 //! The KPI rollup against the reference query over the cases: a varied generated set
 //! of cases, stored and moved through transitions with the case store, must give the
-//! same counts and handling-time histogram for every grouping, period and scope.
+//! same counts and handling-time histogram for every grouping, period and scope. The
+//! cases span May to August 2026, so that periods read whole months from the month-level
+//! tables, whole days around them from the day-level ones and partial days from the cases.
 
 use chrono::{DateTime, Duration, TimeZone, Utc};
 use citycore::{
@@ -58,7 +60,7 @@ async fn places(app: &TestApp) -> Vec<(i64, i64)> {
 }
 
 fn new_case(rng: &mut StdRng, places: &[(i64, i64)]) -> Case {
-    let created_at = at(rng.random_range(0..24 * 45), rng.random_range(0..60));
+    let created_at = at(rng.random_range(-24 * 20..24 * 75), rng.random_range(0..60));
     let place = places.get(rng.random_range(0..places.len() + 1)).copied();
     let (category, department) = CATEGORIES[rng.random_range(0..CATEGORIES.len())];
     let dispatch_due_at = match rng.random_range(0..10) {
@@ -155,7 +157,45 @@ fn filters(places: &[(i64, i64)]) -> Vec<(&'static str, KpiFilter)> {
         ..everything.clone()
     };
     let community_a = Some(vec![places[0].1]);
+    let shanghai_may_21_to_aug_6 = KpiFilter {
+        from: Utc.with_ymd_and_hms(2026, 5, 20, 16, 0, 0).unwrap(),
+        to: Utc.with_ymd_and_hms(2026, 8, 5, 16, 0, 0).unwrap(),
+        ..everything.clone()
+    };
     vec![
+        (
+            "July in UTC+8, one whole month and nothing else",
+            KpiFilter {
+                from: Utc.with_ymd_and_hms(2026, 6, 30, 16, 0, 0).unwrap(),
+                to: Utc.with_ymd_and_hms(2026, 7, 31, 16, 0, 0).unwrap(),
+                ..everything.clone()
+            },
+        ),
+        ("two whole months with whole days before and after", shanghai_may_21_to_aug_6.clone()),
+        (
+            "across two month boundaries, partial days at both edges",
+            KpiFilter {
+                from: Utc.with_ymd_and_hms(2026, 5, 25, 10, 30, 0).unwrap(),
+                to: Utc.with_ymd_and_hms(2026, 7, 3, 5, 0, 0).unwrap(),
+                ..everything.clone()
+            },
+        ),
+        (
+            "whole days inside one month",
+            KpiFilter {
+                from: Utc.with_ymd_and_hms(2026, 6, 3, 16, 0, 0).unwrap(),
+                to: Utc.with_ymd_and_hms(2026, 6, 20, 16, 0, 0).unwrap(),
+                ..everything.clone()
+            },
+        ),
+        (
+            "one grid over whole months, no cases outside grids",
+            KpiFilter {
+                area_ids: Some(vec![places[1].0]),
+                include_outside_grids: false,
+                ..shanghai_may_21_to_aug_6
+            },
+        ),
         ("open period", everything.clone()),
         ("June in UTC+8, whole rollup days", shanghai_june.clone()),
         (
@@ -168,7 +208,7 @@ fn filters(places: &[(i64, i64)]) -> Vec<(&'static str, KpiFilter)> {
         ),
         (
             "a few hours inside one day",
-            KpiFilter { from: at(24 * 5 + 2, 0), to: at(24 * 5 + 9, 0), ..everything.clone() },
+            KpiFilter { from: at(24 * 5, 30), to: at(24 * 5 + 15, 0), ..everything.clone() },
         ),
         (
             "one community with cases outside grids",
@@ -211,7 +251,7 @@ async fn kpi_rollup_matches_reference_query_before_and_after_transitions() {
     let places = places(&app).await;
     let mut rng = StdRng::seed_from_u64(7);
     let mut cases = Vec::new();
-    for _ in 0..240 {
+    for _ in 0..300 {
         let case = new_case(&mut rng, &places);
         let stored = app
             .db

@@ -13,6 +13,7 @@
 //! counts; the median handling time comes from [`super::hours`] at its documented
 //! precision. The tables are described in the `case_kpi_rollup` migration.
 
+pub mod month;
 pub mod read;
 
 use std::collections::BTreeMap;
@@ -24,7 +25,7 @@ use crate::cases::case::Case;
 
 /// Offset of the rollup's report day from UTC, in seconds: UTC+8, Asia/Shanghai.
 pub const DAY_OFFSET_SECONDS: i64 = 8 * 3600;
-const DAY_SECONDS: i64 = 86_400;
+pub(crate) const DAY_SECONDS: i64 = 86_400;
 
 /// Counter columns of `case_kpi_rollup`, numerator then denominator of each metric
 /// in the order of [`super::Metric::ALL`].
@@ -99,7 +100,7 @@ impl KpiFacts {
 
     fn key(&self) -> RollupKey {
         RollupKey {
-            report_day: report_day(self.created_at),
+            period: report_day(self.created_at),
             grid_id: self.grid_id.unwrap_or(0),
             community_id: self.community_id.unwrap_or(0),
             outside_grids: self.outside_grids,
@@ -158,7 +159,8 @@ pub fn day_start(day: i64) -> DateTime<Utc> {
 /// The primary key of a rollup row, without the bucket.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
 pub struct RollupKey {
-    pub report_day: i64,
+    /// The report day; the report month in a [`RollupDelta::by_month`] delta.
+    pub period: i64,
     /// 0 for no grid.
     pub grid_id: i64,
     /// 0 for no community.
@@ -206,76 +208,150 @@ impl RollupDelta {
     }
 }
 
-/// The upsert of one `case_kpi_rollup` row: key in `$1`–`$6`, counters from `$7`.
-pub const UPSERT_COUNTERS: &str = "INSERT INTO case_kpi_rollup (report_day, grid_id, \
-     community_id, outside_grids, department_code, category_code, response_num, \
-     response_den, resolution_num, resolution_den, satisfaction_num, satisfaction_den, \
-     closure_num, closure_den, on_time_closure_num, on_time_closure_den, rework_num, \
-     rework_den, extension_num, extension_den) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, \
-     $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20) \
-     ON CONFLICT (report_day, grid_id, community_id, outside_grids, department_code, \
-     category_code) DO UPDATE SET \
-     response_num = case_kpi_rollup.response_num + excluded.response_num, \
-     response_den = case_kpi_rollup.response_den + excluded.response_den, \
-     resolution_num = case_kpi_rollup.resolution_num + excluded.resolution_num, \
-     resolution_den = case_kpi_rollup.resolution_den + excluded.resolution_den, \
-     satisfaction_num = case_kpi_rollup.satisfaction_num + excluded.satisfaction_num, \
-     satisfaction_den = case_kpi_rollup.satisfaction_den + excluded.satisfaction_den, \
-     closure_num = case_kpi_rollup.closure_num + excluded.closure_num, \
-     closure_den = case_kpi_rollup.closure_den + excluded.closure_den, \
-     on_time_closure_num = case_kpi_rollup.on_time_closure_num + excluded.on_time_closure_num, \
-     on_time_closure_den = case_kpi_rollup.on_time_closure_den + excluded.on_time_closure_den, \
-     rework_num = case_kpi_rollup.rework_num + excluded.rework_num, \
-     rework_den = case_kpi_rollup.rework_den + excluded.rework_den, \
-     extension_num = case_kpi_rollup.extension_num + excluded.extension_num, \
-     extension_den = case_kpi_rollup.extension_den + excluded.extension_den";
+/// Builds the upsert of one counter row into `$table` keyed by `$period`: key in `$1`–`$6`,
+/// counters from `$7`.
+macro_rules! upsert_counters_sql {
+    ($table:literal, $period:literal) => {
+        concat!(
+            "INSERT INTO ",
+            $table,
+            " (",
+            $period,
+            ", grid_id, community_id, outside_grids, \
+             department_code, category_code, response_num, response_den, resolution_num, \
+             resolution_den, satisfaction_num, satisfaction_den, closure_num, closure_den, \
+             on_time_closure_num, on_time_closure_den, rework_num, rework_den, \
+             extension_num, extension_den) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, \
+             $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20) ON CONFLICT (",
+            $period,
+            ", grid_id, community_id, outside_grids, department_code, \
+             category_code) DO UPDATE SET \
+             response_num = ",
+            $table,
+            ".response_num + excluded.response_num, \
+             response_den = ",
+            $table,
+            ".response_den + excluded.response_den, \
+             resolution_num = ",
+            $table,
+            ".resolution_num + excluded.resolution_num, \
+             resolution_den = ",
+            $table,
+            ".resolution_den + excluded.resolution_den, \
+             satisfaction_num = ",
+            $table,
+            ".satisfaction_num + excluded.satisfaction_num, \
+             satisfaction_den = ",
+            $table,
+            ".satisfaction_den + excluded.satisfaction_den, \
+             closure_num = ",
+            $table,
+            ".closure_num + excluded.closure_num, \
+             closure_den = ",
+            $table,
+            ".closure_den + excluded.closure_den, \
+             on_time_closure_num = ",
+            $table,
+            ".on_time_closure_num + \
+             excluded.on_time_closure_num, \
+             on_time_closure_den = ",
+            $table,
+            ".on_time_closure_den + \
+             excluded.on_time_closure_den, \
+             rework_num = ",
+            $table,
+            ".rework_num + excluded.rework_num, \
+             rework_den = ",
+            $table,
+            ".rework_den + excluded.rework_den, \
+             extension_num = ",
+            $table,
+            ".extension_num + excluded.extension_num, \
+             extension_den = ",
+            $table,
+            ".extension_den + excluded.extension_den"
+        )
+    };
+}
 
-/// The upsert of one `case_kpi_hours` row: key in `$1`–`$6`, bucket, case count.
-pub const UPSERT_HOURS: &str = "INSERT INTO case_kpi_hours (report_day, grid_id, \
-     community_id, outside_grids, department_code, category_code, bucket, cases) \
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8) \
-     ON CONFLICT (report_day, grid_id, community_id, outside_grids, department_code, \
-     category_code, bucket) DO UPDATE SET cases = case_kpi_hours.cases + excluded.cases";
+/// Builds the upsert of one handling-time row into `$table` keyed by `$period`: key in
+/// `$1`–`$6`, bucket, case count.
+macro_rules! upsert_hours_sql {
+    ($table:literal, $period:literal) => {
+        concat!(
+            "INSERT INTO ",
+            $table,
+            " (",
+            $period,
+            ", grid_id, community_id, outside_grids, \
+             department_code, category_code, bucket, cases) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (",
+            $period,
+            ", grid_id, community_id, outside_grids, department_code, \
+             category_code, bucket) DO UPDATE SET cases = ",
+            $table,
+            ".cases + excluded.cases"
+        )
+    };
+}
 
-/// Stores a [`RollupDelta`] through `$conn` (a transaction's connection), skipping rows
+/// Upserts of the day-level rollup, then of the month-level one.
+pub const UPSERTS: [(&str, &str); 2] = [
+    (
+        upsert_counters_sql!("case_kpi_rollup", "report_day"),
+        upsert_hours_sql!("case_kpi_hours", "report_day"),
+    ),
+    (
+        upsert_counters_sql!("case_kpi_rollup_month", "report_month"),
+        upsert_hours_sql!("case_kpi_hours_month", "report_month"),
+    ),
+];
+
+/// Stores a [`RollupDelta`] through `$conn` (a transaction's connection) into the
+/// day-level tables and, summed per month, into the month-level ones, skipping rows
 /// whose change is zero. A macro because the body is compiled once per backend.
 #[macro_export]
 macro_rules! apply_rollup {
     ($conn:expr, $delta:expr) => {{
         let delta: &$crate::cases::kpi::rollup::RollupDelta = $delta;
+        let months = delta.by_month();
         let mut result: Result<(), sqlx::Error> = Ok(());
-        for (key, counters) in &delta.counters {
-            if result.is_err() || counters.iter().all(|value| *value == 0) {
-                continue;
+        for (delta, (upsert_counters, upsert_hours)) in
+            [delta, &months].into_iter().zip($crate::cases::kpi::rollup::UPSERTS)
+        {
+            for (key, counters) in &delta.counters {
+                if result.is_err() || counters.iter().all(|value| *value == 0) {
+                    continue;
+                }
+                let mut query = sqlx::query(upsert_counters)
+                    .bind(key.period)
+                    .bind(key.grid_id)
+                    .bind(key.community_id)
+                    .bind(key.outside_grids)
+                    .bind(key.department_code.as_str())
+                    .bind(key.category_code.as_str());
+                for value in counters {
+                    query = query.bind(*value);
+                }
+                result = query.execute(&mut *$conn).await.map(drop);
             }
-            let mut query = sqlx::query($crate::cases::kpi::rollup::UPSERT_COUNTERS)
-                .bind(key.report_day)
-                .bind(key.grid_id)
-                .bind(key.community_id)
-                .bind(key.outside_grids)
-                .bind(key.department_code.as_str())
-                .bind(key.category_code.as_str());
-            for value in counters {
-                query = query.bind(*value);
+            for ((key, bucket), cases) in &delta.hours {
+                if result.is_err() || *cases == 0 {
+                    continue;
+                }
+                result = sqlx::query(upsert_hours)
+                    .bind(key.period)
+                    .bind(key.grid_id)
+                    .bind(key.community_id)
+                    .bind(key.outside_grids)
+                    .bind(key.department_code.as_str())
+                    .bind(key.category_code.as_str())
+                    .bind(*bucket)
+                    .bind(*cases)
+                    .execute(&mut *$conn)
+                    .await
+                    .map(drop);
             }
-            result = query.execute(&mut *$conn).await.map(drop);
-        }
-        for ((key, bucket), cases) in &delta.hours {
-            if result.is_err() || *cases == 0 {
-                continue;
-            }
-            result = sqlx::query($crate::cases::kpi::rollup::UPSERT_HOURS)
-                .bind(key.report_day)
-                .bind(key.grid_id)
-                .bind(key.community_id)
-                .bind(key.outside_grids)
-                .bind(key.department_code.as_str())
-                .bind(key.category_code.as_str())
-                .bind(*bucket)
-                .bind(*cases)
-                .execute(&mut *$conn)
-                .await
-                .map(drop);
         }
         result
     }};

@@ -4,14 +4,20 @@
 //! may not be UTC+8, and an open period starts at 1970-01-01 00:00 UTC), so it is cut
 //! in three: the whole rollup days inside it are read from the counters, and the two
 //! partial days at its edges from the reference query over the cases, which the
-//! `created_at` index keeps to one day each. The response rate's time-dependent part,
+//! `created_at` index keeps to one day each. The whole days are cut again: the whole
+//! local months among them come from the month-level tables, the days before and after
+//! them from the day-level ones, so a year reads about twelve rows per group. The response rate's time-dependent part,
 //! undispatched cases past their deadline, is counted live over the whole days.
 
 use std::collections::BTreeMap;
 
 use sqlx::Row;
 
-use super::{COUNTER_COLUMNS, day_start, report_day};
+use super::{
+    COUNTER_COLUMNS, day_start,
+    month::{month_first_day, whole_months},
+    report_day,
+};
 use crate::{
     cases::kpi::{
         GroupCounts,
@@ -34,9 +40,25 @@ fn key_sql(group_by: GroupBy) -> &'static str {
     }
 }
 
-/// The `WHERE` clause over a rollup table: days in `$1`–`$2`, then the scope's ids.
-fn rollup_where(filter: &KpiFilter) -> String {
-    let mut clause = "r.report_day >= $1 AND r.report_day < $2".to_owned();
+/// A rollup level: its counter table, its handling-time table and its period column.
+#[derive(Debug, Clone, Copy)]
+struct Level {
+    counters: &'static str,
+    hours: &'static str,
+    period: &'static str,
+}
+
+const DAYS: Level =
+    Level { counters: "case_kpi_rollup", hours: "case_kpi_hours", period: "report_day" };
+const MONTHS: Level = Level {
+    counters: "case_kpi_rollup_month",
+    hours: "case_kpi_hours_month",
+    period: "report_month",
+};
+
+/// The `WHERE` clause over a rollup table: periods in `$1`–`$2`, then the scope's ids.
+fn rollup_where(level: Level, filter: &KpiFilter) -> String {
+    let mut clause = format!("r.{0} >= $1 AND r.{0} < $2", level.period);
     if let Some(area_ids) = &filter.area_ids {
         let list: Vec<String> = (0..area_ids.len()).map(|i| format!("${}", i + 3)).collect();
         let list = if list.is_empty() { "NULL".to_owned() } else { list.join(", ") };
@@ -48,7 +70,7 @@ fn rollup_where(filter: &KpiFilter) -> String {
     clause
 }
 
-macro_rules! bind_days {
+macro_rules! bind_range {
     ($query:expr, $days:expr, $filter:expr) => {{
         let mut query = $query.bind($days.0).bind($days.1);
         for area_id in $filter.area_ids.as_deref().unwrap_or_default() {
@@ -65,6 +87,19 @@ fn whole_days(filter: &KpiFilter) -> (i64, i64) {
     (first, report_day(filter.to).max(first))
 }
 
+/// Splits the whole rollup days `days` into the whole months among them, read from
+/// the month level, and the days before and after those months, read from the day level.
+fn level_ranges(days: (i64, i64)) -> Vec<(Level, (i64, i64))> {
+    let months = whole_months(days);
+    if months.0 >= months.1 {
+        return vec![(DAYS, days)];
+    }
+    let (first, end) = (month_first_day(months.0), month_first_day(months.1));
+    let mut ranges = vec![(DAYS, (days.0, first)), (MONTHS, months), (DAYS, (end, days.1))];
+    ranges.retain(|(_, range)| range.0 < range.1);
+    ranges
+}
+
 /// Counts every metric per group, like [`group_counts`], from the rollup.
 ///
 /// # Errors
@@ -79,6 +114,7 @@ pub async fn rollup_counts(
         return group_counts(db, group_by, filter).await;
     }
     let (inner_from, inner_to) = (day_start(days.0), day_start(days.1));
+
     let mut groups: BTreeMap<String, GroupCounts> = BTreeMap::new();
     let mut edges = Vec::new();
     if filter.from < inner_from {
@@ -92,18 +128,23 @@ pub async fn rollup_counts(
             merge(&mut groups, row.key, &row.counts);
         }
     }
-    for row in counter_rows(db, group_by, filter, days).await? {
-        merge(&mut groups, row.key, &row.counts);
+
+    for (level, range) in level_ranges(days) {
+        for row in counter_rows(db, level, group_by, filter, range).await? {
+            merge(&mut groups, row.key, &row.counts);
+        }
+        for (key, bucket, cases) in hours_rows(db, level, group_by, filter, range).await? {
+            let counts = group_counts_with(|counts| counts.handling_hours.add(bucket, cases));
+            merge(&mut groups, key, &counts);
+        }
     }
+
     let inner = KpiFilter { from: inner_from, to: inner_to, ..filter.clone() };
     for (key, late) in undispatched_late_counts(db, group_by, &inner).await? {
         let counts = group_counts_with(|counts| counts.counts[0].1 += late);
         merge(&mut groups, key, &counts);
     }
-    for (key, bucket, cases) in hours_rows(db, group_by, filter, days).await? {
-        let counts = group_counts_with(|counts| counts.handling_hours.add(bucket, cases));
-        merge(&mut groups, key, &counts);
-    }
+
     // A group whose cases all left (a rollup row at zero) has no counted case.
     let closure = Metric::ALL.iter().position(|metric| *metric == Metric::Closure).unwrap_or(3);
     Ok(groups
@@ -128,25 +169,24 @@ fn merge(groups: &mut BTreeMap<String, GroupCounts>, key: String, counts: &Group
     sum.handling_hours.merge(&counts.handling_hours);
 }
 
-// TODO: a period of whole months still reads one rollup row per day and group, about
-// 500,000 for a year of the demo street, which keeps whole-year queries above 50 ms.
-// A month-level rollup for the whole months of a period would cut that thirtyfold.
 async fn counter_rows(
     db: &Db,
+    level: Level,
     group_by: GroupBy,
     filter: &KpiFilter,
-    days: (i64, i64),
+    range: (i64, i64),
 ) -> Result<Vec<GroupRow>, sqlx::Error> {
     let sums: Vec<String> =
         COUNTER_COLUMNS.iter().map(|column| format!("CAST(SUM(r.{column}) AS BIGINT)")).collect();
     let query = format!(
-        "SELECT {key}, {sums} FROM case_kpi_rollup r WHERE {clause} GROUP BY {key}",
+        "SELECT {key}, {sums} FROM {table} r WHERE {clause} GROUP BY {key}",
         key = key_sql(group_by),
         sums = sums.join(", "),
-        clause = rollup_where(filter),
+        table = level.counters,
+        clause = rollup_where(level, filter),
     );
     with_pool!(db, |pool| {
-        let rows = bind_days!(sqlx::query(sqlx::AssertSqlSafe(query.clone())), days, filter)
+        let rows = bind_range!(sqlx::query(sqlx::AssertSqlSafe(query.clone())), range, filter)
             .fetch_all(pool)
             .await?;
         rows.iter()
@@ -161,20 +201,25 @@ async fn counter_rows(
     })
 }
 
+// NOTE: the handling-time buckets are fine, so even the month level keeps about one
+// row per closed case and bucket, and a year of 1,000,000 cases reads hundreds of
+// thousands of rows here (an estimate, not profiled). Whole years stay above 50 ms.
 async fn hours_rows(
     db: &Db,
+    level: Level,
     group_by: GroupBy,
     filter: &KpiFilter,
-    days: (i64, i64),
+    range: (i64, i64),
 ) -> Result<Vec<(String, i64, i64)>, sqlx::Error> {
     let query = format!(
-        "SELECT {key}, r.bucket, CAST(SUM(r.cases) AS BIGINT) FROM case_kpi_hours r \
+        "SELECT {key}, r.bucket, CAST(SUM(r.cases) AS BIGINT) FROM {table} r \
          WHERE {clause} GROUP BY {key}, r.bucket",
         key = key_sql(group_by),
-        clause = rollup_where(filter),
+        table = level.hours,
+        clause = rollup_where(level, filter),
     );
     with_pool!(db, |pool| {
-        bind_days!(sqlx::query_as(sqlx::AssertSqlSafe(query.clone())), days, filter)
+        bind_range!(sqlx::query_as(sqlx::AssertSqlSafe(query.clone())), range, filter)
             .fetch_all(pool)
             .await
     })
