@@ -21,7 +21,7 @@ use super::{
 };
 use crate::db::Db;
 
-/// How long a snapshot serves before it is read again.
+/// Age after which a snapshot is read again from the database.
 pub const MAX_AGE: Duration = Duration::from_secs(2);
 
 /// Counts the changes of any calendar, so that a read that overlapped a change does not
@@ -44,17 +44,17 @@ fn snapshots() -> MutexGuard<'static, Snapshots> {
 /// Fails when the calendar has to be read and the database fails or holds a corrupt one.
 pub async fn current_calendar(db: &Db) -> Result<Arc<WorkingCalendar>, StoreError> {
     let key = db.cache_key();
-    if let Some((taken, calendar)) = snapshots().get(&key)
-        && taken.elapsed() < MAX_AGE
+    if let Some((read_at, calendar)) = snapshots().get(&key)
+        && read_at.elapsed() < MAX_AGE
     {
         return Ok(Arc::clone(calendar));
     }
-    let taken = Instant::now();
+    let read_at = Instant::now();
     let changes = CHANGES.load(Ordering::SeqCst);
     let calendar = Arc::new(db.load_calendar().await?);
     let mut snapshots = snapshots();
     if CHANGES.load(Ordering::SeqCst) == changes {
-        snapshots.insert(key, (taken, Arc::clone(&calendar)));
+        snapshots.insert(key, (read_at, Arc::clone(&calendar)));
     }
     Ok(calendar)
 }

@@ -3,7 +3,7 @@
 //! SQLite writes one transaction at a time, and under concurrent intake each case paid
 //! for a whole transaction of its own: begin, commit, and the wait for the writer
 //! before it. Here a new case joins the queue of its database file, and whichever task
-//! holds the writer's turn next takes every queued case and stores them in one
+//! gets the writer's turn next takes every queued case and stores them in one
 //! transaction, each inside its own savepoint. A case that fails rolls back only its
 //! savepoint and gets its own error; the others commit. Every caller hears its result
 //! only after the commit, so a case id it receives is durable.
@@ -23,7 +23,7 @@ use crate::{
     db::Db,
 };
 
-/// The answer to one queued case: its id, or why it was not stored.
+/// The result sent back for one queued case: its id, or why it was not stored.
 type Reply = oneshot::Sender<Result<i64, sqlx::Error>>;
 
 struct Job {
@@ -34,6 +34,7 @@ struct Job {
 
 /// Queued cases per SQLite file, so that two databases in one process (as in the tests)
 /// never share a transaction.
+// NOTE: two in-memory databases would share the key `:memory:`; citycore opens files only.
 static PENDING: LazyLock<Mutex<HashMap<PathBuf, Vec<Job>>>> = LazyLock::new(Mutex::default);
 
 /// Queues `case` for the next group commit of `pool`'s file and waits for its id.
@@ -50,6 +51,7 @@ pub(super) async fn insert_case(
 
     // The commit runs in its own task, so a caller that goes away (a closed
     // connection drops the request's future) cannot abandon the cases of others.
+    // NOTE: such a caller's own case is still stored, as it was queued already.
     let (db, pool) = (db.clone(), pool.clone());
     tokio::spawn(async move {
         let _turn = db.write_turn().await;
