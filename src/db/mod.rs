@@ -117,6 +117,21 @@ impl Db {
         }
     }
 
+    /// Names the database this pool reaches, for caches kept per database: the file on
+    /// SQLite, host, port and database name on PostgreSQL.
+    pub fn cache_key(&self) -> String {
+        match self {
+            Db::Sqlite(pool) => {
+                format!("sqlite:{}", pool.connect_options().get_filename().display())
+            }
+            Db::Postgres(pool) => {
+                let options = pool.connect_options();
+                let database = options.get_database().unwrap_or_default();
+                format!("postgres:{}:{}/{database}", options.get_host(), options.get_port())
+            }
+        }
+    }
+
     pub fn backend(&self) -> Backend {
         match self {
             Db::Sqlite(_) => Backend::Sqlite,

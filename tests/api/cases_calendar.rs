@@ -132,3 +132,18 @@ async fn calendar_routes_require_login() {
         .unwrap();
     assert_eq!(response.status(), 401);
 }
+
+#[tokio::test]
+async fn calendar_snapshot_follows_a_change_at_once() {
+    use citycore::cases::calendar::{WorkPeriod, snapshot::current_calendar};
+
+    let app = spawn_app().await;
+    let before = current_calendar(&app.db).await.unwrap();
+    assert!(!before.weekly()[6].iter().any(|period| period.start.to_string() == "08:00:00"));
+
+    let period = WorkPeriod::new("08:00".parse().unwrap(), "12:00".parse().unwrap()).unwrap();
+    app.db.replace_weekday_periods(Weekday::Sun, &[period]).await.unwrap();
+    let after = current_calendar(&app.db).await.unwrap();
+    assert_eq!(after.weekly()[6], vec![period], "the snapshot was not dropped on change");
+    assert_eq!(*after, app.db.load_calendar().await.unwrap());
+}

@@ -143,3 +143,52 @@ async fn scope_filter_lists_only_named_areas() {
     assert_eq!(app.db.list_cases(&scoped(false)).await.unwrap().len(), 0);
     assert_eq!(app.db.list_cases(&scoped(true)).await.unwrap().len(), 1, "outside every grid");
 }
+
+/// Counts the rows of `table`, which must be a fixed table name.
+async fn count_rows(app: &crate::helpers::TestApp, table: &str) -> i64 {
+    let query = format!("SELECT COUNT(*) FROM {table}");
+    citycore::with_pool!(&app.db, |pool| {
+        sqlx::query_scalar::<_, i64>(sqlx::AssertSqlSafe(query.clone())).fetch_one(pool).await
+    })
+    .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn concurrent_inserts_commit_apart_from_a_failing_one() {
+    let app = spawn_app().await;
+    let first = app.db.insert_case(&sample_case(), &event(Stage::Intake, "")).await.unwrap();
+
+    // On SQLite these queue for shared group commits; the duplicate tracking token must
+    // fail alone, inside whichever group it lands in.
+    let mut tasks = Vec::new();
+    for n in 0..16 {
+        let db = app.db.clone();
+        let mut case = sample_case();
+        if n == 7 {
+            case.tracking_token.clone_from(&first.tracking_token);
+            case.title = "duplicate token".to_owned();
+        }
+        tasks.push(tokio::spawn(async move {
+            db.insert_case(&case, &event(Stage::Intake, "")).await.map(|stored| stored.case_id)
+        }));
+    }
+    let mut ids = Vec::new();
+    for (n, task) in tasks.into_iter().enumerate() {
+        let result = task.await.unwrap();
+        if n == 7 {
+            assert!(matches!(result, Err(StoreError::Database(_))), "{result:?}");
+        } else {
+            ids.push(result.unwrap());
+        }
+    }
+    ids.sort_unstable();
+    ids.dedup();
+    assert_eq!(ids.len(), 15, "every valid case gets its own id");
+    for case_id in ids {
+        assert!(app.db.case_by_id(case_id).await.unwrap().is_some(), "case {case_id} stored");
+        assert_eq!(app.db.case_events(case_id).await.unwrap().len(), 1);
+    }
+    assert_eq!(count_rows(&app, "service_case").await, 16);
+    assert_eq!(count_rows(&app, "case_event").await, 16);
+    assert_eq!(count_rows(&app, "case_search").await, 16, "nothing of the failed case indexed");
+}

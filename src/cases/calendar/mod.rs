@@ -15,6 +15,7 @@ pub mod deadline;
 pub mod http;
 pub mod import;
 pub mod service;
+pub mod snapshot;
 pub mod store;
 #[cfg(test)]
 mod tests;

@@ -5,7 +5,7 @@ use std::collections::BTreeSet;
 use chrono::{Datelike, NaiveDate, NaiveTime, Weekday};
 use sqlx::FromRow;
 
-use super::{DayKind, SpecialDay, WorkPeriod, WorkingCalendar};
+use super::{DayKind, SpecialDay, WorkPeriod, WorkingCalendar, snapshot::forget_calendar};
 use crate::{db::Db, with_pool};
 
 #[derive(Debug, thiserror::Error)]
@@ -89,7 +89,7 @@ impl CalendarStore for Db {
 
     async fn replace_calendar_years(&self, days: &[SpecialDay]) -> Result<usize, StoreError> {
         let years: BTreeSet<i32> = days.iter().map(|day| day.date.year()).collect();
-        with_pool!(self, |pool| {
+        let result = with_pool!(self, |pool| {
             let mut tx = pool.begin().await?;
             for year in &years {
                 let first = NaiveDate::from_ymd_opt(*year, 1, 1);
@@ -110,7 +110,9 @@ impl CalendarStore for Db {
             }
             tx.commit().await?;
             Ok(days.len())
-        })
+        });
+        forget_calendar(self);
+        result
     }
 
     async fn replace_weekday_periods(
@@ -119,7 +121,7 @@ impl CalendarStore for Db {
         periods: &[WorkPeriod],
     ) -> Result<(), StoreError> {
         let iso_weekday = i32::try_from(weekday.number_from_monday()).unwrap_or(1);
-        with_pool!(self, |pool| {
+        let result = with_pool!(self, |pool| {
             let mut tx = pool.begin().await?;
             sqlx::query("DELETE FROM working_period WHERE weekday = $1")
                 .bind(iso_weekday)
@@ -137,6 +139,8 @@ impl CalendarStore for Db {
             }
             tx.commit().await?;
             Ok(())
-        })
+        });
+        forget_calendar(self);
+        result
     }
 }

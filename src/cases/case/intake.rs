@@ -15,7 +15,7 @@ use super::{
 use crate::{
     accounts::{CurrentUser, Permission, Role},
     cases::{
-        calendar::{CalendarStore, add_working_time},
+        calendar::{add_working_time, snapshot::current_calendar},
         catalogue::{CatalogueStore, Category, CategoryCode},
         routing::service::route_case,
     },
@@ -121,7 +121,7 @@ pub async fn submit_report(
     let route = route_case(db, index, &report.category, grid_id).await?;
 
     let now = Utc::now().trunc_subsecs(3);
-    let calendar = db.load_calendar().await?;
+    let calendar = current_calendar(db).await?;
     let dispatch_due_at = add_working_time(now, report.category.dispatch_limit, &calendar, tz)?;
     let case = Case {
         case_id: 0,

@@ -1,6 +1,8 @@
 //! Taking an action on a case: checks, side effects on deadlines and counts, and the
 //! guarded store.
 
+use std::sync::Arc;
+
 use chrono::{DateTime, SubsecRound, Utc};
 use chrono_tz::Tz;
 use serde::Deserialize;
@@ -17,7 +19,9 @@ use super::{
 use crate::{
     accounts::CurrentUser,
     cases::{
-        calendar::{CalendarStore, TimeUnit, WorkingAmount, WorkingCalendar, add_working_time},
+        calendar::{
+            TimeUnit, WorkingAmount, WorkingCalendar, add_working_time, snapshot::current_calendar,
+        },
         catalogue::{CatalogueStore, Category, CategoryCode},
     },
     config::Settings,
@@ -67,7 +71,7 @@ pub(super) struct Context<'a> {
     user: &'a CurrentUser,
     pub(super) now: DateTime<Utc>,
     category: Category,
-    calendar: WorkingCalendar,
+    calendar: Arc<WorkingCalendar>,
     tz: Tz,
 }
 
@@ -125,7 +129,7 @@ pub async fn transition_case(
         user,
         now: Utc::now().trunc_subsecs(3),
         category: category_of(db, &case).await?,
-        calendar: db.load_calendar().await?,
+        calendar: current_calendar(db).await?,
         tz: settings.time_zone(),
     };
 

@@ -130,11 +130,13 @@ fn inserted_facts(case: &Case) -> KpiFacts {
     }
 }
 
-impl CaseStore for Db {
-    async fn insert_case(&self, case: &Case, event: &CaseEvent) -> Result<Case, StoreError> {
-        let _turn = self.write_turn().await;
-        let case_id: i64 = with_pool!(self, |pool| {
-            let mut tx = pool.begin().await?;
+/// Inserts `$case` and its intake log entry `$event` through the connection `$conn`,
+/// with its search index entry and KPI rollup change, and evaluates to the new case id
+/// as `Result<i64, sqlx::Error>`. The caller owns the transaction.
+macro_rules! insert_case_on {
+    ($conn:expr, $case:expr, $event:expr) => {{
+        let case: &Case = $case;
+        async {
             let (case_id,): (i64,) = sqlx::query_as(
                 "INSERT INTO service_case (tracking_token, title, description, category_code, \
                  channel, reporter_user_id, reporter_contact, longitude, latitude, grid_id, \
@@ -163,14 +165,41 @@ impl CaseStore for Db {
             .bind(case.created_at)
             .bind(case.updated_at)
             .bind(case.address.as_deref())
-            .fetch_one(&mut *tx)
+            .fetch_one(&mut *$conn)
             .await?;
-            bind_event!(case_id, event).execute(&mut *tx).await?;
-            tx.index_case(case_id).await?;
-            apply_rollup!(tx, &RollupDelta::change(None, Some(&inserted_facts(case))))?;
-            tx.commit().await?;
+            bind_event!(case_id, $event).execute(&mut *$conn).await?;
+            $conn.index_case(case_id).await?;
+            apply_rollup!($conn, &RollupDelta::change(None, Some(&inserted_facts(case))))?;
             Ok::<_, sqlx::Error>(case_id)
-        })?;
+        }
+        .await
+    }};
+}
+
+mod group;
+
+/// Inserts one new case through a SQLite connection inside the caller's transaction or
+/// savepoint; [`group`] commits several of these at once.
+async fn insert_case_sqlite(
+    conn: &mut sqlx::SqliteConnection,
+    case: &Case,
+    event: &CaseEvent,
+) -> Result<i64, sqlx::Error> {
+    insert_case_on!(conn, case, event)
+}
+
+impl CaseStore for Db {
+    async fn insert_case(&self, case: &Case, event: &CaseEvent) -> Result<Case, StoreError> {
+        let case_id = match self {
+            // SQLite writes one transaction at a time: queue for a shared commit.
+            Db::Sqlite(pool) => group::insert_case(self, pool, case, event).await?,
+            Db::Postgres(pool) => {
+                let mut tx = pool.begin().await?;
+                let case_id = insert_case_on!(tx, case, event)?;
+                tx.commit().await?;
+                case_id
+            }
+        };
         Ok(Case { case_id, ..case.clone() })
     }
 
