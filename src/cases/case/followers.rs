@@ -45,7 +45,7 @@ pub struct SurvivorProgress {
 ///
 /// # Errors
 /// A storage failure, or [`StoreError::Corrupt`] for a chain that ends nowhere or is
-/// longer than [`MAX_MERGE_HOPS`].
+/// longer than `MAX_MERGE_HOPS`.
 pub async fn surviving_case(db: &Db, case: &Case) -> Result<Case, CaseError> {
     let corrupt =
         |reason: &str| StoreError::Corrupt { case_id: case.case_id, reason: reason.to_owned() };

@@ -1,7 +1,7 @@
 //! Storage of duplicate candidates, case followers and the reporter notice outbox.
 //!
 //! Followers and notices are written by [`super::CaseStore::update_case`] inside the
-//! transition's own transaction through [`write_follow_ups!`], so a transition that
+//! transition's own transaction through `write_follow_ups!`, so a transition that
 //! loses its version race leaves no notice behind.
 
 use chrono::{DateTime, Utc};

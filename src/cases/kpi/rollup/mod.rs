@@ -2,7 +2,7 @@
 //! write, so that the KPI dashboard reads counters instead of every case.
 //!
 //! Writes: [`RollupDelta::change`] turns a case's state before and after a write into
-//! "minus the old contribution, plus the new one", and [`apply_rollup!`] stores the
+//! "minus the old contribution, plus the new one", and `apply_rollup!` stores the
 //! result in the write's own transaction. `insert_case`, `update_case` and the bulk
 //! import call both, so every change of stage, department, category or area moves the
 //! case between counters. Keys are applied in sorted order, so that two transactions
