@@ -240,7 +240,8 @@ fn bench_intake_posts_cases_and_reports_rate() {
         "--clients",
         "4",
     ]));
-    assert!(text.contains("200 cases, 4 clients:") && text.contains("cases/s"), "{text}");
+    assert!(text.contains("200 cases, 4 clients:"), "{text}");
+    assert!(text.contains("cases/s"), "{text}");
     assert!(text.contains("p95"), "latency percentiles: {text}");
 }
 

@@ -172,7 +172,7 @@ fn peak_rss_kib() -> Option<u64> {
 }
 
 /// Times the dashboard's queries: the whole year and one month by every grouping, and
-/// one community's year by category, as a community worker sees it.
+/// one community's year by category, as a community worker's dashboard shows it.
 async fn time_queries(db: &Db, index: &AreaIndex, runs: usize) -> anyhow::Result<()> {
     let year = KpiFilter {
         from: year_start(),

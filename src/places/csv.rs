@@ -8,7 +8,7 @@
 //! | `name` | the official name, unique in the file, at most 100 characters |
 //! | `aliases` | other names separated by `|`, `;` or `、`; may be empty |
 //! | `kind` | `residential` 小区, `building` 楼栋, `road` 道路, `landmark` 地标 or `door` 门牌 |
-//! | `longitude`, `latitude` | decimal degrees in the file's system (WGS-84 unless `--crs` says otherwise) |
+//! | `longitude`, `latitude` | decimal degrees in the file's system (WGS-84 unless `--crs` names another) |
 //!
 //! Export writes the same columns, so its output imports unchanged.
 

@@ -132,8 +132,8 @@ const ROWS: &[Row] = &[
         anonymous: 401,
         by_role: ADMIN_ONLY,
     },
-    // Everyone who may report looks addresses up; the test street has no places, so
-    // the answer is an empty list.
+    // Everyone who may report can look addresses up. The test street has no places, so
+    // the response is an empty list.
     Row { method: "GET", path: "/api/v1/places?q=x", form: &[], anonymous: 401, by_role: ALL_200 },
     Row { method: "GET", path: "/api/v1/categories", form: &[], anonymous: 401, by_role: STAFF },
     Row { method: "GET", path: "/api/v1/calendar/2026", form: &[], anonymous: 401, by_role: STAFF },

@@ -41,7 +41,7 @@ fn snapshots() -> MutexGuard<'static, Snapshots> {
 /// Returns the calendar of `db`, from memory when the snapshot is recent.
 ///
 /// # Errors
-/// Fails when the calendar has to be read and the database fails or holds a corrupt one.
+/// Fails when the calendar has to be read and the database fails or contains an invalid one.
 pub async fn current_calendar(db: &Db) -> Result<Arc<WorkingCalendar>, StoreError> {
     let key = db.cache_key();
     if let Some((read_at, calendar)) = snapshots().get(&key)

@@ -37,7 +37,8 @@ const BATCH_ROWS: usize = 500;
 /// the description limit.
 const MAX_TITLE_CHARS: usize = 200;
 
-/// A case with a closed time is stored closed, any other one as dispatched.
+/// Returns the stage an imported case is stored in: rated when it has a closed time and
+/// a rating, closed with a closed time only, and dispatched otherwise.
 fn imported_stage(case: &ImportedCase) -> &'static str {
     match (case.closed_at, case.rating) {
         (Some(_), Some(_)) => "rated",
@@ -50,7 +51,7 @@ fn imported_category(case: &ImportedCase) -> &str {
     case.category_code.as_deref().unwrap_or(IMPORTED_CATEGORY)
 }
 
-/// The KPI facts of an imported case as the batch insert stores it.
+/// Returns the KPI facts of an imported case as the batch insert stores it.
 fn imported_facts(case: &ImportedCase, place: Option<(i64, Option<i64>)>) -> KpiFacts {
     KpiFacts {
         created_at: case.opened_at,

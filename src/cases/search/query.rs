@@ -13,7 +13,7 @@ pub struct SearchQuery {
     groups: Vec<QueryGroup>,
 }
 
-/// Why a query text cannot be searched for.
+/// Reason a query text cannot be searched for.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum SearchQueryError {
     #[error("the query has {0} characters, more than the maximum")]

@@ -63,7 +63,8 @@ pub(super) async fn insert_case(
     match answer.await {
         Ok(result) => Ok(result?),
         Err(_) => Err(StoreError::Database(sqlx::Error::Protocol(
-            "the group commit of new cases stopped before answering".to_owned(),
+            "group commit of new cases failed: its task stopped before returning a result"
+                .to_owned(),
         ))),
     }
 }
@@ -73,7 +74,7 @@ fn pending() -> std::sync::MutexGuard<'static, HashMap<PathBuf, Vec<Job>>> {
     PENDING.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
-/// Stores `jobs` in one transaction and answers each of them.
+/// Stores `jobs` in one transaction and sends each caller its own result.
 async fn commit_group(pool: &SqlitePool, jobs: Vec<Job>) {
     let count = jobs.len();
     let mut answered = Vec::with_capacity(count);

@@ -117,8 +117,8 @@ macro_rules! bind_event {
     };
 }
 
-/// The facts of a case as [`CaseStore::insert_case`] stores it: the columns it does not
-/// insert keep their defaults.
+/// Returns the KPI facts of a case as [`CaseStore::insert_case`] stores it. The columns
+/// it does not insert keep their defaults.
 fn inserted_facts(case: &Case) -> KpiFacts {
     KpiFacts {
         handling_due_at: None,

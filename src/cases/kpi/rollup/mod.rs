@@ -58,7 +58,7 @@ pub const FACT_COLUMNS: &str = "created_at, grid_id, community_id, outside_grids
      department_code, category_code, stage, dispatch_due_at, first_dispatched_at, \
      handling_due_at, closed_at, rating, rework_count, extension_count";
 
-/// What the KPIs know of one case.
+/// Facts of one case that the KPI counters depend on.
 #[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
 pub struct KpiFacts {
     pub created_at: DateTime<Utc>,
@@ -78,7 +78,7 @@ pub struct KpiFacts {
 }
 
 impl KpiFacts {
-    /// The facts of `case`, first dispatched at `first_dispatched_at`.
+    /// Collects the facts of `case`, first dispatched at `first_dispatched_at`.
     pub fn of(case: &Case, first_dispatched_at: Option<DateTime<Utc>>) -> KpiFacts {
         KpiFacts {
             created_at: case.created_at,
@@ -109,9 +109,10 @@ impl KpiFacts {
         }
     }
 
-    /// The case's counters in the order of [`COUNTER_COLUMNS`]; the same conditions as
-    /// [`super::Metric::denominator_sql`] and `numerator_sql`, except that an
-    /// undispatched case is left out of the response rate (it is counted live).
+    /// Returns the case's counters in the order of [`COUNTER_COLUMNS`]. The conditions
+    /// match [`super::Metric::denominator_sql`] and `numerator_sql`, except that an
+    /// undispatched case is left out of the response rate, because that part is counted
+    /// live.
     fn counters(&self) -> [i64; 14] {
         let stage = self.stage.as_str();
         let dispatched = DISPATCHED.contains(&stage);
@@ -138,7 +139,7 @@ impl KpiFacts {
         flags.map(i64::from)
     }
 
-    /// The handling-time bucket of a closed case.
+    /// Returns the handling-time bucket of a closed case.
     fn hours_bucket(&self) -> Option<i64> {
         let closed_at = self.closed_at.filter(|_| CLOSED.contains(&self.stage.as_str()))?;
         Some(bucket_of_seconds(closed_at.timestamp() - self.created_at.timestamp()))
@@ -178,8 +179,8 @@ pub struct RollupDelta {
 }
 
 impl RollupDelta {
-    /// The change of one case from `old` to `new` state: `None` before an insert.
-    /// This is the one place where a case's contribution is computed.
+    /// Computes the counter change of one case from `old` to `new` (`old` is `None` for
+    /// an insert). Every case write computes its contribution here.
     pub fn change(old: Option<&KpiFacts>, new: Option<&KpiFacts>) -> RollupDelta {
         let mut delta = RollupDelta::default();
         delta.add_change(old, new);
