@@ -25,3 +25,4 @@ pub mod parking;
 pub mod places;
 pub mod sensors;
 pub mod telemetry;
+pub mod text;

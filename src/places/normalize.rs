@@ -8,9 +8,7 @@ pub fn normalize(text: &str) -> String {
             let c = match c {
                 // The ideographic space folds like any other space and is dropped below.
                 '\u{3000}' => ' ',
-                // Full-width ASCII forms sit at a fixed offset from their ASCII letters.
-                '\u{FF01}'..='\u{FF5E}' => char::from_u32(c as u32 - 0xFEE0).unwrap_or(c),
-                _ => c,
+                _ => crate::text::fold_full_width(c),
             };
             (!c.is_whitespace()).then(|| c.to_ascii_lowercase())
         })

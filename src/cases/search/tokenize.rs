@@ -8,6 +8,8 @@
 //! digits form words, lowercased, with full-width forms (Ａ１) folded to ASCII first.
 //! Every other character separates terms.
 
+use crate::text::fold_full_width;
+
 /// Maximum indexed word length, in characters. Longer words are cut to this length on
 /// both the index and the query side, so they still match. The cut keeps words under
 /// PostgreSQL's lexeme limit of 2,047 bytes.
@@ -84,15 +86,6 @@ fn tokens(text: &str) -> impl Iterator<Item = Token> + '_ {
         }
         Some(Token::Word(word))
     })
-}
-
-/// Maps the full-width forms of ASCII (U+FF01 to U+FF5E), common in Chinese input, to
-/// ASCII, so that Ａ１ and A1 are the same word.
-fn fold_full_width(c: char) -> char {
-    match u32::from(c) {
-        code @ 0xFF01..=0xFF5E => char::from_u32(code - 0xFEE0).unwrap_or(c),
-        _ => c,
-    }
 }
 
 /// Checks whether `c` is written without spaces between words: Han ideographs, Japanese
