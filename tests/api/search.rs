@@ -11,6 +11,8 @@ use citycore::{
 };
 use serde_json::{Value, json};
 
+const DEFAULT_CSV: &str = include_str!("../../data/catalogue/default.csv");
+
 use crate::{
     cases_loop::{IN_GRID_A1, IN_GRID_B1, app_with_grids},
     helpers::{Session, TestApp, areas},
@@ -315,4 +317,36 @@ async fn queue_page_searches_and_filters_with_a_get_form() {
 
     let page = dispatcher.get("/cases?q=%EF%BC%9F").await;
     assert_eq!(page.status(), 400, "query without terms");
+}
+
+#[tokio::test]
+async fn renamed_category_is_found_under_its_new_names_only() {
+    let app = app_with_grids().await;
+    let resident = app.login_as(Role::Resident, &[]).await;
+    let cases = report_three(&resident).await;
+    let dispatcher = app.login_as(Role::Dispatcher, &[areas::STREET]).await;
+
+    let renamed = DEFAULT_CSV.replace(",暴露垃圾,Exposed garbage,", ",裸露垃圾,Littered waste,");
+    assert_ne!(renamed, DEFAULT_CSV, "E0101 is in the file");
+    citycore::cases::catalogue::service::import_catalogue(&app.db, renamed.as_bytes())
+        .await
+        .expect("import renamed catalogue");
+    assert!(ids(&dispatcher, "q=暴露垃圾").await.is_empty(), "queued, not yet indexed");
+    backfill(&app.db).await.expect("back-fill");
+
+    let mut found = ids(&dispatcher, "q=裸露垃圾").await;
+    found.sort_unstable();
+    let mut all = vec![cases.manhole, cases.noise, cases.lamp];
+    all.sort_unstable();
+    assert_eq!(found, all, "new Chinese name");
+    assert_eq!(ids(&dispatcher, "q=littered").await.len(), 3, "new English name");
+    assert!(ids(&dispatcher, "q=暴露垃圾").await.is_empty(), "old Chinese name");
+    assert!(ids(&dispatcher, "q=exposed").await.is_empty(), "old English name");
+    assert_eq!(ids(&dispatcher, "q=井盖").await, vec![cases.manhole], "own text still indexed");
+
+    // Importing the same names again queues nothing.
+    citycore::cases::catalogue::service::import_catalogue(&app.db, renamed.as_bytes())
+        .await
+        .expect("import again");
+    assert_eq!(ids(&dispatcher, "q=裸露垃圾").await.len(), 3, "entries kept");
 }

@@ -37,6 +37,8 @@ pub async fn import_catalogue(
     match service::import_catalogue(db, std::io::BufReader::new(file)).await {
         Ok(count) => {
             println!("imported {count} categories from {}", args.file.display());
+            // Cases of renamed categories are indexed again under the new names.
+            crate::cases::search::backfill(db).await?;
             Ok(())
         }
         Err(CatalogueError::Import(errors)) => {

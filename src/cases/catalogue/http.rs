@@ -51,6 +51,8 @@ async fn save_category(
     user.require(Permission::ManageCatalogue)?;
     let draft = json_body(body)?;
     let (category, saved) = service::save_category(&state.db, &code, draft).await?;
+    // A renamed category's cases were queued for indexing under the new names.
+    crate::cases::search::backfill_in_background(state.db.clone());
     let status = match saved {
         Saved::Created => StatusCode::CREATED,
         Saved::Updated => StatusCode::OK,

@@ -5,6 +5,7 @@ use sqlx::FromRow;
 use super::{Category, CategoryCode, CategoryKind, Department, MajorCategory};
 use crate::{
     cases::calendar::{TimeUnit, WorkingAmount},
+    cases::search::SearchIndex,
     db::Db,
     with_pool,
 };
@@ -131,6 +132,15 @@ impl CatalogueStore for Db {
         with_pool!(self, |pool| {
             let mut tx = pool.begin().await?;
             for category in categories {
+                let names: Option<(String, String)> = sqlx::query_as(
+                    "SELECT name_zh, name_en FROM category WHERE category_code = $1",
+                )
+                .bind(category.code.as_str())
+                .fetch_optional(&mut *tx)
+                .await?;
+                if names.is_some_and(|(zh, en)| zh != category.name_zh || en != category.name_en) {
+                    (*tx).unindex_category(category.code.as_str()).await?;
+                }
                 let department = &category.department;
                 sqlx::query(
                     "INSERT INTO department (department_code, name) VALUES ($1, $2) \

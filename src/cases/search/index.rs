@@ -76,6 +76,13 @@ pub trait SearchIndex {
         &mut self,
         source: &str,
     ) -> impl Future<Output = Result<(), sqlx::Error>> + Send;
+
+    /// Removes the index entries of every case of `category_code` and queues them for
+    /// [`super::backfill`], which indexes them again under the category's new names.
+    fn unindex_category(
+        &mut self,
+        category_code: &str,
+    ) -> impl Future<Output = Result<(), sqlx::Error>> + Send;
 }
 
 /// Selects [`CaseText`] rows that meet `$condition`.
@@ -147,6 +154,39 @@ macro_rules! impl_search_index {
                     let texts: Vec<CaseText> = query.fetch_all(&mut *self).await?;
                     $insert(self, &texts).await?;
                 }
+                Ok(())
+            }
+
+            async fn unindex_category(&mut self, category_code: &str) -> Result<(), sqlx::Error> {
+                let first: (Option<i64>,) = sqlx::query_as(
+                    "SELECT MIN(case_id) FROM service_case WHERE category_code = $1",
+                )
+                .bind(category_code)
+                .fetch_one(&mut *self)
+                .await?;
+                let Some(first) = first.0 else {
+                    return Ok(());
+                };
+                let delete = concat!(
+                    "DELETE FROM case_search WHERE ",
+                    $key,
+                    " IN (SELECT case_id FROM service_case WHERE category_code = $1)"
+                );
+                sqlx::query(delete).bind(category_code).execute(&mut *self).await?;
+                let after_case_id = first - 1;
+                sqlx::query(
+                    "UPDATE case_search_backfill SET after_case_id = $1 WHERE after_case_id > $1",
+                )
+                .bind(after_case_id)
+                .execute(&mut *self)
+                .await?;
+                sqlx::query(
+                    "INSERT INTO case_search_backfill (after_case_id) SELECT $1 \
+                     WHERE NOT EXISTS (SELECT 1 FROM case_search_backfill)",
+                )
+                .bind(after_case_id)
+                .execute(&mut *self)
+                .await?;
                 Ok(())
             }
         }
