@@ -10,6 +10,7 @@ use serde::{Deserialize, Serialize};
 use super::{Place, PlaceKind, lookup::lookup_places};
 use crate::{
     accounts::{CurrentUser, Permission},
+    cases::case::locate::locate_point,
     http::{AppError, AppState, UserMessage},
     locate::AreaIndex,
 };
@@ -40,9 +41,8 @@ pub struct AreaRef {
 
 /// A place as the API shows it; `longitude` and `latitude` are WGS-84 degrees.
 ///
-/// NOTE: `grid` and `community` are those found when the place was imported, so they
-/// go stale when areas are re-imported until the places are imported again. Cases
-/// are not affected, because intake locates the place's point on the current areas.
+/// `grid` and `community` are found by locating the point on the current areas, so
+/// they follow a re-import of the areas without a re-import of the places.
 #[derive(Debug, Serialize)]
 pub struct PlaceView {
     place_id: i64,
@@ -61,10 +61,11 @@ impl PlaceView {
             let area = index.area(area_id?)?;
             Some(AreaRef { code: area.code.clone(), name: area.name.clone() })
         };
+        let located = locate_point(index, place.longitude, place.latitude);
         PlaceView {
             place_id: place.place_id,
-            grid: area(place.grid_id),
-            community: area(place.community_id),
+            grid: area(located.map(|(grid_id, _)| grid_id)),
+            community: area(located.and_then(|(_, community_id)| community_id)),
             name: place.name,
             aliases: place.aliases,
             kind: place.kind,

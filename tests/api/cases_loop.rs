@@ -22,7 +22,7 @@ fn square(west: f64) -> MultiPolygon<f64> {
 }
 
 /// Creates the helpers' test street with square grids, so that points locate.
-async fn add_grids(app: &TestApp) {
+pub(crate) async fn add_grids(app: &TestApp) {
     let area = |code: &str, level: Level, parent: Option<&str>, west: Option<f64>| NewArea {
         code: code.to_owned(),
         name: code.to_owned(),

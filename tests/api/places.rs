@@ -263,3 +263,17 @@ async fn open311_address_string_round_trip() {
     assert!(description.starts_with("address_string:"), "{description}");
     assert_eq!(case_count(&app).await, 1, "the refused request wrote nothing");
 }
+
+#[tokio::test]
+async fn lookup_shows_the_grid_of_the_current_areas() {
+    let app = crate::helpers::spawn_app().await;
+    import(&app, GAZETTEER, Crs::Wgs84).await.expect("imported before the grids existed");
+    let resident = app.login_as(citycore::accounts::Role::Resident, &[]).await;
+    let before = lookup(&resident, "春望里3号楼").await;
+    assert!(before["match"]["grid"].is_null(), "no grid yet: {before}");
+
+    crate::cases_loop::add_grids(&app).await;
+    let after = lookup(&resident, "春望里3号楼").await;
+    assert_eq!(after["match"]["grid"]["code"], areas::GRID_A2, "{after}");
+    assert_eq!(after["match"]["community"]["code"], areas::COMMUNITY_A);
+}
