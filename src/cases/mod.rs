@@ -22,6 +22,7 @@ pub mod calendar;
 pub mod case;
 pub mod catalogue;
 pub mod import;
+pub mod inbox;
 pub mod kpi;
 pub mod pages;
 pub mod routing;
@@ -42,6 +43,7 @@ pub fn router() -> Router<AppState> {
         .merge(pages::router())
         .merge(kpi::http::router())
         .merge(routing::router())
+        .merge(inbox::router())
 }
 
 /// Unwraps a JSON body, turning axum's rejection into our error format.

@@ -316,6 +316,7 @@ const ROWS: &[Row] = &[
         by_role: [422, 403, 403, 403, 403, 403, 403],
     },
     Row { method: "GET", path: "/cases/mine", form: &[], anonymous: 401, by_role: ALL_200 },
+    Row { method: "GET", path: "/api/v1/notices", form: &[], anonymous: 401, by_role: ALL_200 },
     Row { method: "GET", path: "/cases/new", form: &[], anonymous: 401, by_role: ALL_200 },
     Row {
         method: "GET",

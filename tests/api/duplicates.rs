@@ -17,11 +17,11 @@ use crate::{
 const DEGREES_PER_METRE: f64 = 1.0 / 85_300.0;
 
 /// Returns the point `metres` east of [`IN_GRID_A1`].
-fn east_of_a1(metres: f64) -> (f64, f64) {
+pub(crate) fn east_of_a1(metres: f64) -> (f64, f64) {
     (IN_GRID_A1.0 + metres * DEGREES_PER_METRE, IN_GRID_A1.1)
 }
 
-async fn report_at(session: &Session, category: &str, point: (f64, f64)) -> Value {
+pub(crate) async fn report_at(session: &Session, category: &str, point: (f64, f64)) -> Value {
     let body = json!({
         "title": format!("{category} 测试上报"),
         "description": "路口有问题",
@@ -35,7 +35,7 @@ async fn report_at(session: &Session, category: &str, point: (f64, f64)) -> Valu
     response.json().await.unwrap()
 }
 
-fn id_of(case: &Value) -> i64 {
+pub(crate) fn id_of(case: &Value) -> i64 {
     case["case_id"].as_i64().expect("case id")
 }
 
@@ -70,7 +70,12 @@ async fn age_case(app: &TestApp, case_id: i64, hours: i64) {
     .expect("report time set");
 }
 
-async fn transition(session: &Session, case_id: i64, action: &str, extra: Value) -> Value {
+pub(crate) async fn transition(
+    session: &Session,
+    case_id: i64,
+    action: &str,
+    extra: Value,
+) -> Value {
     let case: Value = session.get(&format!("/api/v1/cases/{case_id}")).await.json().await.unwrap();
     let mut body = json!({ "action": action, "expected_version": case["version"] });
     for (key, value) in extra.as_object().cloned().unwrap_or_default() {

@@ -26,6 +26,7 @@ mod cases_loop;
 mod cases_routes;
 mod cases_store;
 mod duplicates;
+mod inbox;
 mod kpi_rollup;
 mod kpis;
 mod routing;

@@ -18,11 +18,13 @@ use super::{
 use crate::{
     accounts::{CurrentUser, Permission},
     cases::{
+        calendar::service::with_zone_offset,
         case::{
             CaseError, CaseStore, Stage, followers::surviving_case, query::list_cases,
             view::CaseView,
         },
         catalogue::CatalogueStore,
+        inbox::deliver_notices,
     },
     http::{AppError, AppState, pages::PageContext},
     i18n::Locale,
@@ -55,6 +57,15 @@ impl CaseRow {
     }
 }
 
+/// One notice on the reporter's own list.
+pub struct NoticeRow {
+    pub case_id: i64,
+    pub text: String,
+    pub created_at: String,
+    /// Not shown before this page view.
+    pub new: bool,
+}
+
 /// One option of the stage filter.
 pub struct StageOption {
     pub value: &'static str,
@@ -73,6 +84,8 @@ struct QueuePage {
     categories: Vec<CategoryGroup>,
     areas: Vec<AreaOption>,
     rows: Vec<CaseRow>,
+    /// On `/cases/mine`: the reporter's notices, newest first.
+    notices: Vec<NoticeRow>,
     time_zone: String,
     previous_page: Option<String>,
     next_page: Option<String>,
@@ -123,6 +136,7 @@ pub async fn get_queue(
         categories,
         areas,
         rows,
+        notices: Vec::new(),
         time_zone: tz.to_string(),
         previous_page,
         next_page,
@@ -157,8 +171,19 @@ pub async fn get_my_cases(
         }
         rows.push(row);
     }
+    let notices = deliver_notices(&state.db, user.user_id, now)
+        .await?
+        .into_iter()
+        .map(|notice| NoticeRow {
+            case_id: notice.case_id,
+            text: notice.text(locale),
+            created_at: local_time(with_zone_offset(notice.created_at, tz)),
+            new: notice.new,
+        })
+        .collect();
     let page = QueuePage {
         ctx: ctx.at("mine"),
+        notices,
         mine: true,
         query: QueueQuery::default(),
         stages: Vec::new(),

@@ -102,6 +102,15 @@ test('case goes through the whole loop in the console', async (t) => {
     await act(page, caseUrl, 'verify', '现场已干净');
     await assertAccessible(page, 'closed case page');
     await logOut(page);
+
+    // The resident's own list now carries a notice for each step, the newest marked new.
+    await logIn(page, env.baseUrl, resident);
+    await page.goto(`${env.baseUrl}/cases/mine`);
+    const notices = page.locator('section[aria-labelledby="notices-heading"] li');
+    assert.ok(await notices.count() >= 4, 'a notice per transition');
+    assert.match(await notices.first().innerText(), /结案/, 'newest notice first');
+    await assertAccessible(page, '/cases/mine with notices');
+    await logOut(page);
   });
 
   // The resident's tracking link works without logging in, and takes one rating.
