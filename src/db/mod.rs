@@ -7,6 +7,8 @@
 //! it differs the context matches on the variant. Queries use `$1` placeholders, which
 //! both drivers accept.
 
+pub mod snapshot;
+
 use std::{str::FromStr, time::Duration};
 
 use sqlx::{
