@@ -146,8 +146,9 @@ impl FollowStore for Db {
         let closed = [Stage::Closed, Stage::Rated, Stage::Voided, Stage::Merged]
             .map(|stage| format!("'{}'", stage.as_str()))
             .join(", ");
-        // The limit is an integer written into the text, because the bundled SQLite
-        // re-prepares a statement whenever a value is bound to a LIMIT parameter.
+        // The limit is an integer written into the text. A SQLite built without
+        // SQLITE_ENABLE_QPSG (see .cargo/config.toml) re-prepares a statement whenever a
+        // value is bound to its LIMIT.
         let limit = area.limit;
         let query = format!(
             "SELECT {CASE_COLUMNS} FROM service_case WHERE category_code = $1 \
