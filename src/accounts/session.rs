@@ -10,7 +10,7 @@ use axum_extra::extract::cookie::CookieJar;
 use chrono::{DateTime, Duration, Utc};
 use sha2::{Digest, Sha256};
 
-use super::{AccountError, AccountStore, CurrentUser, SessionStore, session_store::SessionRecord};
+use super::{AccountError, CurrentUser, SessionStore, session_store::SessionRecord};
 use crate::{config::AuthSettings, db::Db};
 
 /// Name of the session cookie.
@@ -82,14 +82,15 @@ pub async fn load_user(
     token: &str,
 ) -> Result<Option<CurrentUser>, AccountError> {
     let session_id = hash_token(token);
-    let Some(session) = db.session_by_id(&session_id).await? else { return Ok(None) };
+    let Some((session, user)) = db.session_with_user(&session_id).await? else {
+        return Ok(None);
+    };
     let now = Utc::now();
     if !session_is_live(&session, auth, now) {
         tracing::debug!(user.id = session.user_id, "session expired");
         db.delete_session(&session_id).await?;
         return Ok(None);
     }
-    let Some(user) = db.user_by_id(session.user_id).await? else { return Ok(None) };
     if !user.active {
         tracing::debug!(user.id = user.user_id, "session of an inactive account");
         return Ok(None);

@@ -3,8 +3,22 @@
 use chrono::{DateTime, Utc};
 use sqlx::FromRow;
 
-use super::AccountError;
+use super::{
+    AccountError,
+    store::{User, UserRow},
+};
 use crate::{db::Db, with_pool};
+
+/// One row of [`SessionStore::session_with_user`]: the session, its user and one of the
+/// user's areas (`None` for a user without areas).
+#[derive(FromRow)]
+struct SessionUserRow {
+    #[sqlx(flatten)]
+    session: SessionRecord,
+    #[sqlx(flatten)]
+    user: UserRow,
+    area_id: Option<i64>,
+}
 
 /// A stored login session.
 #[derive(Debug, Clone, FromRow)]
@@ -31,6 +45,12 @@ pub trait SessionStore {
         &self,
         session_id: &str,
     ) -> impl Future<Output = Result<Option<SessionRecord>, AccountError>> + Send;
+    /// Finds a session with its user and the user's areas in one query, so that the
+    /// check of each request costs one round trip; `None` when either is missing.
+    fn session_with_user(
+        &self,
+        session_id: &str,
+    ) -> impl Future<Output = Result<Option<(SessionRecord, User)>, AccountError>> + Send;
     fn touch_session(
         &self,
         session_id: &str,
@@ -78,6 +98,28 @@ impl SessionStore for Db {
             .await
         })?;
         Ok(session)
+    }
+
+    async fn session_with_user(
+        &self,
+        session_id: &str,
+    ) -> Result<Option<(SessionRecord, User)>, AccountError> {
+        let rows: Vec<SessionUserRow> = with_pool!(self, |pool| {
+            sqlx::query_as(
+                "SELECT s.session_id, s.user_id, s.csrf_token, s.created_at, s.last_seen_at, \
+                 s.expires_at, u.username, u.display_name, u.role, u.password_hash, u.locale, \
+                 u.active, u.failed_logins, u.locked_until, u.last_login_at, u.department_code, \
+                 a.area_id FROM user_session s JOIN app_user u ON u.user_id = s.user_id \
+                 LEFT JOIN user_area a ON a.user_id = u.user_id \
+                 WHERE s.session_id = $1 ORDER BY a.area_id",
+            )
+            .bind(session_id)
+            .fetch_all(pool)
+            .await
+        })?;
+        let area_ids: Vec<i64> = rows.iter().filter_map(|row| row.area_id).collect();
+        let Some(row) = rows.into_iter().next() else { return Ok(None) };
+        Ok(Some((row.session, row.user.into_user(area_ids)?)))
     }
 
     async fn touch_session(&self, session_id: &str, at: DateTime<Utc>) -> Result<(), AccountError> {

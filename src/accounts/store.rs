@@ -38,7 +38,7 @@ impl User {
 }
 
 #[derive(FromRow)]
-struct UserRow {
+pub(super) struct UserRow {
     user_id: i64,
     username: String,
     display_name: String,
@@ -53,7 +53,7 @@ struct UserRow {
 }
 
 impl UserRow {
-    fn into_user(self, area_ids: Vec<i64>) -> Result<User, AccountError> {
+    pub(super) fn into_user(self, area_ids: Vec<i64>) -> Result<User, AccountError> {
         let role = Role::parse(&self.role).ok_or_else(|| {
             anyhow::anyhow!("user {} has unknown role {}", self.user_id, self.role)
         })?;

@@ -7,6 +7,8 @@
 //! it differs the context matches on the variant. Queries use `$1` placeholders, which
 //! both drivers accept.
 
+pub mod snapshot;
+
 use std::{str::FromStr, time::Duration};
 
 use sqlx::{
@@ -94,8 +96,11 @@ impl Db {
             .synchronous(SqliteSynchronous::Normal)
             .foreign_keys(true)
             .busy_timeout(Duration::from_secs(10));
+        // A connection to a local file cannot go stale, and a test before each acquire
+        // costs one more round trip to the connection's worker thread per query.
         let pool = SqlitePoolOptions::new()
             .max_connections(max_connections)
+            .test_before_acquire(false)
             .connect_with(options)
             .await
             .map_err(|source| DbError::Connect { url: redacted, source })?;

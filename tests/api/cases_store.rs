@@ -192,3 +192,46 @@ async fn concurrent_inserts_commit_apart_from_a_failing_one() {
     assert_eq!(count_rows(&app, "case_event").await, 16);
     assert_eq!(count_rows(&app, "case_search").await, 16, "nothing of the failed case indexed");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn concurrent_inserts_keep_own_rows() {
+    let app = spawn_app().await;
+    // On SQLite these share multi-row inserts; each id must belong to its own case, and
+    // the counters must add up over cases of two categories.
+    let mut tasks = Vec::new();
+    for n in 0..12 {
+        let db = app.db.clone();
+        let case = Case {
+            title: format!("case {n}"),
+            category_code: if n % 3 == 0 { "E0102" } else { "E0101" }.to_owned(),
+            ..sample_case()
+        };
+        tasks.push(tokio::spawn(async move {
+            let stored = db.insert_case(&case, &event(Stage::Intake, &case.title)).await;
+            (case, stored)
+        }));
+    }
+    for task in tasks {
+        let (case, stored) = task.await.unwrap();
+        let stored = stored.unwrap();
+        let read = app.db.case_by_id(stored.case_id).await.unwrap().expect("case stored");
+        assert_eq!(read, Case { case_id: stored.case_id, ..case.clone() });
+        let events = app.db.case_events(stored.case_id).await.unwrap();
+        assert_eq!(events.len(), 1);
+        assert_eq!(events[0].comment, case.title, "the log entry belongs to its own case");
+    }
+    assert_eq!(count_rows(&app, "case_search").await, 12);
+    let sums: Vec<(String, i64, i64)> = citycore::with_pool!(&app.db, |pool| {
+        sqlx::query_as(
+            "SELECT d.category_code, CAST(SUM(d.closure_den) AS BIGINT), \
+             CAST((SELECT SUM(m.closure_den) FROM case_kpi_rollup_month m \
+             WHERE m.category_code = d.category_code) AS BIGINT) \
+             FROM case_kpi_rollup d GROUP BY d.category_code ORDER BY d.category_code",
+        )
+        .fetch_all(pool)
+        .await
+    })
+    .unwrap();
+    let expected = [("E0101".to_owned(), 8, 8), ("E0102".to_owned(), 4, 4)];
+    assert_eq!(sums, expected, "day and month counters per category");
+}

@@ -16,7 +16,7 @@ use crate::{
     accounts::{CurrentUser, Permission, Role},
     cases::{
         calendar::{add_working_time, snapshot::current_calendar},
-        catalogue::{CatalogueStore, Category, CategoryCode},
+        catalogue::{Category, CategoryCode, snapshot::cached_category},
         routing::service::route_case,
     },
     db::Db,
@@ -260,7 +260,7 @@ async fn find_category(db: &Db, text: &str) -> Result<Category, CaseError> {
         )
     };
     let code = CategoryCode::parse(text).ok_or_else(unknown)?;
-    db.category_by_code(&code).await?.ok_or_else(unknown)
+    cached_category(db, &code).await?.ok_or_else(unknown)
 }
 
 /// Parses the channel, `api` when absent. People without staff rights may only report

@@ -22,7 +22,7 @@ use crate::{
         calendar::{
             TimeUnit, WorkingAmount, WorkingCalendar, add_working_time, snapshot::current_calendar,
         },
-        catalogue::{CatalogueStore, Category, CategoryCode},
+        catalogue::{Category, CategoryCode, snapshot::cached_category},
     },
     config::Settings,
     db::Db,
@@ -161,7 +161,7 @@ pub(super) async fn category_of(db: &Db, case: &Case) -> Result<Category, CaseEr
         reason: format!("category {}", case.category_code),
     };
     let code = CategoryCode::parse(&case.category_code).ok_or_else(corrupt)?;
-    Ok(db.category_by_code(&code).await?.ok_or_else(corrupt)?)
+    Ok(cached_category(db, &code).await?.ok_or_else(corrupt)?)
 }
 
 fn parse_action(text: Option<&str>) -> Result<Action, CaseError> {

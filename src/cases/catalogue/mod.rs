@@ -17,6 +17,7 @@ pub mod cli;
 pub mod csv;
 pub mod http;
 pub mod service;
+pub mod snapshot;
 pub mod store;
 #[cfg(test)]
 mod tests;

@@ -2,7 +2,9 @@
 
 use sqlx::FromRow;
 
-use super::{Category, CategoryCode, CategoryKind, Department, MajorCategory};
+use super::{
+    Category, CategoryCode, CategoryKind, Department, MajorCategory, snapshot::forget_catalogue,
+};
 use crate::{
     cases::calendar::{TimeUnit, WorkingAmount},
     cases::search::SearchIndex,
@@ -129,7 +131,7 @@ impl CatalogueStore for Db {
     }
 
     async fn upsert_categories(&self, categories: &[Category]) -> Result<usize, StoreError> {
-        with_pool!(self, |pool| {
+        let stored = with_pool!(self, |pool| {
             let mut tx = pool.begin().await?;
             for category in categories {
                 let names: Option<(String, String)> = sqlx::query_as(
@@ -201,8 +203,10 @@ impl CatalogueStore for Db {
                 .await?;
             }
             tx.commit().await?;
-            Ok(categories.len())
-        })
+            Ok::<_, StoreError>(categories.len())
+        });
+        forget_catalogue(self);
+        stored
     }
 }
 

@@ -9,7 +9,7 @@ use super::{
     Basis, CategoryScope, Route, RoutingRule, area_chain,
     csv::{parse_rules, write_rules},
     resolve,
-    store::{RoutingStore, StoreError},
+    store::{RoutingStore, StoreError, cached_rules},
 };
 use crate::{
     areas::Level,
@@ -266,8 +266,6 @@ pub async fn route_case(
     if chain.is_empty() {
         return Ok(resolve(&[], category, &chain));
     }
-    // NOTE: every rule is loaded per routed case; a street has at most a few hundred
-    // rules, so this costs one small query.
-    let rules = db.list_routing_rules().await?;
+    let rules = cached_rules(db).await?;
     Ok(resolve(&rules, category, &chain))
 }

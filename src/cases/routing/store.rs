@@ -1,9 +1,27 @@
 //! Storage of routing rules on SQLite and PostgreSQL.
 
+use std::sync::Arc;
+
 use sqlx::FromRow;
 
 use super::{Basis, CategoryScope, RoutingRule};
-use crate::{db::Db, with_pool};
+use crate::{
+    db::{Db, snapshot::Snapshots},
+    with_pool,
+};
+
+/// The rules of each database as [`RoutingStore::list_routing_rules`] returns them, kept
+/// between intakes; [`RoutingStore::replace_routing_rules`] drops them.
+static RULES: Snapshots<Vec<RoutingRule>> = Snapshots::new();
+
+/// Lists every rule like [`RoutingStore::list_routing_rules`], from memory when the
+/// snapshot is recent (see [`crate::db::snapshot`]).
+///
+/// # Errors
+/// Fails when the rules have to be read and the database fails or contains a corrupt one.
+pub async fn cached_rules(db: &Db) -> Result<Arc<Vec<RoutingRule>>, StoreError> {
+    RULES.get_or_load(db, db.list_routing_rules()).await
+}
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -92,6 +110,7 @@ impl RoutingStore for Db {
             tx.commit().await?;
             Ok::<_, sqlx::Error>(())
         })?;
+        RULES.forget(self);
         Ok(rules.len())
     }
 

@@ -60,6 +60,13 @@ pub trait SearchIndex {
     /// Replaces the index entry of one case with its current text.
     fn index_case(&mut self, case_id: i64) -> impl Future<Output = Result<(), sqlx::Error>> + Send;
 
+    /// Replaces the index entries of `case_ids` with their current text, with one
+    /// statement of each kind per [`INDEX_PAGE_ROWS`] cases.
+    fn index_cases(
+        &mut self,
+        case_ids: &[i64],
+    ) -> impl Future<Output = Result<(), sqlx::Error>> + Send;
+
     /// Indexes up to [`INDEX_PAGE_ROWS`] cases that have no index entry and ids above
     /// `after_case_id`. Returns the last case id indexed, or `None` when none was left.
     fn index_missing_page(
@@ -115,6 +122,27 @@ macro_rules! impl_search_index {
                     .fetch_all(&mut *self)
                     .await?;
                 $insert(self, &texts).await
+            }
+
+            async fn index_cases(&mut self, case_ids: &[i64]) -> Result<(), sqlx::Error> {
+                for page in case_ids.chunks(INDEX_PAGE_ROWS as usize) {
+                    let list = placeholders(page.len());
+                    let delete =
+                        format!(concat!("DELETE FROM case_search WHERE ", $key, " IN ({})"), list);
+                    let mut query = sqlx::query(sqlx::AssertSqlSafe(delete));
+                    for case_id in page {
+                        query = query.bind(*case_id);
+                    }
+                    query.execute(&mut *self).await?;
+                    let select = format!(select_case_text!("c.case_id IN ({})"), list);
+                    let mut query = sqlx::query_as(sqlx::AssertSqlSafe(select));
+                    for case_id in page {
+                        query = query.bind(*case_id);
+                    }
+                    let texts: Vec<CaseText> = query.fetch_all(&mut *self).await?;
+                    $insert(self, &texts).await?;
+                }
+                Ok(())
             }
 
             async fn index_missing_page(
@@ -196,15 +224,16 @@ macro_rules! impl_search_index {
 impl_search_index!(SqliteConnection, "rowid", insert_sqlite);
 impl_search_index!(PgConnection, "case_id", insert_postgres);
 
-/// Inserts FTS5 rows one statement each: SQLite runs in process, so a prepared insert
-/// per row costs no round trip.
+/// Inserts FTS5 rows with one multi-row statement per [`INDEX_PAGE_ROWS`] rows (two
+/// parameters each, far under SQLite's limit): every statement is a message to the
+/// connection's worker thread, so fewer statements cost less than one per row.
 async fn insert_sqlite(connection: &mut SqliteConnection, texts: &[CaseText]) -> sqlx::Result<()> {
-    for text in texts {
-        sqlx::query("INSERT INTO case_search (rowid, terms) VALUES ($1, $2)")
-            .bind(text.case_id)
-            .bind(document_terms(text).join(" "))
-            .execute(&mut *connection)
-            .await?;
+    for page in texts.chunks(INDEX_PAGE_ROWS as usize) {
+        let mut insert = sqlx::QueryBuilder::new("INSERT INTO case_search (rowid, terms) ");
+        insert.push_values(page, |mut row, text| {
+            row.push_bind(text.case_id).push_bind(document_terms(text).join(" "));
+        });
+        insert.build().execute(&mut *connection).await?;
     }
     Ok(())
 }

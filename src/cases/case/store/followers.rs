@@ -146,11 +146,15 @@ impl FollowStore for Db {
         let closed = [Stage::Closed, Stage::Rated, Stage::Voided, Stage::Merged]
             .map(|stage| format!("'{}'", stage.as_str()))
             .join(", ");
+        // The limit is an integer written into the text. A SQLite built without
+        // SQLITE_ENABLE_QPSG (see .cargo/config.toml) re-prepares a statement whenever a
+        // value is bound to its LIMIT.
+        let limit = area.limit;
         let query = format!(
             "SELECT {CASE_COLUMNS} FROM service_case WHERE category_code = $1 \
              AND latitude BETWEEN $2 AND $3 AND longitude BETWEEN $4 AND $5 \
              AND created_at >= $6 AND case_id <> $7 AND stage NOT IN ({closed}) \
-             ORDER BY case_id DESC LIMIT $8"
+             ORDER BY case_id DESC LIMIT {limit}"
         );
         let rows: Vec<CaseRow> = with_pool!(self, |pool| {
             sqlx::query_as(sqlx::AssertSqlSafe(query.clone()))
@@ -161,7 +165,6 @@ impl FollowStore for Db {
                 .bind(area.max_longitude)
                 .bind(area.created_since)
                 .bind(area.exclude_case_id)
-                .bind(area.limit)
                 .fetch_all(pool)
                 .await
         })?;

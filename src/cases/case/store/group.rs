@@ -4,9 +4,11 @@
 //! for a whole transaction of its own: begin, commit, and the wait for the writer
 //! before it. Here a new case joins the queue of its database file, and whichever task
 //! gets the writer's turn next takes every queued case and stores them in one
-//! transaction, each inside its own savepoint. A case that fails rolls back only its
-//! savepoint and gets its own error; the others commit. Every caller hears its result
-//! only after the commit, so a case id it receives is durable.
+//! transaction, with a few multi-row statements for the whole group
+//! ([`super::batch`]). If that fails, it is rolled back and each case is stored inside
+//! its own savepoint: a case that fails rolls back only its savepoint and gets its own
+//! error; the others commit. Every caller hears its result only after the commit, so a
+//! case id it receives is durable.
 
 use std::{
     collections::HashMap,
@@ -17,7 +19,7 @@ use std::{
 use sqlx::{Connection, SqlitePool};
 use tokio::sync::oneshot;
 
-use super::{StoreError, insert_case_sqlite};
+use super::{StoreError, batch, insert_case_sqlite};
 use crate::{
     cases::case::record::{Case, CaseEvent},
     db::Db,
@@ -100,13 +102,29 @@ async fn commit_group(pool: &SqlitePool, jobs: Vec<Job>) {
     }
 }
 
-/// Inserts each job in its own savepoint and commits. Jobs not reached when an error
-/// ends the transaction are dropped, which their callers hear as an error.
+/// Inserts the whole group with [`batch::insert_cases`] and commits. When that fails,
+/// rolls it back and inserts each job in its own savepoint of a new transaction
+/// instead. Jobs not reached when an error ends the transaction are dropped, which
+/// their callers hear as an error.
 async fn store_all(
     pool: &SqlitePool,
     jobs: Vec<Job>,
     answered: &mut Vec<(Reply, Result<i64, sqlx::Error>)>,
 ) -> Result<(), sqlx::Error> {
+    let mut tx = pool.begin().await?;
+    let cases: Vec<(&Case, &CaseEvent)> = jobs.iter().map(|job| (&job.case, &job.event)).collect();
+    match batch::insert_cases(&mut tx, &cases).await {
+        Ok(case_ids) => {
+            for (job, case_id) in jobs.into_iter().zip(case_ids) {
+                answered.push((job.reply, Ok(case_id)));
+            }
+            return tx.commit().await;
+        }
+        Err(error) => {
+            tracing::debug!(%error, "group insert failed; storing its cases one by one");
+            tx.rollback().await?;
+        }
+    }
     let mut tx = pool.begin().await?;
     for job in jobs {
         let mut savepoint = (*tx).begin().await?;

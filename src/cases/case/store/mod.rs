@@ -176,6 +176,7 @@ macro_rules! insert_case_on {
     }};
 }
 
+mod batch;
 mod group;
 
 /// Inserts one new case through a SQLite connection inside the caller's transaction or

@@ -13,6 +13,7 @@
 //! counts; the median handling time comes from [`super::hours`] at its documented
 //! precision. The tables are described in the `case_kpi_rollup` migration.
 
+pub mod batch;
 pub mod month;
 pub mod read;
 
