@@ -77,6 +77,21 @@ async fn boston_month_imports_with_matching_kpis() {
     assert_eq!(report.imported, 10_332, "rows stated for the dataset");
     assert_eq!(report.default_location, expected.at_city_hall, "rows at City Hall");
     assert_eq!(report.outside_grids, expected.rows, "Boston lies in no grid of the street");
+    // The import writes the log in batches from memory, so each case must get exactly
+    // one entry that matches its own row.
+    let (events, logged_cases): (i64, i64) = citycore::with_pool!(&app.db, |pool| {
+        sqlx::query_as(
+            "SELECT COUNT(*), COUNT(DISTINCT e.case_id) FROM case_event e \
+             JOIN service_case c ON c.case_id = e.case_id \
+             WHERE c.external_source = $1 AND e.action = 'intake' \
+             AND e.to_stage = c.stage AND e.occurred_at = c.created_at",
+        )
+        .bind(Mapping::boston().source)
+        .fetch_one(pool)
+        .await
+    })
+    .unwrap();
+    assert_eq!((events, logged_cases), (expected.rows as i64, expected.rows as i64), "intake log");
 
     let admin = app.login_as(Role::Administrator, &[]).await;
     let response = admin.get("/api/v1/kpis?group_by=department").await;

@@ -19,6 +19,7 @@
 //!   case keeps its coordinates with no grid and `outside_grids` set.
 //! - A second import of the same file fails on the unique `(source, id)` index.
 
+pub mod batch;
 pub mod cli;
 pub mod parse;
 pub mod store;

@@ -1,13 +1,25 @@
-//! Storing imported cases: one transaction, multi-row inserts in batches, the intake
-//! log entries and the KPI rollup of the whole file.
+//! Storing imported cases: one transaction, with the case rows, their intake log
+//! entries and search index entries written batch by batch, and the KPI rollup of the
+//! whole call at the end.
+//!
+//! Each batch writes only what it inserted, from the values in memory, so the cost of
+//! a batch does not grow with the cases a source already has.
 
-use super::{ImportReport, parse::ImportedCase};
+use std::collections::HashMap;
+
+use sqlx::Connection;
+
+use super::{
+    ImportReport,
+    batch::{CaseRow, ImportBatch, StoredId},
+    parse::ImportedCase,
+};
 use crate::{
     apply_rollup,
     cases::{
         case::locate::locate_point,
         kpi::rollup::{KpiFacts, RollupDelta},
-        search::SearchIndex,
+        search::{SearchIndex, index::CaseText},
     },
     db::Db,
     locate::AreaIndex,
@@ -30,12 +42,9 @@ const CREATE_IMPORTED_CATEGORY: [&str; 3] = [
      '由外部系统导入', '以外部系统的结案时间为准', 1, 'working_days', 5, 'working_days', \
      1, 'working_days') ON CONFLICT (category_code) DO NOTHING",
 ];
-/// Rows per `INSERT`: 23 columns each keeps a batch at 11,500 parameters, under
-/// SQLite's default limit of 32,766 and PostgreSQL's 65,535.
-const BATCH_ROWS: usize = 500;
-/// Longest stored case type, in characters, so that a long foreign title still fits
-/// the description limit.
-const MAX_TITLE_CHARS: usize = 200;
+/// Cases per batch of case rows, intake log entries and search index entries. On
+/// PostgreSQL a batch is one statement per table; SQLite splits the case rows further.
+const STORE_BATCH_ROWS: usize = 5_000;
 
 /// Returns the stage an imported case is stored in: rated when it has a closed time and
 /// a rating, closed with a closed time only, and dispatched otherwise.
@@ -71,7 +80,68 @@ fn imported_facts(case: &ImportedCase, place: Option<(i64, Option<i64>)>) -> Kpi
     }
 }
 
-/// Inserts `cases` from `source` with their intake log entries, all or nothing.
+/// Pairs each stored case id with its row through the source id, which the unique
+/// `(source, id)` index keeps unique within a source.
+fn match_stored<'r, 'a>(
+    batch: &'r [CaseRow<'a>],
+    stored: Vec<StoredId>,
+) -> Result<Vec<(i64, &'r CaseRow<'a>)>, sqlx::Error> {
+    let by_external_id: HashMap<&str, &CaseRow<'a>> =
+        batch.iter().map(|row| (row.case.external_id.as_str(), row)).collect();
+    stored
+        .into_iter()
+        .map(|(case_id, external_id)| {
+            by_external_id
+                .get(external_id.as_str())
+                .map(|row| (case_id, *row))
+                .ok_or(sqlx::Error::RowNotFound)
+        })
+        .collect()
+}
+
+/// Returns the search text of a stored case: its title, which is also its description,
+/// and its category's names.
+fn search_text(
+    case_id: i64,
+    row: &CaseRow<'_>,
+    category_names: &HashMap<String, (String, String)>,
+) -> Result<CaseText, sqlx::Error> {
+    // The category's foreign key has accepted the row, so a missing name means the
+    // catalogue changed under this transaction.
+    let (name_zh, name_en) =
+        category_names.get(row.category_code).ok_or(sqlx::Error::RowNotFound)?;
+    Ok(CaseText {
+        case_id,
+        title: row.title.clone(),
+        description: row.title.clone(),
+        address: None,
+        name_zh: name_zh.clone(),
+        name_en: name_en.clone(),
+    })
+}
+
+/// Inserts one batch of case rows with their intake log entries and search index
+/// entries.
+async fn store_batch<C: ImportBatch + SearchIndex>(
+    connection: &mut C,
+    source: &str,
+    batch: &[CaseRow<'_>],
+    category_names: &HashMap<String, (String, String)>,
+) -> Result<(), sqlx::Error> {
+    let stored = connection.insert_case_rows(source, batch).await?;
+    let stored = match_stored(batch, stored)?;
+    let events: Vec<_> =
+        stored.iter().map(|(case_id, row)| (*case_id, row.stage, row.case.opened_at)).collect();
+    connection.insert_intake_events(&events).await?;
+    let texts = stored
+        .iter()
+        .map(|(case_id, row)| search_text(*case_id, row, category_names))
+        .collect::<Result<Vec<_>, _>>()?;
+    connection.index_new_cases(&texts).await
+}
+
+/// Inserts `cases` from `source` with their intake log entries and search index
+/// entries, and adds them to the KPI rollup, all or nothing.
 ///
 /// # Errors
 /// A database failure, including the unique `(source, id)` index when a case of the
@@ -95,9 +165,21 @@ pub async fn insert_cases(
     for (case, place) in cases.iter().zip(&located) {
         rollup.add_change(None, Some(&imported_facts(case, *place)));
     }
+    let rows: Vec<CaseRow<'_>> = cases
+        .iter()
+        .zip(&located)
+        .map(|(case, place)| {
+            CaseRow::new(case, *place, imported_category(case), imported_stage(case))
+        })
+        .collect();
     let _turn = db.write_turn().await;
     with_pool!(db, |pool| {
-        let mut tx = pool.begin().await?;
+        // The connection leaves the pool afterwards, so the settings of the bulk write
+        // never reach other requests, even when the import fails halfway.
+        let mut connection = pool.acquire().await?;
+        connection.close_on_drop();
+        (*connection).prepare_bulk_write().await?;
+        let mut tx = connection.begin().await?;
         for statement in CREATE_IMPORTED_CATEGORY {
             sqlx::query(statement).execute(&mut *tx).await?;
         }
@@ -110,63 +192,16 @@ pub async fn insert_cases(
             .execute(&mut *tx)
             .await?;
         }
-        let mut first_case_id = i64::MAX;
-        for (batch, places) in cases.chunks(BATCH_ROWS).zip(located.chunks(BATCH_ROWS)) {
-            let mut insert = sqlx::QueryBuilder::new(
-                "INSERT INTO service_case (tracking_token, title, description, category_code, \
-                 channel, longitude, latitude, grid_id, community_id, outside_grids, \
-                 department_code, stage, due_at, handling_due_at, closed_at, version, \
-                 created_at, updated_at, external_source, external_id, external_category, \
-                 default_location, rating) ",
-            );
-            insert.push_values(batch.iter().zip(places), |mut values, (case, place)| {
-                let title: String = case.category.chars().take(MAX_TITLE_CHARS).collect();
-                let stage = imported_stage(case);
-                let due_at = if case.closed_at.is_some() { None } else { case.target_at };
-                values
-                    .push_bind(hex::encode(rand::random::<[u8; 16]>()))
-                    .push_bind(title.clone())
-                    .push_bind(title)
-                    .push_bind(imported_category(case).to_owned())
-                    .push_bind("api")
-                    .push_bind(case.longitude)
-                    .push_bind(case.latitude)
-                    .push_bind(place.map(|(grid_id, _)| grid_id))
-                    .push_bind(place.and_then(|(_, community_id)| community_id))
-                    .push_bind(place.is_none())
-                    .push_bind(case.agency.clone())
-                    .push_bind(stage)
-                    .push_bind(due_at)
-                    .push_bind(case.target_at)
-                    .push_bind(case.closed_at)
-                    .push_bind(1_i64)
-                    .push_bind(case.opened_at)
-                    .push_bind(case.closed_at.unwrap_or(case.opened_at))
-                    .push_bind(source.to_owned())
-                    .push_bind(case.external_id.clone())
-                    .push_bind(case.category.clone())
-                    .push_bind(case.default_location)
-                    .push_bind(case.rating.filter(|_| case.closed_at.is_some()));
-            });
-            insert.push(" RETURNING case_id");
-            let ids: Vec<(i64,)> = insert.build_query_as().fetch_all(&mut *tx).await?;
-            first_case_id = ids.iter().map(|(id,)| *id).fold(first_case_id, i64::min);
+        let category_names: HashMap<String, (String, String)> =
+            sqlx::query_as("SELECT category_code, name_zh, name_en FROM category")
+                .fetch_all(&mut *tx)
+                .await?
+                .into_iter()
+                .map(|(code, name_zh, name_en)| (code, (name_zh, name_en)))
+                .collect();
+        for batch in rows.chunks(STORE_BATCH_ROWS) {
+            store_batch(&mut *tx, source, batch, &category_names).await?;
         }
-        tx.index_imported(source).await?;
-        // Every case has an intake log entry, written here in one statement for the
-        // whole batch rather than one round trip per case. The id bound keeps the
-        // statement to this call's cases when a large import is stored in many calls.
-        sqlx::query(
-            "INSERT INTO case_event (case_id, action, from_stage, to_stage, comment, \
-             attachment_ids, details, occurred_at) \
-             SELECT c.case_id, 'intake', NULL, c.stage, '', '[]', '{}', c.created_at \
-             FROM service_case c WHERE c.case_id >= $2 AND c.external_source = $1 \
-             AND NOT EXISTS (SELECT 1 FROM case_event e WHERE e.case_id = c.case_id)",
-        )
-        .bind(source)
-        .bind(first_case_id)
-        .execute(&mut *tx)
-        .await?;
         apply_rollup!(tx, &rollup)?;
         tx.commit().await
     })?;

@@ -11,19 +11,22 @@ use super::{query::quote_lexeme, tokenize::index_terms};
 
 /// Cases read and indexed per statement when indexing many cases at once.
 pub const INDEX_PAGE_ROWS: i64 = 1_000;
+/// Rows per SQLite index insert: two parameters each, far under SQLite's default limit
+/// of 32,766.
+const SQLITE_INDEX_BATCH_ROWS: usize = 1_000;
 /// Maximum `tsvector` position. PostgreSQL keeps later terms at this position, so a
 /// phrase in the tail of a text of over 16,383 terms may match loosely.
 const MAX_TSVECTOR_POSITION: usize = 16_383;
 
 /// The searchable text of one case as stored: its own text and its category's names.
 #[derive(Debug, sqlx::FromRow)]
-struct CaseText {
-    case_id: i64,
-    title: String,
-    description: String,
-    address: Option<String>,
-    name_zh: String,
-    name_en: String,
+pub struct CaseText {
+    pub case_id: i64,
+    pub title: String,
+    pub description: String,
+    pub address: Option<String>,
+    pub name_zh: String,
+    pub name_en: String,
 }
 
 /// Returns the index terms of a case: title, description, address and both category
@@ -74,14 +77,11 @@ pub trait SearchIndex {
         after_case_id: i64,
     ) -> impl Future<Output = Result<Option<i64>, sqlx::Error>> + Send;
 
-    /// Indexes every case imported from `source` that has no index entry yet.
-    ///
-    /// One statement lists their ids through the `external_source` index, and pages of
-    /// [`INDEX_PAGE_ROWS`] ids are then read by primary key. Paging by id range instead
-    /// would let the planner rescan the whole source for every page.
-    fn index_imported(
+    /// Indexes new cases whose text the caller already has, such as a batch of
+    /// imported cases, without reading them back.
+    fn index_new_cases(
         &mut self,
-        source: &str,
+        texts: &[CaseText],
     ) -> impl Future<Output = Result<(), sqlx::Error>> + Send;
 
     /// Removes the index entries of every case of `category_code` and queues them for
@@ -101,12 +101,6 @@ macro_rules! select_case_text {
             $condition
         )
     };
-}
-
-/// Returns `$1, $2, …` for `count` parameters.
-fn placeholders(count: usize) -> String {
-    let list: Vec<String> = (1..=count).map(|n| format!("${n}")).collect();
-    list.join(", ")
 }
 
 /// Implements [`SearchIndex`] for one connection type; `$key` is the case id column of
@@ -163,26 +157,8 @@ macro_rules! impl_search_index {
                 Ok(texts.last().map(|text| text.case_id))
             }
 
-            async fn index_imported(&mut self, source: &str) -> Result<(), sqlx::Error> {
-                let list = concat!(
-                    "SELECT c.case_id FROM service_case c WHERE c.external_source = $1 \
-                     AND NOT EXISTS (SELECT 1 FROM case_search s WHERE s.",
-                    $key,
-                    " = c.case_id)"
-                );
-                let case_ids: Vec<(i64,)> =
-                    sqlx::query_as(list).bind(source).fetch_all(&mut *self).await?;
-                for page in case_ids.chunks(INDEX_PAGE_ROWS as usize) {
-                    let select =
-                        format!(select_case_text!("c.case_id IN ({})"), placeholders(page.len()));
-                    let mut query = sqlx::query_as(sqlx::AssertSqlSafe(select));
-                    for (case_id,) in page {
-                        query = query.bind(*case_id);
-                    }
-                    let texts: Vec<CaseText> = query.fetch_all(&mut *self).await?;
-                    $insert(self, &texts).await?;
-                }
-                Ok(())
+            async fn index_new_cases(&mut self, texts: &[CaseText]) -> Result<(), sqlx::Error> {
+                $insert(self, texts).await
             }
 
             async fn unindex_category(&mut self, category_code: &str) -> Result<(), sqlx::Error> {
@@ -224,14 +200,14 @@ macro_rules! impl_search_index {
 impl_search_index!(SqliteConnection, "rowid", insert_sqlite);
 impl_search_index!(PgConnection, "case_id", insert_postgres);
 
-/// Inserts FTS5 rows with one multi-row statement per [`INDEX_PAGE_ROWS`] rows (two
-/// parameters each, far under SQLite's limit): every statement is a message to the
-/// connection's worker thread, so fewer statements cost less than one per row.
+/// Inserts FTS5 rows in multi-row statements of [`SQLITE_INDEX_BATCH_ROWS`]. Each
+/// statement is one hand-off to the driver's worker thread, which in a profile of the
+/// import benchmark cost more than SQLite's own work for a row.
 async fn insert_sqlite(connection: &mut SqliteConnection, texts: &[CaseText]) -> sqlx::Result<()> {
-    for page in texts.chunks(INDEX_PAGE_ROWS as usize) {
+    for batch in texts.chunks(SQLITE_INDEX_BATCH_ROWS) {
         let mut insert = sqlx::QueryBuilder::new("INSERT INTO case_search (rowid, terms) ");
-        insert.push_values(page, |mut row, text| {
-            row.push_bind(text.case_id).push_bind(document_terms(text).join(" "));
+        insert.push_values(batch, |mut values, text| {
+            values.push_bind(text.case_id).push_bind(document_terms(text).join(" "));
         });
         insert.build().execute(&mut *connection).await?;
     }
