@@ -6,15 +6,19 @@
 //! result in the write's own transaction. `insert_case`, `update_case` and the bulk
 //! import call both, so every change of stage, department, category or area moves the
 //! case between counters. Keys are applied in sorted order, so that two transactions
-//! that touch the same rows lock them in the same order on PostgreSQL.
+//! that touch the same rows lock them in the same order on PostgreSQL. A row's
+//! handling-time histogram sits in its `hours` column, encoded by
+//! [`super::hours::codec`], and is merged with the change in Rust.
 //!
 //! Reads: [`read::rollup_counts`] answers the same question as
 //! [`super::store::group_counts`], the reference query over the cases, with the same
 //! counts; the median handling time comes from [`super::hours`] at its documented
-//! precision. The tables are described in the `case_kpi_rollup` migration.
+//! precision. The tables are described in the `case_kpi_rollup` migration, the
+//! `hours` column in the `kpi_hours_blob` one.
 
 pub mod month;
 pub mod read;
+pub mod upgrade;
 
 use std::collections::BTreeMap;
 
@@ -207,12 +211,21 @@ impl RollupDelta {
             }
         }
     }
+
+    /// Returns the non-zero handling-time changes of the row `key`, in bucket order.
+    pub fn hours_changes(&self, key: &RollupKey) -> Vec<(i64, i64)> {
+        self.hours
+            .range((key.clone(), i64::MIN)..=(key.clone(), i64::MAX))
+            .filter(|(_, cases)| **cases != 0)
+            .map(|((_, bucket), cases)| (*bucket, *cases))
+            .collect()
+    }
 }
 
 /// Builds the upsert of one counter row into `$table` keyed by `$period`: key in `$1`–`$6`,
-/// counters from `$7`.
+/// counters from `$7`, followed by `$tail`.
 macro_rules! upsert_counters_sql {
-    ($table:literal, $period:literal) => {
+    ($table:literal, $period:literal, $tail:literal) => {
         concat!(
             "INSERT INTO ",
             $table,
@@ -270,61 +283,92 @@ macro_rules! upsert_counters_sql {
             ".extension_num + excluded.extension_num, \
              extension_den = ",
             $table,
-            ".extension_den + excluded.extension_den"
+            ".extension_den + excluded.extension_den",
+            $tail
         )
     };
 }
 
-/// Builds the upsert of one handling-time row into `$table` keyed by `$period`: key in
-/// `$1`–`$6`, bucket, case count.
-macro_rules! upsert_hours_sql {
+/// Builds the statement that stores the encoded histogram `$7` in the row of `$table`
+/// keyed by `$period`, with the key in `$1`–`$6`.
+macro_rules! update_hours_sql {
     ($table:literal, $period:literal) => {
         concat!(
-            "INSERT INTO ",
+            "UPDATE ",
             $table,
-            " (",
+            " SET hours = $7 WHERE ",
             $period,
-            ", grid_id, community_id, outside_grids, \
-             department_code, category_code, bucket, cases) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (",
-            $period,
-            ", grid_id, community_id, outside_grids, department_code, \
-             category_code, bucket) DO UPDATE SET cases = ",
-            $table,
-            ".cases + excluded.cases"
+            " = $1 AND grid_id = $2 AND community_id = $3 AND outside_grids = $4 \
+             AND department_code = $5 AND category_code = $6"
         )
     };
 }
 
-/// Upserts of the day-level rollup, then of the month-level one.
-pub const UPSERTS: [(&str, &str); 2] = [
-    (
-        upsert_counters_sql!("case_kpi_rollup", "report_day"),
-        upsert_hours_sql!("case_kpi_hours", "report_day"),
-    ),
-    (
-        upsert_counters_sql!("case_kpi_rollup_month", "report_month"),
-        upsert_hours_sql!("case_kpi_hours_month", "report_month"),
-    ),
+/// The statements that store one level of the rollup.
+#[derive(Debug, Clone, Copy)]
+pub struct LevelSql {
+    /// Adds counters to a row.
+    pub upsert: &'static str,
+    /// The same, returning the row's stored histogram; on PostgreSQL the upsert locks
+    /// the row, so that no other transaction changes the histogram before it is
+    /// written back.
+    pub upsert_returning_hours: &'static str,
+    /// Writes a row's histogram back.
+    pub update_hours: &'static str,
+}
+
+/// Statements of the day-level rollup, then of the month-level one.
+pub const LEVELS: [LevelSql; 2] = [
+    LevelSql {
+        upsert: upsert_counters_sql!("case_kpi_rollup", "report_day", ""),
+        upsert_returning_hours: upsert_counters_sql!(
+            "case_kpi_rollup",
+            "report_day",
+            " RETURNING hours"
+        ),
+        update_hours: update_hours_sql!("case_kpi_rollup", "report_day"),
+    },
+    LevelSql {
+        upsert: upsert_counters_sql!("case_kpi_rollup_month", "report_month", ""),
+        upsert_returning_hours: upsert_counters_sql!(
+            "case_kpi_rollup_month",
+            "report_month",
+            " RETURNING hours"
+        ),
+        update_hours: update_hours_sql!("case_kpi_rollup_month", "report_month"),
+    },
 ];
 
+/// Turns a stored histogram that cannot be decoded into a database decoding error.
+pub fn hours_decode_error(error: super::hours::codec::DecodeError) -> sqlx::Error {
+    sqlx::Error::Decode(Box::new(error))
+}
+
 /// Stores a [`RollupDelta`] through `$conn` (a transaction's connection) into the
-/// day-level tables and, summed per month, into the month-level ones, skipping rows
-/// whose change is zero. A macro because the body is compiled once per backend.
+/// day-level table and, summed per month, into the month-level one, skipping rows
+/// whose change is zero. A row whose handling times change is upserted with its
+/// stored histogram returned, which is merged with the change and written back, so
+/// that only writes that close, reopen or move a closed case pay the two statements;
+/// an intake pays one statement per level as before. A macro because the body is
+/// compiled once per backend.
 #[macro_export]
 macro_rules! apply_rollup {
     ($conn:expr, $delta:expr) => {{
         let delta: &$crate::cases::kpi::rollup::RollupDelta = $delta;
         let months = delta.by_month();
         let mut result: Result<(), sqlx::Error> = Ok(());
-        for (delta, (upsert_counters, upsert_hours)) in
-            [delta, &months].into_iter().zip($crate::cases::kpi::rollup::UPSERTS)
-        {
+        for (delta, sql) in [delta, &months].into_iter().zip($crate::cases::kpi::rollup::LEVELS) {
             for (key, counters) in &delta.counters {
-                if result.is_err() || counters.iter().all(|value| *value == 0) {
+                if result.is_err() {
+                    break;
+                }
+                let changes = delta.hours_changes(key);
+                if changes.is_empty() && counters.iter().all(|value| *value == 0) {
                     continue;
                 }
-                let mut query = sqlx::query(upsert_counters)
+                let statement =
+                    if changes.is_empty() { sql.upsert } else { sql.upsert_returning_hours };
+                let mut query = sqlx::query(statement)
                     .bind(key.period)
                     .bind(key.grid_id)
                     .bind(key.community_id)
@@ -334,24 +378,31 @@ macro_rules! apply_rollup {
                 for value in counters {
                     query = query.bind(*value);
                 }
-                result = query.execute(&mut *$conn).await.map(drop);
-            }
-            for ((key, bucket), cases) in &delta.hours {
-                if result.is_err() || *cases == 0 {
+                if changes.is_empty() {
+                    result = query.execute(&mut *$conn).await.map(drop);
                     continue;
                 }
-                result = sqlx::query(upsert_hours)
-                    .bind(key.period)
-                    .bind(key.grid_id)
-                    .bind(key.community_id)
-                    .bind(key.outside_grids)
-                    .bind(key.department_code.as_str())
-                    .bind(key.category_code.as_str())
-                    .bind(*bucket)
-                    .bind(*cases)
-                    .execute(&mut *$conn)
-                    .await
-                    .map(drop);
+                result = async {
+                    let row = query.fetch_one(&mut *$conn).await?;
+                    let stored: Option<Vec<u8>> = sqlx::Row::try_get(&row, 0)?;
+                    let hours = $crate::cases::kpi::hours::codec::apply_changes(
+                        stored.as_deref(),
+                        &changes,
+                    )
+                    .map_err($crate::cases::kpi::rollup::hours_decode_error)?;
+                    sqlx::query(sql.update_hours)
+                        .bind(key.period)
+                        .bind(key.grid_id)
+                        .bind(key.community_id)
+                        .bind(key.outside_grids)
+                        .bind(key.department_code.as_str())
+                        .bind(key.category_code.as_str())
+                        .bind(hours)
+                        .execute(&mut *$conn)
+                        .await
+                        .map(drop)
+                }
+                .await;
             }
         }
         result
