@@ -155,6 +155,7 @@ impl Db {
             Db::Postgres(pool) => sqlx::migrate!("migrations/postgres").run(pool).await?,
         }
         crate::cases::search::backfill(self).await?;
+        crate::cases::kpi::rollup::upgrade::fold_old_hours(self).await?;
         Ok(())
     }
 

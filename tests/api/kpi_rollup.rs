@@ -10,7 +10,7 @@ use citycore::{
         case::{Action, Case, CaseEvent, CaseStore, Channel, Stage},
         kpi::{
             GroupBy,
-            rollup::read::rollup_counts,
+            rollup::{month::report_month, read::rollup_counts, report_day},
             store::{KpiFilter, group_counts},
         },
     },
@@ -271,4 +271,103 @@ async fn kpi_rollup_matches_reference_query_before_and_after_transitions() {
         move_case(&app, &mut rng, case).await;
     }
     assert_rollup_matches_reference(&app, &places, "after further transitions").await;
+}
+
+/// The bucket of a handling time in the layout before the `kpi_hours_blob` migration:
+/// a bucket per minute below 128 minutes, then 64 per doubling.
+fn old_bucket(seconds: i64) -> i64 {
+    let minutes = seconds.max(0) / 60;
+    if minutes < 128 {
+        return minutes;
+    }
+    let octave = i64::from(63 - minutes.leading_zeros());
+    128 + (octave - 7) * 64 + (minutes >> (octave - 6)) - 64
+}
+
+/// Puts the handling times back the way the schema before `kpi_hours_blob` stored them:
+/// one row per key and bucket in `case_kpi_hours` and `case_kpi_hours_month`, no blobs,
+/// and the fold step not yet done.
+async fn store_hours_in_old_tables(app: &TestApp) {
+    type Closed = (DateTime<Utc>, DateTime<Utc>, Option<i64>, Option<i64>, bool, String, String);
+    with_pool!(&app.db, |pool| {
+        let closed: Vec<Closed> = sqlx::query_as(
+            "SELECT created_at, closed_at, grid_id, community_id, outside_grids, \
+             department_code, category_code FROM service_case \
+             WHERE stage IN ('closed', 'rated') AND closed_at IS NOT NULL",
+        )
+        .fetch_all(pool)
+        .await
+        .unwrap();
+        assert!(closed.len() > 20, "enough closed cases: {}", closed.len());
+        for (created_at, closed_at, grid, community, outside, department, category) in closed {
+            let day = report_day(created_at);
+            let bucket = old_bucket((closed_at - created_at).num_seconds());
+            for (table, period, value) in [
+                ("case_kpi_hours", "report_day", day),
+                ("case_kpi_hours_month", "report_month", report_month(day)),
+            ] {
+                let upsert = format!(
+                    "INSERT INTO {table} ({period}, grid_id, community_id, outside_grids, \
+                     department_code, category_code, bucket, cases) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, 1) ON CONFLICT ({period}, grid_id, \
+                     community_id, outside_grids, department_code, category_code, bucket) \
+                     DO UPDATE SET cases = {table}.cases + 1"
+                );
+                sqlx::query(sqlx::AssertSqlSafe(upsert))
+                    .bind(value)
+                    .bind(grid.unwrap_or(0))
+                    .bind(community.unwrap_or(0))
+                    .bind(outside)
+                    .bind(department.as_str())
+                    .bind(category.as_str())
+                    .bind(bucket)
+                    .execute(pool)
+                    .await
+                    .unwrap();
+            }
+        }
+        for statement in [
+            "UPDATE case_kpi_rollup SET hours = NULL",
+            "UPDATE case_kpi_rollup_month SET hours = NULL",
+            "DELETE FROM data_step",
+        ] {
+            sqlx::query(statement).execute(pool).await.unwrap();
+        }
+    });
+}
+
+async fn count(app: &TestApp, sql: &'static str) -> i64 {
+    with_pool!(&app.db, |pool| sqlx::query_scalar(sql).fetch_one(pool).await.unwrap())
+}
+
+#[tokio::test]
+async fn upgrade_moves_old_handling_time_rows_into_the_rollup_rows() {
+    let app = spawn_app().await;
+    let places = places(&app).await;
+    let mut rng = StdRng::seed_from_u64(11);
+    for _ in 0..300 {
+        let case = new_case(&mut rng, &places);
+        let stored = app
+            .db
+            .insert_case(&case, &event(None, Stage::Intake, case.created_at))
+            .await
+            .expect("case inserted");
+        move_case(&app, &mut rng, stored).await;
+    }
+    let (_, year) = filters(&places).into_iter().find(|(name, _)| *name == "open period").unwrap();
+    let before = rollup_counts(&app.db, GroupBy::Category, &year).await.unwrap();
+
+    store_hours_in_old_tables(&app).await;
+    let without_blobs = rollup_counts(&app.db, GroupBy::Category, &year).await.unwrap();
+    assert_ne!(without_blobs, before, "the histograms are only in the old tables now");
+
+    app.db.migrate().await.expect("upgrade");
+    assert_eq!(count(&app, "SELECT COUNT(*) FROM case_kpi_hours").await, 0, "day rows moved");
+    assert_eq!(count(&app, "SELECT COUNT(*) FROM case_kpi_hours_month").await, 0, "months too");
+    assert_eq!(count(&app, "SELECT COUNT(*) FROM data_step").await, 1, "step recorded");
+    assert_eq!(rollup_counts(&app.db, GroupBy::Category, &year).await.unwrap(), before);
+    assert_rollup_matches_reference(&app, &places, "after the upgrade").await;
+
+    app.db.migrate().await.expect("second start");
+    assert_eq!(rollup_counts(&app.db, GroupBy::Category, &year).await.unwrap(), before);
 }

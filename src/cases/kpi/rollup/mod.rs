@@ -6,16 +6,21 @@
 //! result in the write's own transaction. `insert_case`, `update_case` and the bulk
 //! import call both, so every change of stage, department, category or area moves the
 //! case between counters. Keys are applied in sorted order, so that two transactions
-//! that touch the same rows lock them in the same order on PostgreSQL.
+//! that touch the same rows lock them in the same order on PostgreSQL. A row's
+//! handling-time histogram sits in its `hours` column, encoded by
+//! [`super::hours::codec`], and is merged with the change in Rust.
 //!
 //! Reads: [`read::rollup_counts`] answers the same question as
 //! [`super::store::group_counts`], the reference query over the cases, with the same
 //! counts; the median handling time comes from [`super::hours`] at its documented
-//! precision. The tables are described in the `case_kpi_rollup` migration.
+//! precision. The tables are described in the `case_kpi_rollup` migration, the
+//! `hours` column in the `kpi_hours_blob` one.
 
 pub mod batch;
 pub mod month;
 pub mod read;
+pub mod upgrade;
+mod write;
 
 use std::collections::BTreeMap;
 
@@ -23,6 +28,7 @@ use chrono::{DateTime, Utc};
 
 use super::hours::bucket_of_seconds;
 use crate::cases::case::Case;
+pub use write::{LEVELS, LevelSql, hours_decode_error};
 
 /// Offset of the rollup's report day from UTC, in seconds: UTC+8, Asia/Shanghai.
 pub const DAY_OFFSET_SECONDS: i64 = 8 * 3600;
@@ -208,153 +214,13 @@ impl RollupDelta {
             }
         }
     }
-}
 
-/// Builds the upsert of one counter row into `$table` keyed by `$period`: key in `$1`–`$6`,
-/// counters from `$7`.
-macro_rules! upsert_counters_sql {
-    ($table:literal, $period:literal) => {
-        concat!(
-            "INSERT INTO ",
-            $table,
-            " (",
-            $period,
-            ", grid_id, community_id, outside_grids, \
-             department_code, category_code, response_num, response_den, resolution_num, \
-             resolution_den, satisfaction_num, satisfaction_den, closure_num, closure_den, \
-             on_time_closure_num, on_time_closure_den, rework_num, rework_den, \
-             extension_num, extension_den) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, \
-             $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20) ON CONFLICT (",
-            $period,
-            ", grid_id, community_id, outside_grids, department_code, \
-             category_code) DO UPDATE SET \
-             response_num = ",
-            $table,
-            ".response_num + excluded.response_num, \
-             response_den = ",
-            $table,
-            ".response_den + excluded.response_den, \
-             resolution_num = ",
-            $table,
-            ".resolution_num + excluded.resolution_num, \
-             resolution_den = ",
-            $table,
-            ".resolution_den + excluded.resolution_den, \
-             satisfaction_num = ",
-            $table,
-            ".satisfaction_num + excluded.satisfaction_num, \
-             satisfaction_den = ",
-            $table,
-            ".satisfaction_den + excluded.satisfaction_den, \
-             closure_num = ",
-            $table,
-            ".closure_num + excluded.closure_num, \
-             closure_den = ",
-            $table,
-            ".closure_den + excluded.closure_den, \
-             on_time_closure_num = ",
-            $table,
-            ".on_time_closure_num + \
-             excluded.on_time_closure_num, \
-             on_time_closure_den = ",
-            $table,
-            ".on_time_closure_den + \
-             excluded.on_time_closure_den, \
-             rework_num = ",
-            $table,
-            ".rework_num + excluded.rework_num, \
-             rework_den = ",
-            $table,
-            ".rework_den + excluded.rework_den, \
-             extension_num = ",
-            $table,
-            ".extension_num + excluded.extension_num, \
-             extension_den = ",
-            $table,
-            ".extension_den + excluded.extension_den"
-        )
-    };
-}
-
-/// Builds the upsert of one handling-time row into `$table` keyed by `$period`: key in
-/// `$1`–`$6`, bucket, case count.
-macro_rules! upsert_hours_sql {
-    ($table:literal, $period:literal) => {
-        concat!(
-            "INSERT INTO ",
-            $table,
-            " (",
-            $period,
-            ", grid_id, community_id, outside_grids, \
-             department_code, category_code, bucket, cases) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (",
-            $period,
-            ", grid_id, community_id, outside_grids, department_code, \
-             category_code, bucket) DO UPDATE SET cases = ",
-            $table,
-            ".cases + excluded.cases"
-        )
-    };
-}
-
-/// Upserts of the day-level rollup, then of the month-level one.
-pub const UPSERTS: [(&str, &str); 2] = [
-    (
-        upsert_counters_sql!("case_kpi_rollup", "report_day"),
-        upsert_hours_sql!("case_kpi_hours", "report_day"),
-    ),
-    (
-        upsert_counters_sql!("case_kpi_rollup_month", "report_month"),
-        upsert_hours_sql!("case_kpi_hours_month", "report_month"),
-    ),
-];
-
-/// Stores a [`RollupDelta`] through `$conn` (a transaction's connection) into the
-/// day-level tables and, summed per month, into the month-level ones, skipping rows
-/// whose change is zero. A macro because the body is compiled once per backend.
-#[macro_export]
-macro_rules! apply_rollup {
-    ($conn:expr, $delta:expr) => {{
-        let delta: &$crate::cases::kpi::rollup::RollupDelta = $delta;
-        let months = delta.by_month();
-        let mut result: Result<(), sqlx::Error> = Ok(());
-        for (delta, (upsert_counters, upsert_hours)) in
-            [delta, &months].into_iter().zip($crate::cases::kpi::rollup::UPSERTS)
-        {
-            for (key, counters) in &delta.counters {
-                if result.is_err() || counters.iter().all(|value| *value == 0) {
-                    continue;
-                }
-                let mut query = sqlx::query(upsert_counters)
-                    .bind(key.period)
-                    .bind(key.grid_id)
-                    .bind(key.community_id)
-                    .bind(key.outside_grids)
-                    .bind(key.department_code.as_str())
-                    .bind(key.category_code.as_str());
-                for value in counters {
-                    query = query.bind(*value);
-                }
-                result = query.execute(&mut *$conn).await.map(drop);
-            }
-            for ((key, bucket), cases) in &delta.hours {
-                if result.is_err() || *cases == 0 {
-                    continue;
-                }
-                result = sqlx::query(upsert_hours)
-                    .bind(key.period)
-                    .bind(key.grid_id)
-                    .bind(key.community_id)
-                    .bind(key.outside_grids)
-                    .bind(key.department_code.as_str())
-                    .bind(key.category_code.as_str())
-                    .bind(*bucket)
-                    .bind(*cases)
-                    .execute(&mut *$conn)
-                    .await
-                    .map(drop);
-            }
-        }
-        result
-    }};
+    /// Returns the non-zero handling-time changes of the row `key`, in bucket order.
+    pub fn hours_changes(&self, key: &RollupKey) -> Vec<(i64, i64)> {
+        self.hours
+            .range((key.clone(), i64::MIN)..=(key.clone(), i64::MAX))
+            .filter(|(_, cases)| **cases != 0)
+            .map(|((_, bucket), cases)| (*bucket, *cases))
+            .collect()
+    }
 }

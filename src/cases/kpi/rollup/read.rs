@@ -6,15 +6,17 @@
 //! partial days at its edges from the reference query over the cases, which the
 //! `created_at` index keeps to one day each. The whole days are cut again: the whole
 //! local months among them come from the month-level tables, the days before and after
-//! them from the day-level ones, so a year reads about twelve rows per group. The response rate's time-dependent part,
-//! undispatched cases past their deadline, is counted live over the whole days.
+//! them from the day-level ones, so a year reads about twelve rows per rollup key. Each
+//! row carries its counters and its handling-time histogram. The response rate's
+//! time-dependent part, undispatched cases past their deadline, is counted live over the
+//! whole days.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
 use sqlx::Row;
 
 use super::{
-    COUNTER_COLUMNS, day_start,
+    COUNTER_COLUMNS, day_start, hours_decode_error,
     month::{month_first_day, whole_months},
     report_day,
 };
@@ -40,21 +42,15 @@ fn key_sql(group_by: GroupBy) -> &'static str {
     }
 }
 
-/// A rollup level: its counter table, its handling-time table and its period column.
+/// A rollup level: its table and its period column.
 #[derive(Debug, Clone, Copy)]
 struct Level {
     counters: &'static str,
-    hours: &'static str,
     period: &'static str,
 }
 
-const DAYS: Level =
-    Level { counters: "case_kpi_rollup", hours: "case_kpi_hours", period: "report_day" };
-const MONTHS: Level = Level {
-    counters: "case_kpi_rollup_month",
-    hours: "case_kpi_hours_month",
-    period: "report_month",
-};
+const DAYS: Level = Level { counters: "case_kpi_rollup", period: "report_day" };
+const MONTHS: Level = Level { counters: "case_kpi_rollup_month", period: "report_month" };
 
 /// The `WHERE` clause over a rollup table: periods in `$1`–`$2`, then the scope's ids.
 fn rollup_where(level: Level, filter: &KpiFilter) -> String {
@@ -133,10 +129,6 @@ pub async fn rollup_counts(
         for row in counter_rows(db, level, group_by, filter, range).await? {
             merge(&mut groups, row.key, &row.counts);
         }
-        for (key, bucket, cases) in hours_rows(db, level, group_by, filter, range).await? {
-            let counts = group_counts_with(|counts| counts.handling_hours.add(bucket, cases));
-            merge(&mut groups, key, &counts);
-        }
     }
 
     let inner = KpiFilter { from: inner_from, to: inner_to, ..filter.clone() };
@@ -169,6 +161,10 @@ fn merge(groups: &mut BTreeMap<String, GroupCounts>, key: String, counts: &Group
     sum.handling_hours.merge(&counts.handling_hours);
 }
 
+/// Sums the counters and handling-time histograms of the rollup rows of `level` in
+/// `range` per group. The histograms cannot be summed in SQL, so the rows come back one
+/// by one (about twelve per key for a year read from the month level) and are added up
+/// here, each group's histogram in a dense array.
 async fn counter_rows(
     db: &Db,
     level: Level,
@@ -176,51 +172,35 @@ async fn counter_rows(
     filter: &KpiFilter,
     range: (i64, i64),
 ) -> Result<Vec<GroupRow>, sqlx::Error> {
-    let sums: Vec<String> =
-        COUNTER_COLUMNS.iter().map(|column| format!("CAST(SUM(r.{column}) AS BIGINT)")).collect();
+    let columns: Vec<String> = COUNTER_COLUMNS.iter().map(|column| format!("r.{column}")).collect();
     let query = format!(
-        "SELECT {key}, {sums} FROM {table} r WHERE {clause} GROUP BY {key}",
+        "SELECT {key}, {columns}, r.hours FROM {table} r WHERE {clause}",
         key = key_sql(group_by),
-        sums = sums.join(", "),
+        columns = columns.join(", "),
         table = level.counters,
         clause = rollup_where(level, filter),
     );
+    let hours_column = 1 + COUNTER_COLUMNS.len();
+    let mut groups: HashMap<String, GroupCounts> = HashMap::new();
     with_pool!(db, |pool| {
         let rows = bind_range!(sqlx::query(sqlx::AssertSqlSafe(query.clone())), range, filter)
             .fetch_all(pool)
             .await?;
-        rows.iter()
-            .map(|row| {
-                let key: String = row.try_get(0)?;
-                let counts = (0..Metric::ALL.len())
-                    .map(|i| Ok((row.try_get(1 + 2 * i)?, row.try_get(2 + 2 * i)?)))
-                    .collect::<Result<Vec<(i64, i64)>, sqlx::Error>>()?;
-                Ok(GroupRow { key, counts: GroupCounts { counts, ..Default::default() } })
-            })
-            .collect()
-    })
-}
-
-// NOTE: the handling-time buckets are fine, so even the month level keeps about one
-// row per closed case and bucket, and a year of 1,000,000 cases reads hundreds of
-// thousands of rows here (an estimate, not profiled). Whole years stay above 50 ms.
-async fn hours_rows(
-    db: &Db,
-    level: Level,
-    group_by: GroupBy,
-    filter: &KpiFilter,
-    range: (i64, i64),
-) -> Result<Vec<(String, i64, i64)>, sqlx::Error> {
-    let query = format!(
-        "SELECT {key}, r.bucket, CAST(SUM(r.cases) AS BIGINT) FROM {table} r \
-         WHERE {clause} GROUP BY {key}, r.bucket",
-        key = key_sql(group_by),
-        table = level.hours,
-        clause = rollup_where(level, filter),
-    );
-    with_pool!(db, |pool| {
-        bind_range!(sqlx::query_as(sqlx::AssertSqlSafe(query.clone())), range, filter)
-            .fetch_all(pool)
-            .await
-    })
+        for row in &rows {
+            let key: &str = row.try_get(0)?;
+            if !groups.contains_key(key) {
+                groups.insert(key.to_owned(), group_counts_with(|_| {}));
+            }
+            let Some(sums) = groups.get_mut(key) else { continue };
+            for (i, sum) in sums.counts.iter_mut().enumerate() {
+                sum.0 += row.try_get::<i64, _>(1 + 2 * i)?;
+                sum.1 += row.try_get::<i64, _>(2 + 2 * i)?;
+            }
+            if let Some(blob) = row.try_get::<Option<&[u8]>, _>(hours_column)? {
+                sums.handling_hours.add_blob(blob).map_err(hours_decode_error)?;
+            }
+        }
+        Ok::<_, sqlx::Error>(())
+    })?;
+    Ok(groups.into_iter().map(|(key, counts)| GroupRow { key, counts }).collect())
 }
