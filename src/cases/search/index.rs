@@ -103,6 +103,12 @@ macro_rules! select_case_text {
     };
 }
 
+/// Returns `$1, $2, …` for `count` parameters.
+fn placeholders(count: usize) -> String {
+    let list: Vec<String> = (1..=count).map(|n| format!("${n}")).collect();
+    list.join(", ")
+}
+
 /// Implements [`SearchIndex`] for one connection type; `$key` is the case id column of
 /// `case_search` and `$insert` stores a batch of rows.
 macro_rules! impl_search_index {
