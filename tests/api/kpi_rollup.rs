@@ -8,6 +8,7 @@ use chrono::{DateTime, Duration, TimeZone, Utc};
 use citycore::{
     cases::{
         case::{Action, Case, CaseEvent, CaseStore, Channel, Stage},
+        import::{ImportedCase, insert_cases},
         kpi::{
             GroupBy,
             rollup::{month::report_month, read::rollup_counts, report_day},
@@ -370,4 +371,55 @@ async fn upgrade_moves_old_handling_time_rows_into_the_rollup_rows() {
 
     app.db.migrate().await.expect("second start");
     assert_eq!(rollup_counts(&app.db, GroupBy::Category, &year).await.unwrap(), before);
+}
+
+/// Generates `count` imported cases from May to August 2026, most closed and some rated,
+/// numbered from `first`.
+fn imported_cases(rng: &mut StdRng, first: usize, count: usize) -> Vec<ImportedCase> {
+    (first..first + count)
+        .map(|n| {
+            let opened_at = at(rng.random_range(-24 * 20..24 * 75), rng.random_range(0..60));
+            let (category, department) = CATEGORIES[rng.random_range(0..CATEGORIES.len())];
+            let closed = rng.random_range(0..10) < 8;
+            let closed_at =
+                closed.then(|| opened_at + Duration::minutes(rng.random_range(5..60 * 24 * 20)));
+            ImportedCase {
+                external_id: n.to_string(),
+                category: category.to_owned(),
+                agency: department.to_owned(),
+                opened_at,
+                closed_at,
+                target_at: Some(opened_at + Duration::days(rng.random_range(1..5))),
+                latitude: 39.99,
+                longitude: 116.47,
+                default_location: false,
+                category_code: Some(category.to_owned()),
+                rating: closed.then(|| rng.random_range(1..6)).filter(|_| rng.random_bool(0.6)),
+            }
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn bulk_import_rollup_matches_reference_query() {
+    let app = spawn_app().await;
+    let places = places(&app).await;
+    let mut rng = StdRng::seed_from_u64(11);
+    for _ in 0..60 {
+        let case = new_case(&mut rng, &places);
+        let stored = app
+            .db
+            .insert_case(&case, &event(None, Stage::Intake, case.created_at))
+            .await
+            .expect("case inserted");
+        move_case(&app, &mut rng, stored).await;
+    }
+    // Two imports into the same days: the second adds to counter rows and merges into
+    // histograms that the first one stored.
+    let index = app.state.locator.snapshot();
+    for (first, count) in [(0, 400), (400, 600)] {
+        let cases = imported_cases(&mut rng, first, count);
+        insert_cases(&app.db, &index, "rollup-test", &cases).await.expect("cases imported");
+    }
+    assert_rollup_matches_reference(&app, &places, "after two bulk imports").await;
 }

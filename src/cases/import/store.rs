@@ -1,6 +1,6 @@
 //! Storing imported cases: one transaction, with the case rows, their intake log
 //! entries and search index entries written batch by batch, and the KPI rollup of the
-//! whole call at the end.
+//! whole call at the end in a few multi-row statements.
 //!
 //! Each batch writes only what it inserted, from the values in memory, so the cost of
 //! a batch does not grow with the cases a source already has.
@@ -15,10 +15,9 @@ use super::{
     parse::ImportedCase,
 };
 use crate::{
-    apply_rollup,
     cases::{
         case::locate::locate_point,
-        kpi::rollup::{KpiFacts, RollupDelta},
+        kpi::rollup::{KpiFacts, RollupDelta, batch::RollupBatch},
         search::{SearchIndex, index::CaseText},
     },
     db::Db,
@@ -202,7 +201,7 @@ pub async fn insert_cases(
         for batch in rows.chunks(STORE_BATCH_ROWS) {
             store_batch(&mut *tx, source, batch, &category_names).await?;
         }
-        apply_rollup!(tx, &rollup)?;
+        (*tx).apply_rollup_batch(&rollup).await?;
         tx.commit().await
     })?;
     tracing::info!(

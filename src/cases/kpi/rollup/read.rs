@@ -202,7 +202,8 @@ async fn counter_rows(
                 }
                 let blobs: Option<&str> = row.try_get(hours_column)?;
                 for blob in blobs.unwrap_or_default().split(',').filter(|hex| !hex.is_empty()) {
-                    let blob = hex::decode(blob).map_err(|error| sqlx::Error::Decode(error.into()))?;
+                    let blob =
+                        hex::decode(blob).map_err(|error| sqlx::Error::Decode(error.into()))?;
                     counts.handling_hours.add_blob(&blob).map_err(hours_decode_error)?;
                 }
                 Ok(GroupRow { key, counts })
