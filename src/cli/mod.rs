@@ -258,6 +258,7 @@ async fn dispatch(command: Command, settings: Settings) -> anyhow::Result<()> {
         Command::Config(ConfigCommand::Show) => {
             let mut shown = settings.clone();
             shown.database.url = crate::config::redact_url(&settings.database_url());
+            shown.residents = settings.residents.redacted();
             print!("{}", toml::to_string_pretty(&shown)?);
             Ok(())
         }
