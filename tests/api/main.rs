@@ -15,6 +15,7 @@ mod open311;
 mod ops;
 mod parking;
 mod places;
+mod residents;
 mod users;
 
 // The case context: category catalogue and working-time calendar.
