@@ -157,10 +157,17 @@ impl KeySet {
 }
 
 /// Everything the registry needs to seal, open and look up sensitive values.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct Keyring {
     pub keys: KeySet,
     lookup_key: [u8; KEY_BYTES],
+}
+
+/// Prints the key ids only, so that a debug log line cannot leak the lookup key.
+impl std::fmt::Debug for Keyring {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Keyring").field("keys", &self.keys).finish_non_exhaustive()
+    }
 }
 
 impl Keyring {
@@ -247,6 +254,14 @@ mod tests {
         assert!(matches!(DataKey::from_base64("not base64!"), Err(KeyError::NotBase64)));
         let (key, text) = DataKey::generate();
         assert_eq!(DataKey::from_base64(&format!("{text}\n")).unwrap().id(), key.id());
+    }
+
+    #[test]
+    fn keyring_debug_hides_key_bytes() {
+        let ring = Keyring::new(keys(), [7; KEY_BYTES]);
+        let shown = format!("{ring:?}");
+        assert!(!shown.contains("7, 7"), "{shown}");
+        assert!(shown.contains(ring.keys.current.id()), "{shown}");
     }
 
     #[test]
