@@ -13,7 +13,9 @@ use axum::{
 use serde::Serialize;
 
 use super::{
-    Household, Resident, service,
+    Household, Resident,
+    organisations::{self, Organisation, OrganisationInput},
+    service,
     tags::{self, NewTag, TagDefinition},
 };
 use crate::{
@@ -32,6 +34,8 @@ pub fn router() -> Router<AppState> {
         .route("/api/v1/residents/{resident_id}", get(get_resident))
         .route("/api/v1/residents/{resident_id}/reveal", post(reveal_resident))
         .route("/api/v1/resident-tags", get(list_tags).post(create_tag))
+        .route("/api/v1/organisations", post(create_organisation).get(list_organisations))
+        .route("/api/v1/organisations/{organisation_id}", get(get_organisation))
         .layer(DefaultBodyLimit::max(MAX_JSON_BYTES))
 }
 
@@ -176,4 +180,38 @@ async fn create_tag(
     user.require(Permission::ManageResidentTags)?;
     let tag = tags::create_tag(&state.db, json_body(body)?).await?;
     Ok((StatusCode::CREATED, Json(tag)))
+}
+
+#[tracing::instrument(skip_all, fields(user.id = user.user_id))]
+async fn create_organisation(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    body: Result<Json<OrganisationInput>, JsonRejection>,
+) -> Result<(StatusCode, Json<Organisation>), AppError> {
+    user.require(Permission::ManageResidents)?;
+    let input = json_body(body)?;
+    let index = state.locator.snapshot();
+    let keys = &state.residents;
+    let created = organisations::create_organisation(&state.db, keys, &index, &user, input).await?;
+    Ok((StatusCode::CREATED, Json(created)))
+}
+
+async fn list_organisations(
+    State(state): State<AppState>,
+    user: CurrentUser,
+) -> Result<Json<Vec<Organisation>>, AppError> {
+    user.require(Permission::ViewResidents)?;
+    let index = state.locator.snapshot();
+    Ok(Json(organisations::list_organisations(&state.db, &index, &user).await?))
+}
+
+async fn get_organisation(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    path: Result<Path<i64>, PathRejection>,
+) -> Result<Json<Organisation>, AppError> {
+    user.require(Permission::ViewResidents)?;
+    let organisation_id = path_id(path, "organisation")?;
+    let index = state.locator.snapshot();
+    Ok(Json(organisations::get_organisation(&state.db, &index, &user, organisation_id).await?))
 }

@@ -5,19 +5,23 @@
 //! - [`crypto`] and [`keys`]: AES-256-GCM sealing under a data key from the settings,
 //!   HMAC-SHA256 lookup hashes under a lookup key kept sealed in the database.
 //! - [`service`] and [`store`]: validated writes in one transaction, area-scoped reads.
-//! - [`http`]: `/api/v1/households`, `/api/v1/residents`, `/api/v1/resident-tags`.
+//! - [`http`]: `/api/v1/households`, `/api/v1/residents`, `/api/v1/resident-tags`,
+//!   `/api/v1/organisations`.
 //! - [`rotate`]: `citycore residents rotate-key`.
 //!
 //! Invariants: the clear identity or phone number is never stored, logged or sent
 //! unless a permitted role requests a reveal, and each reveal is audited. Every read is
 //! limited to the grids under the viewer's areas. One resident per identity number.
-//! Not done here: organisations' API (their tables exist), console pages, Excel import
-//! and export.
+//! - [`organisations`]: merchants and property companies, their contacts and premises.
+//!
+//! Not done here: console pages, Excel import and export, and revealing a contact's
+//! phone.
 
 pub mod crypto;
 pub mod http;
 pub mod identity;
 pub mod keys;
+pub mod organisations;
 pub mod rotate;
 pub mod service;
 pub mod store;

@@ -196,6 +196,27 @@ const ROWS: &[Row] = &[
         anonymous: 401,
         by_role: registry_then(404),
     },
+    Row {
+        method: "GET",
+        path: "/api/v1/organisations",
+        form: &[],
+        anonymous: 401,
+        by_role: REGISTRY,
+    },
+    Row {
+        method: "GET",
+        path: "/api/v1/organisations/0",
+        form: &[],
+        anonymous: 401,
+        by_role: registry_then(404),
+    },
+    Row {
+        method: "POST_JSON",
+        path: "/api/v1/organisations",
+        form: &[("name", "春望超市"), ("kind", "merchant"), ("premises", "[]")],
+        anonymous: 401,
+        by_role: registry_then(422),
+    },
     // Only administrators and community workers may reveal a number.
     Row {
         method: "POST_JSON",

@@ -13,6 +13,7 @@ mod helpers;
 mod locate;
 mod open311;
 mod ops;
+mod organisations;
 mod parking;
 mod places;
 mod residents;

@@ -261,10 +261,17 @@ async fn key_rotation_keeps_values_readable() {
                 .clone(),
         );
     }
+    let shop = json!({
+        "name": "春望超市",
+        "kind": "merchant",
+        "contacts": [{ "name": "李店长", "phone": "13912345678" }],
+        "premises": [{ "address": "春望里1号底商", "grid_code": areas::GRID_A1 }],
+    });
+    assert_eq!(admin.post_json("/api/v1/organisations", &shop).await.status(), 201);
     let old = app.state.residents.clone();
     let (new_key, new_text) = DataKey::generate();
     let resealed = rotate_key(&app.db, &old, new_key.clone(), &Actor::cli()).await.unwrap();
-    assert_eq!(resealed, 6, "three identity numbers and three phones");
+    assert_eq!(resealed, 7, "three identity numbers, three phones and a contact's phone");
     let again = rotate_key(&app.db, &old, new_key.clone(), &Actor::cli()).await.unwrap();
     assert_eq!(again, 0, "a second run finds nothing left to do");
     assert!(
@@ -291,6 +298,13 @@ async fn key_rotation_keeps_values_readable() {
     assert_eq!(opened, [IDENTITY, IDENTITY_2, IDENTITY_3]);
     let phone = citycore::residents::crypto::Field::Phone;
     assert!(sealed.iter().all(|(_, p)| rotated.open(phone, p).unwrap() == PHONE));
+    let contact: String = with_pool!(&app.db, |pool| {
+        sqlx::query_scalar("SELECT phone_sealed FROM organisation_contact")
+            .fetch_one(pool)
+            .await
+            .unwrap()
+    });
+    assert_eq!(rotated.open(phone, &contact).unwrap(), "13912345678");
     assert_eq!(list(&admin, &format!("?identity_number={IDENTITY_2}")).await.len(), 1);
     let audit = app.db.list_audit(Some(AuditAction::ResidentKeyRotated), 10, 0).await.unwrap();
     assert_eq!(audit.total, 2);
