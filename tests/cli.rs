@@ -262,3 +262,44 @@ fn bench_import_stores_cases_and_times_kpi_queries() {
     assert!(text.contains("peak RSS"), "{text}");
     assert!(text.contains("KPI query mix over 9 runs"), "{text}");
 }
+
+/// Writes base64 of 32 bytes of `byte` to a key file and returns the text.
+fn write_key(path: &std::path::Path, byte: u8) -> String {
+    use base64::Engine;
+    let text = base64::engine::general_purpose::STANDARD.encode([byte; 32]);
+    std::fs::write(path, format!("{text}\n")).unwrap();
+    text
+}
+
+#[test]
+fn residents_rotate_key_command() {
+    let dir = tempfile::tempdir().unwrap();
+    let old = write_key(&dir.path().join("old.key"), 1);
+    write_key(&dir.path().join("new.key"), 2);
+    let new_file = dir.path().join("new.key");
+    let rotated = stdout_of(
+        citycore(dir.path())
+            .args(["residents", "rotate-key", "--new-key-file"])
+            .arg(&new_file)
+            .env("CITYCORE_DATA_KEY", &old),
+    );
+    assert!(rotated.contains("re-sealed 0 values"), "{rotated}");
+
+    // The lookup key now opens only under the new key.
+    let refused = citycore(dir.path())
+        .args(["residents", "rotate-key", "--new-key-file"])
+        .arg(&new_file)
+        .env("CITYCORE_DATA_KEY", &old)
+        .output()
+        .unwrap();
+    assert!(!refused.status.success(), "the old key no longer opens the registry");
+    let stderr = String::from_utf8_lossy(&refused.stderr);
+    assert!(stderr.contains("residents.data_key"), "{stderr}");
+    assert!(!stderr.contains(&old), "the key is not printed");
+
+    let shown = stdout_of(
+        citycore(dir.path()).args(["config", "show"]).env("CITYCORE_RESIDENTS__DATA_KEY", &old),
+    );
+    assert!(!shown.contains(&old), "config show prints the data key:\n{shown}");
+    assert!(shown.contains("data_key = \"***\""), "{shown}");
+}

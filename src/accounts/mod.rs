@@ -119,6 +119,14 @@ pub enum Permission {
     ManageDevices,
     /// Read the KPIs of the cases in the user's area scope and the cases behind them.
     ViewKpis,
+    /// Read households and residents of the user's area scope, numbers masked.
+    ViewResidents,
+    /// Register households and residents in the user's area scope.
+    ManageResidents,
+    /// See an identity or phone number in clear, each time audited.
+    RevealResidentNumbers,
+    /// Define the tags residents can carry.
+    ManageResidentTags,
 }
 
 impl Role {
@@ -134,9 +142,12 @@ impl Role {
                 self,
                 Role::Administrator | Role::Dispatcher | Role::GridWorker | Role::CommunityWorker
             ),
-            ManageAreas | ManageUsers | ViewAudit | ManageCatalogue | ManageDevices => {
-                self == Role::Administrator
+            ViewResidents | ManageResidents => {
+                matches!(self, Role::Administrator | Role::GridWorker | Role::CommunityWorker)
             }
+            RevealResidentNumbers => matches!(self, Role::Administrator | Role::CommunityWorker),
+            ManageAreas | ManageUsers | ViewAudit | ManageCatalogue | ManageDevices
+            | ManageResidentTags => self == Role::Administrator,
         }
     }
 }

@@ -27,10 +27,17 @@ pub enum AuditAction {
     AreasImported,
     /// Gazetteer places created or replaced by a CSV import.
     PlacesImported,
+    /// A resident registered.
+    ResidentCreated,
+    /// A resident's identity or phone number shown in clear; the detail names the
+    /// field and the reason given.
+    ResidentRevealed,
+    /// Registry values re-sealed under a new data key.
+    ResidentKeyRotated,
 }
 
 impl AuditAction {
-    pub const ALL: [AuditAction; 10] = [
+    pub const ALL: [AuditAction; 13] = [
         AuditAction::LoginSucceeded,
         AuditAction::LoginFailed,
         AuditAction::AccountLocked,
@@ -41,6 +48,9 @@ impl AuditAction {
         AuditAction::UserUnlocked,
         AuditAction::AreasImported,
         AuditAction::PlacesImported,
+        AuditAction::ResidentCreated,
+        AuditAction::ResidentRevealed,
+        AuditAction::ResidentKeyRotated,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -55,6 +65,9 @@ impl AuditAction {
             AuditAction::UserUnlocked => "user_unlocked",
             AuditAction::AreasImported => "areas_imported",
             AuditAction::PlacesImported => "places_imported",
+            AuditAction::ResidentCreated => "resident_created",
+            AuditAction::ResidentRevealed => "resident_revealed",
+            AuditAction::ResidentKeyRotated => "resident_key_rotated",
         }
     }
 

@@ -79,6 +79,9 @@ pub enum Command {
     /// Import and export the street's address gazetteer (地名地址库).
     #[command(subcommand)]
     Places(crate::places::cli::PlacesCommand),
+    /// Manage the resident registry (居民档案), such as rotating its data key.
+    #[command(subcommand)]
+    Residents(crate::residents::rotate::ResidentsCommand),
 }
 
 #[derive(Debug, Subcommand)]
@@ -258,6 +261,7 @@ async fn dispatch(command: Command, settings: Settings) -> anyhow::Result<()> {
         Command::Config(ConfigCommand::Show) => {
             let mut shown = settings.clone();
             shown.database.url = crate::config::redact_url(&settings.database_url());
+            shown.residents = settings.residents.redacted();
             print!("{}", toml::to_string_pretty(&shown)?);
             Ok(())
         }
@@ -353,6 +357,10 @@ async fn dispatch(command: Command, settings: Settings) -> anyhow::Result<()> {
         Command::Places(command) => {
             let db = open_database(&settings).await?;
             crate::places::cli::run(&db, &settings, command).await
+        }
+        Command::Residents(command) => {
+            let db = open_database(&settings).await?;
+            crate::residents::rotate::run(&db, &settings, command).await
         }
         Command::User(UserCommand::Add(args)) => {
             let db = open_database(&settings).await?;

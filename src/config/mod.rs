@@ -32,6 +32,7 @@ pub struct Settings {
     pub locate: LocateSettings,
     pub cases: CaseSettings,
     pub sensors: SensorSettings,
+    pub residents: ResidentSettings,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -152,6 +153,7 @@ impl Default for Settings {
             locate: LocateSettings::default(),
             cases: CaseSettings::default(),
             sensors: SensorSettings::default(),
+            residents: ResidentSettings::default(),
         }
     }
 }
@@ -235,6 +237,42 @@ impl Settings {
     }
 }
 
+/// Keys of the resident registry (居民档案).
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[serde(default, deny_unknown_fields)]
+pub struct ResidentSettings {
+    /// Base64 of the 32-byte key that encrypts identity and phone numbers. When empty,
+    /// `CITYCORE_DATA_KEY` is used, and without it a key generated into
+    /// `<data_dir>/data-key` on first start.
+    pub data_key: Secret,
+    /// Keys replaced by `citycore residents rotate-key`, still accepted for reading
+    /// values a rotation has not reached yet.
+    pub previous_data_keys: Vec<Secret>,
+}
+
+impl ResidentSettings {
+    /// Returns a copy with every key replaced by `***`, for `citycore config show`.
+    pub fn redacted(&self) -> Self {
+        let hide =
+            |key: &Secret| Secret(if key.0.is_empty() { String::new() } else { "***".into() });
+        Self {
+            data_key: hide(&self.data_key),
+            previous_data_keys: self.previous_data_keys.iter().map(hide).collect(),
+        }
+    }
+}
+
+/// A configuration value that must never reach a log line: `Debug` prints a placeholder.
+#[derive(Clone, Default, Serialize, Deserialize, PartialEq)]
+#[serde(transparent)]
+pub struct Secret(pub String);
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(if self.0.is_empty() { "Secret(empty)" } else { "Secret(***)" })
+    }
+}
+
 impl Default for SensorSettings {
     fn default() -> Self {
         Self {
@@ -279,6 +317,8 @@ impl Settings {
             "test_backend",
             "test_database_url",
             "shared_data",
+            // Read by the resident registry itself, as the short name of residents.data_key.
+            "data_key",
         ]));
         let settings: Settings = figment.extract().map_err(Box::new)?;
         settings.validate()?;

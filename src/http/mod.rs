@@ -37,6 +37,8 @@ pub struct App {
     pub settings: Settings,
     pub db: Db,
     pub locator: Locator,
+    /// Keys of the resident registry.
+    pub residents: crate::residents::Keyring,
     pub metrics: metrics_exporter_prometheus::PrometheusHandle,
 }
 
@@ -48,15 +50,16 @@ impl Deref for AppState {
 }
 
 impl AppState {
-    /// Builds the state and loads the area index from the database.
+    /// Builds the state, loads the area index and opens the registry's keys.
     ///
     /// # Errors
-    /// Fails when the areas cannot be read.
+    /// Fails when the areas cannot be read or the data key is missing or wrong.
     pub async fn new(settings: Settings, db: Db) -> anyhow::Result<Self> {
         let locator = Locator::new(settings.locate.clone());
         locator.reload(&db).await?;
         let metrics = crate::ops::metrics_handle();
-        Ok(AppState(Arc::new(App { settings, db, locator, metrics })))
+        let residents = crate::residents::keys::load_keyring(&settings, &db).await?;
+        Ok(AppState(Arc::new(App { settings, db, locator, residents, metrics })))
     }
 
     pub fn default_locale(&self) -> Locale {
@@ -77,6 +80,7 @@ pub fn router(state: AppState) -> Router {
         .merge(crate::locate::router())
         .merge(crate::open311::router())
         .merge(crate::places::router())
+        .merge(crate::residents::router())
         .merge(crate::accounts::router())
         .merge(crate::console::router())
         .merge(crate::sensors::router())

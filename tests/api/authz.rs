@@ -48,6 +48,12 @@ const OPEN311_REPORT: &[(&str, &str)] = &[
 
 /// Staff pass authorization and get 404 for a missing resource; others get 403 first.
 const STAFF_NOT_FOUND: [u16; 7] = [404, 404, 404, 404, 404, 403, 403];
+/// The resident registry: administrators, grid workers and community workers.
+const REGISTRY: [u16; 7] = [200, 403, 403, 200, 200, 403, 403];
+/// Registry roles pass authorization and then meet a 422 or 404 of their own.
+const fn registry_then(status: u16) -> [u16; 7] {
+    [status, 403, 403, status, status, 403, 403]
+}
 
 /// Rows run in this order for each role; `/logout` stays last because it ends the session.
 const ROWS: &[Row] = &[
@@ -135,6 +141,90 @@ const ROWS: &[Row] = &[
     // Everyone who may report can look addresses up. The test street has no places, so
     // the response is an empty list.
     Row { method: "GET", path: "/api/v1/places?q=x", form: &[], anonymous: 401, by_role: ALL_200 },
+    // The resident registry. Writes name no real grid, household or resident, so the
+    // roles allowed get a 422 or 404 and the registry stays empty.
+    Row {
+        method: "GET",
+        path: "/api/v1/resident-tags",
+        form: &[],
+        anonymous: 401,
+        by_role: REGISTRY,
+    },
+    Row {
+        method: "POST_JSON",
+        path: "/api/v1/resident-tags",
+        form: &[
+            ("code", "volunteer"),
+            ("name_zh", "志愿者"),
+            ("name_en", "Volunteer"),
+            ("kind", "x"),
+        ],
+        anonymous: 401,
+        by_role: [422, 403, 403, 403, 403, 403, 403],
+    },
+    Row { method: "GET", path: "/api/v1/residents", form: &[], anonymous: 401, by_role: REGISTRY },
+    Row {
+        method: "POST_JSON",
+        path: "/api/v1/households",
+        form: &[("address", "春望里1号楼101"), ("grid_code", "no-such-grid")],
+        anonymous: 401,
+        by_role: registry_then(422),
+    },
+    Row {
+        method: "GET",
+        path: "/api/v1/households/0",
+        form: &[],
+        anonymous: 401,
+        by_role: registry_then(404),
+    },
+    Row {
+        method: "POST_JSON",
+        path: "/api/v1/residents",
+        form: &[
+            ("household_id", "0"),
+            ("name", "张三"),
+            ("identity_number", "11010519491231002X"),
+            ("relation", "head"),
+        ],
+        anonymous: 401,
+        by_role: registry_then(422),
+    },
+    Row {
+        method: "GET",
+        path: "/api/v1/residents/0",
+        form: &[],
+        anonymous: 401,
+        by_role: registry_then(404),
+    },
+    Row {
+        method: "GET",
+        path: "/api/v1/organisations",
+        form: &[],
+        anonymous: 401,
+        by_role: REGISTRY,
+    },
+    Row {
+        method: "GET",
+        path: "/api/v1/organisations/0",
+        form: &[],
+        anonymous: 401,
+        by_role: registry_then(404),
+    },
+    Row {
+        method: "POST_JSON",
+        path: "/api/v1/organisations",
+        form: &[("name", "春望超市"), ("kind", "merchant"), ("premises", "[]")],
+        anonymous: 401,
+        by_role: registry_then(422),
+    },
+    // Only administrators and community workers may reveal a number.
+    Row {
+        method: "POST_JSON",
+        path: "/api/v1/residents/0/reveal",
+        form: &[("field", "phone"), ("reason", "上门走访")],
+        anonymous: 401,
+        by_role: [404, 403, 403, 403, 404, 403, 403],
+    },
     Row { method: "GET", path: "/api/v1/categories", form: &[], anonymous: 401, by_role: STAFF },
     Row { method: "GET", path: "/api/v1/calendar/2026", form: &[], anonymous: 401, by_role: STAFF },
     Row { method: "GET", path: "/api/v1/cases", form: &[], anonymous: 401, by_role: STAFF },

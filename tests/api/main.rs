@@ -13,8 +13,10 @@ mod helpers;
 mod locate;
 mod open311;
 mod ops;
+mod organisations;
 mod parking;
 mod places;
+mod residents;
 mod users;
 
 // The case context: category catalogue and working-time calendar.
