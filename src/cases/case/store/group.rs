@@ -80,10 +80,12 @@ fn pending() -> std::sync::MutexGuard<'static, HashMap<PathBuf, Vec<Job>>> {
 async fn commit_group(pool: &SqlitePool, jobs: Vec<Job>) {
     let count = jobs.len();
     let mut answered = Vec::with_capacity(count);
+    let started = std::time::Instant::now();
     let outcome = store_all(pool, jobs, &mut answered).await;
     match outcome {
         Ok(()) => {
-            tracing::debug!(cases = count, "group commit of new cases");
+            let micros = started.elapsed().as_micros();
+            tracing::debug!(cases = count, micros, "group commit of new cases");
             for (reply, result) in answered {
                 let _ = reply.send(result);
             }
