@@ -32,8 +32,8 @@ pub async fn apply_counters_sqlite(
     conn.apply_rollup_batch(delta).await
 }
 
-/// Storing the rollup change of many cases at once through one connection, usually
-/// inside a transaction.
+/// A connection that stores the rollup change of many cases at once, usually inside a
+/// transaction.
 pub trait RollupBatch {
     /// Stores `delta` with the result of `apply_rollup!` in a few statements per level.
     fn apply_rollup_batch(
@@ -170,7 +170,8 @@ impl StoredHours {
     }
 }
 
-/// Returns `UPDATE table SET hours = v.column7 FROM ` for [`QueryBuilder::push_values`].
+/// Returns `UPDATE table SET hours = v.column7 FROM ` for
+/// [`sqlx::QueryBuilder::push_values`].
 /// Both backends name the columns of a `VALUES` list `column1`, `column2` and so on.
 pub fn update_head(table: &str) -> String {
     format!("UPDATE {table} SET hours = v.column7 FROM (")
@@ -185,7 +186,8 @@ pub fn update_tail(table: &str, period: &str) -> String {
     )
 }
 
-/// Returns `INSERT INTO table (columns) ` for [`QueryBuilder::push_values`].
+/// Returns `INSERT INTO table (columns) ` for
+/// [`sqlx::QueryBuilder::push_values`].
 pub fn upsert_head(table: &str, period: &str) -> String {
     format!(
         "INSERT INTO {table} ({period}, grid_id, community_id, outside_grids, \
