@@ -165,6 +165,8 @@ fn merge(groups: &mut BTreeMap<String, GroupCounts>, key: String, counts: &Group
 /// `range` per group. The histograms cannot be summed in SQL, so the rows come back one
 /// by one (about twelve per key for a year read from the month level) and are added up
 /// here, each group's histogram in a dense array.
+// NOTE: a whole year reads every month row of the period, about 16,000 on the demo
+// street, and decodes their histograms: about 60 ms at 11 million cases on SQLite.
 async fn counter_rows(
     db: &Db,
     level: Level,
