@@ -142,7 +142,7 @@ async fn whole_loop_runs_from_intake_to_rating() {
     assert_eq!(case["community_id"], area_id(&app, areas::COMMUNITY_A));
     assert_eq!(case["outside_grids"], false);
     assert_eq!(case["department_code"], "HWS", "default department of E0101");
-    assert_eq!(case["tracking_token"].as_str().unwrap().len(), 32, "128 bits in hex");
+    assert_eq!(case["tracking_token"].as_str().unwrap().len(), 40, "time prefix and 128 bits");
     let due_at = case["due_at"].as_str().expect("dispatch deadline set");
     assert!(due_at.ends_with("+08:00"), "{due_at}");
 

@@ -125,7 +125,7 @@ pub async fn submit_report(
     let dispatch_due_at = add_working_time(now, report.category.dispatch_limit, &calendar, tz)?;
     let case = Case {
         case_id: 0,
-        tracking_token: hex::encode(rand::random::<[u8; 16]>()),
+        tracking_token: super::tracking::new_tracking_token(now),
         title: report.title,
         description: report.description,
         category_code: report.category.code.as_str().to_owned(),

@@ -20,8 +20,24 @@ use super::{
 };
 use crate::{accounts::Role, cases::calendar::service::with_zone_offset, db::Db};
 
-/// Length of a tracking token: 16 random bytes in lowercase hex.
-const TOKEN_HEX_CHARS: usize = 32;
+/// Length of a tracking token: 4 bytes of creation time and 16 random bytes in
+/// lowercase hex.
+const TOKEN_HEX_CHARS: usize = 40;
+/// Length of a tracking token made before the time prefix: 16 random bytes in hex.
+const UNPREFIXED_TOKEN_HEX_CHARS: usize = 32;
+
+/// Generates a tracking token: the Unix time `now` in seconds (4 bytes, big-endian),
+/// then 16 random bytes, as 40 lowercase hex digits. The 128 random bits keep a token
+/// unguessable. The time prefix makes new tokens sort after older ones, so their
+/// unique index grows at one end; with random tokens a bulk import slowed once that
+/// index outgrew SQLite's page cache.
+pub fn new_tracking_token(now: DateTime<Utc>) -> String {
+    let seconds = u32::try_from(now.timestamp()).unwrap_or(u32::MAX);
+    let mut bytes = [0_u8; 20];
+    bytes[..4].copy_from_slice(&seconds.to_be_bytes());
+    bytes[4..].copy_from_slice(&rand::random::<[u8; 16]>());
+    hex::encode(bytes)
+}
 
 /// A case as its tracking page shows it.
 #[derive(Debug, Clone)]
@@ -150,11 +166,43 @@ fn reporter() -> Actor {
     Actor { role: Role::Resident, is_reporter: true }
 }
 
+/// Checks that `token` has the form of a tracking token, with or without a time prefix.
+fn is_tracking_token(token: &str) -> bool {
+    [TOKEN_HEX_CHARS, UNPREFIXED_TOKEN_HEX_CHARS].contains(&token.len())
+        && token.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+}
+
 async fn case_by_token(db: &Db, token: &str) -> Result<Case, CaseError> {
-    let well_formed = token.len() == TOKEN_HEX_CHARS
-        && token.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b));
-    if !well_formed {
+    if !is_tracking_token(token) {
         return Err(CaseError::TrackingNotFound);
     }
     db.case_by_token(token).await?.ok_or(CaseError::TrackingNotFound)
+}
+
+#[cfg(test)]
+mod token_tests {
+    use chrono::TimeZone;
+
+    use super::*;
+
+    #[test]
+    fn tokens_start_with_their_time_and_differ() {
+        let earlier = Utc.with_ymd_and_hms(2026, 12, 5, 4, 0, 0).unwrap();
+        let first = new_tracking_token(earlier);
+        let second = new_tracking_token(earlier);
+        assert_eq!(first.len(), TOKEN_HEX_CHARS);
+        assert!(first.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b)));
+        assert_eq!(&first[..8], &format!("{:08x}", earlier.timestamp()), "time prefix");
+        assert_ne!(first, second, "random part");
+        let later = new_tracking_token(earlier + chrono::Duration::seconds(1));
+        assert!(later > first && later > second, "a later token sorts after");
+    }
+
+    #[test]
+    fn tokens_with_and_without_time_prefix_are_accepted() {
+        assert!(is_tracking_token(&new_tracking_token(Utc::now())));
+        assert!(is_tracking_token(&"0a".repeat(16)), "a token made before the prefix");
+        assert!(!is_tracking_token(&"0a".repeat(18)), "36 digits");
+        assert!(!is_tracking_token(&"0A".repeat(20)), "upper case");
+    }
 }

@@ -45,7 +45,7 @@ impl<'a> CaseRow<'a> {
         CaseRow {
             case,
             place,
-            tracking_token: hex::encode(rand::random::<[u8; 16]>()),
+            tracking_token: crate::cases::case::tracking::new_tracking_token(chrono::Utc::now()),
             title: case.category.chars().take(MAX_TITLE_CHARS).collect(),
             category_code,
             stage,

@@ -4,10 +4,6 @@
 //!
 //! Each batch writes only what it inserted, from the values in memory, so the cost of
 //! a batch does not grow with the cases a source already has.
-//!
-//! NOTE: past about 7 million cases on SQLite the indexes with random keys (tracking
-//! token; category and latitude) outgrow the page cache, and the rate falls from about
-//! 18,800 to 13,000 cases/s.
 
 use std::collections::HashMap;
 
