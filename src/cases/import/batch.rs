@@ -29,7 +29,7 @@ pub struct CaseRow<'a> {
     /// Grid and community, `None` outside every grid.
     pub place: Option<(i64, Option<i64>)>,
     pub tracking_token: String,
-    /// The source's case type cut to [`MAX_TITLE_CHARS`]; also the description.
+    /// The source's case type cut to `MAX_TITLE_CHARS`; also the description.
     pub title: String,
     pub category_code: &'a str,
     pub stage: &'static str,

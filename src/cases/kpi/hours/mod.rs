@@ -40,7 +40,7 @@ pub fn bucket_of_seconds(seconds: i64) -> i64 {
 }
 
 /// Returns the value in minutes that stands for `bucket`: the minute itself below
-/// [`EXACT_MINUTES`], the middle of the bucket above.
+/// `EXACT_MINUTES`, the middle of the bucket above.
 pub fn bucket_minutes(bucket: i64) -> i64 {
     let bucket = bucket.clamp(0, LAST_BUCKET);
     if bucket < EXACT_MINUTES {

@@ -123,7 +123,7 @@ pub fn hours_decode_error(error: crate::cases::kpi::hours::codec::DecodeError) -
     sqlx::Error::Decode(Box::new(error))
 }
 
-/// Stores a [`RollupDelta`] through `$conn` (a transaction's connection) into the
+/// Stores a [`super::RollupDelta`] through `$conn` (a transaction's connection) into the
 /// day-level table and, summed per month, into the month-level one, skipping rows
 /// whose change is zero. A row whose handling times change is upserted with its
 /// stored histogram returned, which is merged with the change and written back, so
