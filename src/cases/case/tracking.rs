@@ -29,7 +29,7 @@ const UNPREFIXED_TOKEN_HEX_CHARS: usize = 32;
 /// Generates a tracking token: the Unix time `now` in seconds (4 bytes, big-endian),
 /// then 16 random bytes, as 40 lowercase hex digits. The 128 random bits keep a token
 /// unguessable. The time prefix makes new tokens sort after older ones, so their
-/// unique index grows at one end; with random tokens a bulk import slowed once that
+/// unique index grows at one end. With random tokens, a bulk import slowed once that
 /// index outgrew SQLite's page cache.
 pub fn new_tracking_token(now: DateTime<Utc>) -> String {
     let seconds = u32::try_from(now.timestamp()).unwrap_or(u32::MAX);
@@ -195,7 +195,8 @@ mod token_tests {
         assert_eq!(&first[..8], &format!("{:08x}", earlier.timestamp()), "time prefix");
         assert_ne!(first, second, "random part");
         let later = new_tracking_token(earlier + chrono::Duration::seconds(1));
-        assert!(later > first && later > second, "a later token sorts after");
+        assert!(later > first, "a later token sorts after the first");
+        assert!(later > second, "a later token sorts after the second");
     }
 
     #[test]

@@ -14,7 +14,7 @@
 //! in the case store; this module does not decide who may see a case.
 //!
 //! Renaming a category removes its cases' entries in the renaming transaction and
-//! queues them for [`backfill`], which indexes them again under the new names; until it
+//! queues them for [`backfill`], which indexes them again under the new names. Until it
 //! has run, those cases are missing from search results.
 
 pub mod index;
@@ -80,7 +80,7 @@ pub async fn backfill(db: &Db) -> Result<(), sqlx::Error> {
 }
 
 /// Runs [`backfill`] in a task of its own, so that a request which renamed a category
-/// answers before the category's cases are indexed again.
+/// returns before the category's cases are indexed again.
 pub fn backfill_in_background(db: Db) {
     tokio::spawn(async move {
         if let Err(error) = backfill(&db).await {

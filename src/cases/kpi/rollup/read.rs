@@ -177,7 +177,7 @@ async fn counter_rows(
     let sums: Vec<String> =
         COUNTER_COLUMNS.iter().map(|column| format!("CAST(SUM(r.{column}) AS BIGINT)")).collect();
     // The histograms of a group come back as one text of comma-separated hex blobs, so
-    // that a year reads one row per group; a row per rollup key cost more in the
+    // that a year reads one row per group. A row per rollup key cost more in the
     // driver than the database spent on the whole query.
     let histograms = match db.backend() {
         Backend::Sqlite => "group_concat(hex(r.hours), ',')",
