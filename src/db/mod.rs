@@ -156,6 +156,7 @@ impl Db {
         }
         crate::cases::search::backfill(self).await?;
         crate::cases::kpi::rollup::upgrade::fold_old_hours(self).await?;
+        crate::cases::kpi::rollup::year::fill_year_rollup(self).await?;
         Ok(())
     }
 

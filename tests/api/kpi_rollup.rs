@@ -1,8 +1,9 @@
 //! The KPI rollup against the reference query over the cases: a varied generated set
 //! of cases, stored and moved through transitions with the case store, must give the
 //! same counts and handling-time histogram for every grouping, period and scope. The
-//! cases span May to August 2026, so that periods read whole months from the month-level
-//! tables, whole days around them from the day-level ones and partial days from the cases.
+//! cases span May to August 2026, so that periods read whole years from the year-level
+//! table, whole months from the month-level one, whole days around them from the
+//! day-level one and partial days from the cases.
 
 use chrono::{DateTime, Duration, TimeZone, Utc};
 use citycore::{
@@ -165,6 +166,22 @@ fn filters(places: &[(i64, i64)]) -> Vec<(&'static str, KpiFilter)> {
     };
     vec![
         (
+            "the year 2026 in UTC+8, one whole year and nothing else",
+            KpiFilter {
+                from: Utc.with_ymd_and_hms(2025, 12, 31, 16, 0, 0).unwrap(),
+                to: Utc.with_ymd_and_hms(2026, 12, 31, 16, 0, 0).unwrap(),
+                ..everything.clone()
+            },
+        ),
+        (
+            "a whole year with whole months and days before and after",
+            KpiFilter {
+                from: Utc.with_ymd_and_hms(2025, 11, 20, 16, 0, 0).unwrap(),
+                to: Utc.with_ymd_and_hms(2027, 2, 3, 16, 0, 0).unwrap(),
+                ..everything.clone()
+            },
+        ),
+        (
             "July in UTC+8, one whole month and nothing else",
             KpiFilter {
                 from: Utc.with_ymd_and_hms(2026, 6, 30, 16, 0, 0).unwrap(),
@@ -287,7 +304,7 @@ fn old_bucket(seconds: i64) -> i64 {
 
 /// Puts the handling times back the way the schema before `kpi_hours_blob` stored them:
 /// one row per key and bucket in `case_kpi_hours` and `case_kpi_hours_month`, no blobs,
-/// and the fold step not yet done.
+/// no year-level rows (which came later), and neither data step done.
 async fn store_hours_in_old_tables(app: &TestApp) {
     type Closed = (DateTime<Utc>, DateTime<Utc>, Option<i64>, Option<i64>, bool, String, String);
     with_pool!(&app.db, |pool| {
@@ -330,6 +347,7 @@ async fn store_hours_in_old_tables(app: &TestApp) {
         for statement in [
             "UPDATE case_kpi_rollup SET hours = NULL",
             "UPDATE case_kpi_rollup_month SET hours = NULL",
+            "DELETE FROM case_kpi_rollup_year",
             "DELETE FROM data_step",
         ] {
             sqlx::query(statement).execute(pool).await.unwrap();
@@ -365,7 +383,8 @@ async fn upgrade_moves_old_handling_time_rows_into_the_rollup_rows() {
     app.db.migrate().await.expect("upgrade");
     assert_eq!(count(&app, "SELECT COUNT(*) FROM case_kpi_hours").await, 0, "day rows moved");
     assert_eq!(count(&app, "SELECT COUNT(*) FROM case_kpi_hours_month").await, 0, "months too");
-    assert_eq!(count(&app, "SELECT COUNT(*) FROM data_step").await, 1, "step recorded");
+    assert_eq!(count(&app, "SELECT COUNT(*) FROM data_step").await, 2, "steps recorded");
+    assert!(count(&app, "SELECT COUNT(*) FROM case_kpi_rollup_year").await > 0, "years filled");
     assert_eq!(rollup_counts(&app.db, GroupBy::Category, &year).await.unwrap(), before);
     assert_rollup_matches_reference(&app, &places, "after the upgrade").await;
 

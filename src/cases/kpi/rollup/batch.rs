@@ -1,8 +1,8 @@
 //! Multi-row rollup writes for a batch of case writes.
 //!
 //! `apply_rollup!` sends one or two statements per changed row, which suits a single
-//! case write. A group commit of new cases changes about two rows per case (its day and
-//! its month), and a bulk import thousands of rows per chunk. Each statement is a
+//! case write. A group commit of new cases changes about three rows per case (its day,
+//! month and year), and a bulk import thousands of rows per chunk. Each statement is a
 //! message to SQLite's worker thread or a round trip to PostgreSQL, so
 //! [`RollupBatch::apply_rollup_batch`] stores the rows of a level in a few statements
 //! per [`ROWS_PER_STATEMENT`] rows instead.
@@ -15,13 +15,17 @@ use super::{COUNTER_COLUMNS, RollupDelta, RollupKey};
 /// SQLite's default limit of 32,766.
 pub const ROWS_PER_STATEMENT: usize = 500;
 
-/// The counter table and its period column of the day level, then of the month level,
-/// in the order `apply_rollup!` writes them.
-pub const COUNTER_TABLES: [(&str, &str); 2] =
-    [("case_kpi_rollup", "report_day"), ("case_kpi_rollup_month", "report_month")];
+/// The counter table and its period column of the day, month and year levels, in the
+/// order `apply_rollup!` writes them.
+pub const COUNTER_TABLES: [(&str, &str); 3] = [
+    ("case_kpi_rollup", "report_day"),
+    ("case_kpi_rollup_month", "report_month"),
+    ("case_kpi_rollup_year", "report_year"),
+];
 
 /// Stores `delta` through `conn` (inside the caller's transaction) like `apply_rollup!`,
-/// writing the day-level counters and, summed per month, the month-level ones.
+/// writing the day-level counters and, summed per month and per year, the month- and
+/// year-level ones.
 ///
 /// # Errors
 /// Fails when a statement fails; the caller's transaction must then be rolled back.
@@ -67,9 +71,10 @@ macro_rules! apply_rollup_batch {
         use $crate::cases::kpi::rollup::batch as batch_sql;
         let delta: &$crate::cases::kpi::rollup::RollupDelta = $delta;
         let months = delta.by_month();
+        let years = months.by_year();
         let mut result: Result<(), sqlx::Error> = Ok(());
-        for (level, (table, period)) in [delta, &months].into_iter().zip(batch_sql::COUNTER_TABLES)
-        {
+        let levels = [delta, &months, &years];
+        for (level, (table, period)) in levels.into_iter().zip(batch_sql::COUNTER_TABLES) {
             let rows: Vec<_> = level
                 .counters
                 .iter()

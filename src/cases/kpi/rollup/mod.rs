@@ -21,6 +21,7 @@ pub mod month;
 pub mod read;
 pub mod upgrade;
 mod write;
+pub mod year;
 
 use std::collections::BTreeMap;
 
@@ -164,10 +165,11 @@ pub fn day_start(day: i64) -> DateTime<Utc> {
         .unwrap_or(DateTime::UNIX_EPOCH)
 }
 
-/// The primary key of a rollup row, without the bucket.
+/// The primary key of a rollup row.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
 pub struct RollupKey {
-    /// The report day; the report month in a [`RollupDelta::by_month`] delta.
+    /// The report day; the report month in a [`RollupDelta::by_month`] delta, the report
+    /// year in a [`RollupDelta::by_year`] one.
     pub period: i64,
     /// 0 for no grid.
     pub grid_id: i64,

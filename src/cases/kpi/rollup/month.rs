@@ -1,6 +1,7 @@
-//! The month-level rollup: the same counters as the day-level one, keyed by the local
-//! report month, so that the whole months of a period read one row per month and group
-//! instead of one per day. Written by [`crate::apply_rollup!`] next to the day rows.
+//! The month- and year-level rollups: the same counters as the day-level one, keyed by
+//! the local report month or year, so that the whole months of a period read one row
+//! per month and group instead of one per day, and a whole year one row instead of
+//! twelve. Written by [`crate::apply_rollup!`] next to the day rows.
 
 use chrono::{Datelike, NaiveDate};
 
@@ -31,23 +32,52 @@ pub fn whole_months(days: (i64, i64)) -> (i64, i64) {
     (first, report_month(days.1).max(first))
 }
 
+/// Returns the rollup year of rollup month `month`: years since 1970 in UTC+8.
+pub fn report_year(month: i64) -> i64 {
+    month.div_euclid(12)
+}
+
+/// Returns the rollup month in which rollup year `year` starts.
+pub fn year_first_month(year: i64) -> i64 {
+    year * 12
+}
+
+/// Whole rollup years inside the rollup months `[months.0, months.1)`, as
+/// `(first, end)` with `end` exclusive; empty when no year fits.
+pub fn whole_years(months: (i64, i64)) -> (i64, i64) {
+    let first = report_year(months.0);
+    let first = if year_first_month(first) < months.0 { first + 1 } else { first };
+    (first, report_year(months.1).max(first))
+}
+
 impl RollupDelta {
     /// Returns the same change summed per report month: every key's `period` becomes the
     /// month of its day.
     pub fn by_month(&self) -> RollupDelta {
-        let mut months = RollupDelta::default();
+        self.regroup(report_month)
+    }
+
+    /// Returns the change of a [`RollupDelta::by_month`] delta summed per report year.
+    pub fn by_year(&self) -> RollupDelta {
+        self.regroup(report_year)
+    }
+
+    /// Returns the same change with every key's `period` mapped through `coarser` and
+    /// the rows that meet summed.
+    fn regroup(&self, coarser: impl Fn(i64) -> i64) -> RollupDelta {
+        let mut sums = RollupDelta::default();
         for (key, counters) in &self.counters {
-            let key = super::RollupKey { period: report_month(key.period), ..key.clone() };
-            let sums = months.counters.entry(key).or_insert([0; 14]);
-            for (sum, value) in sums.iter_mut().zip(counters) {
+            let key = super::RollupKey { period: coarser(key.period), ..key.clone() };
+            let row = sums.counters.entry(key).or_insert([0; 14]);
+            for (sum, value) in row.iter_mut().zip(counters) {
                 *sum += value;
             }
         }
         for ((key, bucket), cases) in &self.hours {
-            let key = super::RollupKey { period: report_month(key.period), ..key.clone() };
-            *months.hours.entry((key, *bucket)).or_default() += cases;
+            let key = super::RollupKey { period: coarser(key.period), ..key.clone() };
+            *sums.hours.entry((key, *bucket)).or_default() += cases;
         }
-        months
+        sums
     }
 }
 
@@ -78,6 +108,18 @@ mod tests {
         assert_eq!(whole_months((june_first, june_first + 30)), (june, june + 1));
         assert_eq!(whole_months((june_first + 1, june_first + 61)), (june + 1, june + 2));
         let (first, end) = whole_months((june_first + 1, june_first + 29));
+        assert!(first >= end);
+    }
+
+    #[test]
+    fn whole_years_leave_the_edge_months_out() {
+        let january = (2026 - 1970) * 12;
+        assert_eq!(report_year(january), 2026 - 1970);
+        assert_eq!(report_year(january - 1), 2025 - 1970);
+        assert_eq!(year_first_month(2026 - 1970), january);
+        assert_eq!(whole_years((january, january + 12)), (56, 57));
+        assert_eq!(whole_years((january - 1, january + 25)), (56, 58));
+        let (first, end) = whole_years((january + 1, january + 12));
         assert!(first >= end);
     }
 }

@@ -96,8 +96,8 @@ pub struct LevelSql {
     pub update_hours: &'static str,
 }
 
-/// Statements of the day-level rollup, then of the month-level one.
-pub const LEVELS: [LevelSql; 2] = [
+/// Statements of the day-level rollup, then of the month- and year-level ones.
+pub const LEVELS: [LevelSql; 3] = [
     LevelSql {
         upsert: upsert_counters_sql!("case_kpi_rollup", "report_day", ""),
         upsert_returning_hours: upsert_counters_sql!(
@@ -116,6 +116,15 @@ pub const LEVELS: [LevelSql; 2] = [
         ),
         update_hours: update_hours_sql!("case_kpi_rollup_month", "report_month"),
     },
+    LevelSql {
+        upsert: upsert_counters_sql!("case_kpi_rollup_year", "report_year", ""),
+        upsert_returning_hours: upsert_counters_sql!(
+            "case_kpi_rollup_year",
+            "report_year",
+            " RETURNING hours"
+        ),
+        update_hours: update_hours_sql!("case_kpi_rollup_year", "report_year"),
+    },
 ];
 
 /// Turns a stored histogram that cannot be decoded into a database decoding error.
@@ -124,7 +133,8 @@ pub fn hours_decode_error(error: crate::cases::kpi::hours::codec::DecodeError) -
 }
 
 /// Stores a [`super::RollupDelta`] through `$conn` (a transaction's connection) into the
-/// day-level table and, summed per month, into the month-level one, skipping rows
+/// day-level table and, summed per month and per year, into the month- and
+/// year-level ones, skipping rows
 /// whose change is zero. A row whose handling times change is upserted with its
 /// stored histogram returned, which is merged with the change and written back, so
 /// that only writes that close, reopen or move a closed case pay the two statements;
@@ -135,8 +145,10 @@ macro_rules! apply_rollup {
     ($conn:expr, $delta:expr) => {{
         let delta: &$crate::cases::kpi::rollup::RollupDelta = $delta;
         let months = delta.by_month();
+        let years = months.by_year();
         let mut result: Result<(), sqlx::Error> = Ok(());
-        for (delta, sql) in [delta, &months].into_iter().zip($crate::cases::kpi::rollup::LEVELS) {
+        let levels = [delta, &months, &years];
+        for (delta, sql) in levels.into_iter().zip($crate::cases::kpi::rollup::LEVELS) {
             for (key, counters) in &delta.counters {
                 if result.is_err() {
                     break;
