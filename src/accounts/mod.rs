@@ -127,6 +127,8 @@ pub enum Permission {
     RevealResidentNumbers,
     /// Define the tags residents can carry.
     ManageResidentTags,
+    /// Compose and send notices to the residents of the user's area scope.
+    SendNotices,
 }
 
 impl Role {
@@ -145,7 +147,9 @@ impl Role {
             ViewResidents | ManageResidents => {
                 matches!(self, Role::Administrator | Role::GridWorker | Role::CommunityWorker)
             }
-            RevealResidentNumbers => matches!(self, Role::Administrator | Role::CommunityWorker),
+            RevealResidentNumbers | SendNotices => {
+                matches!(self, Role::Administrator | Role::CommunityWorker)
+            }
             ManageAreas | ManageUsers | ViewAudit | ManageCatalogue | ManageDevices
             | ManageResidentTags => self == Role::Administrator,
         }

@@ -34,10 +34,12 @@ pub enum AuditAction {
     ResidentRevealed,
     /// Registry values re-sealed under a new data key.
     ResidentKeyRotated,
+    /// A notice sent or scheduled; the detail gives its audience size.
+    NoticeSent,
 }
 
 impl AuditAction {
-    pub const ALL: [AuditAction; 13] = [
+    pub const ALL: [AuditAction; 14] = [
         AuditAction::LoginSucceeded,
         AuditAction::LoginFailed,
         AuditAction::AccountLocked,
@@ -51,6 +53,7 @@ impl AuditAction {
         AuditAction::ResidentCreated,
         AuditAction::ResidentRevealed,
         AuditAction::ResidentKeyRotated,
+        AuditAction::NoticeSent,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -68,6 +71,7 @@ impl AuditAction {
             AuditAction::ResidentCreated => "resident_created",
             AuditAction::ResidentRevealed => "resident_revealed",
             AuditAction::ResidentKeyRotated => "resident_key_rotated",
+            AuditAction::NoticeSent => "notice_sent",
         }
     }
 

@@ -262,6 +262,7 @@ async fn dispatch(command: Command, settings: Settings) -> anyhow::Result<()> {
             let mut shown = settings.clone();
             shown.database.url = crate::config::redact_url(&settings.database_url());
             shown.residents = settings.residents.redacted();
+            shown.notices = settings.notices.redacted();
             print!("{}", toml::to_string_pretty(&shown)?);
             Ok(())
         }

@@ -6,6 +6,8 @@
 //! `citycore config example` prints `example.toml`, which documents every key; a unit
 //! test keeps that file equal to the defaults below.
 
+mod notices;
+
 use std::{net::SocketAddr, path::PathBuf};
 
 use figment::{
@@ -13,6 +15,8 @@ use figment::{
     providers::{Env, Format, Serialized, Toml},
 };
 use serde::{Deserialize, Serialize};
+
+pub use notices::NoticeSettings;
 
 /// The commented example configuration printed by `citycore config example`.
 pub const EXAMPLE_TOML: &str = include_str!("example.toml");
@@ -33,6 +37,7 @@ pub struct Settings {
     pub cases: CaseSettings,
     pub sensors: SensorSettings,
     pub residents: ResidentSettings,
+    pub notices: NoticeSettings,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -154,6 +159,7 @@ impl Default for Settings {
             cases: CaseSettings::default(),
             sensors: SensorSettings::default(),
             residents: ResidentSettings::default(),
+            notices: NoticeSettings::default(),
         }
     }
 }

@@ -81,6 +81,7 @@ pub fn router(state: AppState) -> Router {
         .merge(crate::open311::router())
         .merge(crate::places::router())
         .merge(crate::residents::router())
+        .merge(crate::residents::notices::router())
         .merge(crate::accounts::router())
         .merge(crate::console::router())
         .merge(crate::sensors::router())
@@ -177,6 +178,7 @@ async fn record_metrics(request: Request, next: Next) -> Response {
 pub async fn serve(state: AppState, listener: tokio::net::TcpListener) -> anyhow::Result<()> {
     let grace = Duration::from_secs(state.settings.server.shutdown_grace_seconds);
     let refresher = state.locator.spawn_refresher(state.db.clone());
+    let notice_worker = crate::residents::notices::webhook::spawn(state.clone());
     let app = router(state.clone());
     let address = listener.local_addr()?;
     tracing::info!(server.address = %address, "serving");
@@ -199,6 +201,7 @@ pub async fn serve(state: AppState, listener: tokio::net::TcpListener) -> anyhow
         }
     };
     refresher.abort();
+    notice_worker.abort();
     state.db.close().await;
     tracing::info!("stopped");
     outcome

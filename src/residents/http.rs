@@ -40,7 +40,7 @@ pub fn router() -> Router<AppState> {
 }
 
 /// Unwraps a JSON body into our error format: 413 over the limit, else 400.
-fn json_body<T>(body: Result<Json<T>, JsonRejection>) -> Result<T, AppError> {
+pub(crate) fn json_body<T>(body: Result<Json<T>, JsonRejection>) -> Result<T, AppError> {
     body.map(|Json(value)| value).map_err(|rejection| {
         if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
             return AppError::PayloadTooLarge;
@@ -51,7 +51,7 @@ fn json_body<T>(body: Result<Json<T>, JsonRejection>) -> Result<T, AppError> {
     })
 }
 
-fn path_id(path: Result<Path<i64>, PathRejection>, what: &str) -> Result<i64, AppError> {
+pub(crate) fn path_id(path: Result<Path<i64>, PathRejection>, what: &str) -> Result<i64, AppError> {
     path.map(|Path(id)| id).map_err(|_| AppError::not_found(what, "?"))
 }
 

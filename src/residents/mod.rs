@@ -13,6 +13,8 @@
 //! unless a permitted role requests a reveal, and each reveal is audited. Every read is
 //! limited to the grids under the viewer's areas. One resident per identity number.
 //! - [`organisations`]: merchants and property companies, their contacts and premises.
+//! - [`notices`]: targeted notices (政策触达), their inboxes, receipts, channels and
+//!   follow-up.
 //!
 //! Not done here: console pages, Excel import and export, and revealing a contact's
 //! phone.
@@ -21,6 +23,7 @@ pub mod crypto;
 pub mod http;
 pub mod identity;
 pub mod keys;
+pub mod notices;
 pub mod organisations;
 pub mod rotate;
 pub mod service;

@@ -31,6 +31,7 @@ mod duplicates;
 mod inbox;
 mod kpi_rollup;
 mod kpis;
+mod notices;
 mod routing;
 mod search;
 
