@@ -8,6 +8,7 @@ mod grids;
 pub mod import;
 pub mod intake;
 pub mod kpis;
+pub mod notices;
 mod postgis;
 
 use std::{hint::black_box, time::Instant};

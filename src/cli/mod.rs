@@ -194,6 +194,8 @@ pub enum BenchCommand {
     Intake(crate::bench::intake::IntakeBenchArgs),
     /// A year of generated cases through the bulk import, then KPI query latency.
     Import(crate::bench::import::ImportBenchArgs),
+    /// One notice to every generated resident: inbox fan-out and webhook deliveries.
+    Notices(crate::bench::notices::NoticeBenchArgs),
 }
 
 /// Runs the parsed command and maps failures to exit code 1.
@@ -289,6 +291,9 @@ async fn dispatch(command: Command, settings: Settings) -> anyhow::Result<()> {
         }
         Command::Bench(BenchCommand::Import(args)) => {
             crate::bench::import::run_import(settings, args).await
+        }
+        Command::Bench(BenchCommand::Notices(args)) => {
+            crate::bench::notices::run_notices(settings, args).await
         }
         Command::Bench(BenchCommand::Intake(args)) => {
             crate::bench::intake::run_intake(settings, args).await
