@@ -34,10 +34,14 @@ pub enum AuditAction {
     ResidentRevealed,
     /// Registry values re-sealed under a new data key.
     ResidentKeyRotated,
+    /// Households and residents written by a file import; the detail gives the counts.
+    ResidentsImported,
+    /// A resident list exported; the detail gives the format, filter and row count.
+    ResidentsExported,
 }
 
 impl AuditAction {
-    pub const ALL: [AuditAction; 13] = [
+    pub const ALL: [AuditAction; 15] = [
         AuditAction::LoginSucceeded,
         AuditAction::LoginFailed,
         AuditAction::AccountLocked,
@@ -51,6 +55,8 @@ impl AuditAction {
         AuditAction::ResidentCreated,
         AuditAction::ResidentRevealed,
         AuditAction::ResidentKeyRotated,
+        AuditAction::ResidentsImported,
+        AuditAction::ResidentsExported,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -68,6 +74,8 @@ impl AuditAction {
             AuditAction::ResidentCreated => "resident_created",
             AuditAction::ResidentRevealed => "resident_revealed",
             AuditAction::ResidentKeyRotated => "resident_key_rotated",
+            AuditAction::ResidentsImported => "residents_imported",
+            AuditAction::ResidentsExported => "residents_exported",
         }
     }
 

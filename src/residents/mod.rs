@@ -14,12 +14,16 @@
 //! limited to the grids under the viewer's areas. One resident per identity number.
 //! - [`organisations`]: merchants and property companies, their contacts and premises.
 //!
-//! Not done here: console pages, Excel import and export, and revealing a contact's
-//! phone.
+//! - [`import`] and [`export`]: households and residents from `.xlsx` and CSV files,
+//!   and filtered, masked lists back out.
+//!
+//! Not done here: console pages and revealing a contact's phone.
 
 pub mod crypto;
+pub mod export;
 pub mod http;
 pub mod identity;
+pub mod import;
 pub mod keys;
 pub mod organisations;
 pub mod rotate;
