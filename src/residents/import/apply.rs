@@ -171,7 +171,7 @@ pub async fn write_plan(
                     .await?;
                 }
                 written += 1;
-                if written % PROGRESS_EVERY_ROWS == 0 {
+                if written.is_multiple_of(PROGRESS_EVERY_ROWS) {
                     tracing::info!(
                         import.id = import_id,
                         import.residents_written = written,

@@ -111,7 +111,7 @@ impl<'a> Checker<'a> {
         let mut first_row_of: HashMap<String, u32> = HashMap::new();
         let mut household_at: HashMap<(String, i64), usize> = HashMap::new();
         for (checked, row) in rows.iter().enumerate() {
-            if checked > 0 && checked % 10_000 == 0 {
+            if checked > 0 && checked.is_multiple_of(10_000) {
                 tracing::info!(import.rows_checked = checked, "resident import progress");
             }
             if self.columns.value(&row.cells, Field::IdentityNumber) == EXAMPLE_IDENTITY {
