@@ -467,7 +467,10 @@ async fn large_file_imports_in_one_transaction() {
     let rows: Vec<String> = (0..2_000u32)
         .map(|n| {
             let household = n / 4;
-            let birth = format!("19{:02}{:02}{:02}", 40 + n % 60, 1 + n % 12, 1 + n % 28);
+            // Each thousand rows has its own birth month, so numbers never repeat.
+            let thousand = n / 1000;
+            let birth =
+                format!("19{:02}{:02}{:02}", 40 + thousand % 60, 1 + thousand / 60, 1 + n % 28);
             format!(
                 "春望里{}号楼{}室,{},{}{},{},{},1380000{:04},",
                 household / 50 + 1,

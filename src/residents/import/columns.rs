@@ -90,10 +90,10 @@ impl Field {
 
     /// Finds the field a header names, ignoring case, spaces and a trailing `*` or `（必填）`.
     fn recognise(header: &str) -> Option<Field> {
-        let wanted = normalise_header(header);
+        let normalised = normalise_header(header);
         Field::ALL.into_iter().find(|field| {
             let names = field.chinese_headers().iter().chain(field.english_headers());
-            names.into_iter().any(|name| normalise_header(name) == wanted)
+            names.into_iter().any(|name| normalise_header(name) == normalised)
         })
     }
 }
@@ -169,7 +169,7 @@ impl ColumnMap {
     }
 
     /// Returns the column of `field` as the sheet shows it: letter and header, such as
-    /// `D（公民身份号码）`.
+    /// `D (公民身份号码)`.
     pub fn column_label(&self, field: Field) -> String {
         match self.positions.get(&field) {
             Some(&position) => {

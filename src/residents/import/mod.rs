@@ -109,7 +109,7 @@ pub struct ImportReport {
     pub households_to_join: usize,
     pub residents_to_create: usize,
     pub problem_count: usize,
-    /// The first [`MAX_PROBLEMS_LISTED`] problems, by row.
+    /// The first 1,000 problems, by row.
     pub problems: Vec<ProblemView>,
 }
 

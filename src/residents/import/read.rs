@@ -2,9 +2,8 @@
 //! UTF-8 (with or without BOM) or GB18030.
 //!
 //! Which sheet: the one named in the request, else the one named like the template's
-//! (`居民` or `Residents`), else the first. The header row is the first of the top
-//! [`HEADER_SEARCH_ROWS`] rows with at least [`MIN_HEADER_CELLS`] recognised headers,
-//! so a title row above it is allowed. Row numbers are the ones the spreadsheet shows.
+//! (`居民` or `Residents`), else the first. The header row is the first of the top 10
+//! rows with at least 3 recognised headers, so a title row above it is allowed. Row numbers are the ones the spreadsheet shows.
 
 use std::{collections::HashMap, io::Cursor};
 
@@ -37,7 +36,7 @@ pub enum Format {
 pub struct SheetRow {
     pub number: u32,
     pub cells: Vec<String>,
-    /// Columns whose cell held a number too long to be exact (see [`EXACT_DIGITS_LIMIT`]).
+    /// Columns whose cell held a number of 16 or more digits, which Excel cannot store exactly.
     pub inexact: Vec<usize>,
 }
 
