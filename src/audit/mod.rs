@@ -34,12 +34,16 @@ pub enum AuditAction {
     ResidentRevealed,
     /// Registry values re-sealed under a new data key.
     ResidentKeyRotated,
+    /// Households and residents written by a file import; the detail gives the counts.
+    ResidentsImported,
+    /// A resident list exported; the detail gives the format, filter and row count.
+    ResidentsExported,
     /// A notice sent or scheduled; the detail gives its audience size.
     NoticeSent,
 }
 
 impl AuditAction {
-    pub const ALL: [AuditAction; 14] = [
+    pub const ALL: [AuditAction; 16] = [
         AuditAction::LoginSucceeded,
         AuditAction::LoginFailed,
         AuditAction::AccountLocked,
@@ -53,6 +57,8 @@ impl AuditAction {
         AuditAction::ResidentCreated,
         AuditAction::ResidentRevealed,
         AuditAction::ResidentKeyRotated,
+        AuditAction::ResidentsImported,
+        AuditAction::ResidentsExported,
         AuditAction::NoticeSent,
     ];
 
@@ -71,6 +77,8 @@ impl AuditAction {
             AuditAction::ResidentCreated => "resident_created",
             AuditAction::ResidentRevealed => "resident_revealed",
             AuditAction::ResidentKeyRotated => "resident_key_rotated",
+            AuditAction::ResidentsImported => "residents_imported",
+            AuditAction::ResidentsExported => "residents_exported",
             AuditAction::NoticeSent => "notice_sent",
         }
     }

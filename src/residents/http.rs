@@ -37,6 +37,8 @@ pub fn router() -> Router<AppState> {
         .route("/api/v1/organisations", post(create_organisation).get(list_organisations))
         .route("/api/v1/organisations/{organisation_id}", get(get_organisation))
         .layer(DefaultBodyLimit::max(MAX_JSON_BYTES))
+        .merge(super::import::router())
+        .merge(super::export::router())
 }
 
 /// Unwraps a JSON body into our error format: 413 over the limit, else 400.

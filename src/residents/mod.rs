@@ -16,12 +16,16 @@
 //! - [`notices`]: targeted notices (政策触达), their inboxes, receipts, channels and
 //!   follow-up.
 //!
-//! Not done here: console pages, Excel import and export, and revealing a contact's
-//! phone.
+//! - [`import`] and [`export`]: households and residents from `.xlsx` and CSV files,
+//!   and filtered, masked lists back out.
+//!
+//! Not done here: console pages and revealing a contact's phone.
 
 pub mod crypto;
+pub mod export;
 pub mod http;
 pub mod identity;
+pub mod import;
 pub mod keys;
 pub mod notices;
 pub mod organisations;

@@ -225,6 +225,29 @@ const ROWS: &[Row] = &[
         anonymous: 401,
         by_role: [404, 403, 403, 403, 404, 403, 403],
     },
+    // Import and export of the registry. The import gets a URL-encoded form instead of
+    // a multipart upload, so the roles allowed get 400 and nothing is written.
+    Row {
+        method: "GET",
+        path: "/api/v1/resident-imports/template",
+        form: &[],
+        anonymous: 401,
+        by_role: REGISTRY,
+    },
+    Row {
+        method: "POST",
+        path: "/api/v1/resident-imports",
+        form: &[("mode", "dry_run")],
+        anonymous: 401,
+        by_role: registry_then(400),
+    },
+    Row {
+        method: "GET",
+        path: "/api/v1/residents/export?format=csv",
+        form: &[],
+        anonymous: 401,
+        by_role: REGISTRY,
+    },
     // Notices: administrators and community workers send; registry roles read receipts
     // and follow up. The registry is empty, so a notice reaches nobody (422).
     Row {

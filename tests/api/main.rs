@@ -37,3 +37,6 @@ mod search;
 
 // The smart street core: devices and their readings.
 mod sensors;
+
+// Import and export of the resident registry.
+mod residents_import;
