@@ -32,6 +32,7 @@ mod inbox;
 mod kpi_rollup;
 mod kpis;
 mod notices;
+mod notices_audience;
 mod routing;
 mod search;
 

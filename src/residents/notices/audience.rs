@@ -3,8 +3,8 @@
 //! since a date.
 //!
 //! A spec names areas (grids, communities or the street) and tag conditions. It is
-//! resolved once, when the notice is created, against the sender's scope: the grids it
-//! keeps are stored with the notice, so a scheduled notice reaches the audience the
+//! resolved against the sender's scope once, when the notice is created. The grids it
+//! keeps are stored with the notice, so a scheduled notice reaches the audience that the
 //! sender previewed even if their account changes before it goes out.
 
 use chrono::NaiveDate;
@@ -49,7 +49,7 @@ pub struct AudienceSpec {
 }
 
 /// An audience resolved against the sender's scope, as stored with the notice.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Audience {
     pub area_ids: Vec<i64>,
     /// The grids whose residents are targeted, inside the sender's scope.
@@ -140,8 +140,8 @@ macro_rules! bind_audience {
     }};
 }
 
-/// The `WHERE` clause selecting the audience's residents from `resident r`, with the
-/// tag values to bind from `$first` on, in order.
+/// Builds the `WHERE` clause that selects the audience's residents from `resident r`,
+/// and the tag values to bind from `$first` on, in order.
 pub fn where_clause(audience: &Audience, first: usize) -> (String, Vec<Bind>) {
     if audience.grid_ids.is_empty() {
         return ("1 = 0".to_owned(), Vec::new());

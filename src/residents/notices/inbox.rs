@@ -52,7 +52,7 @@ pub async fn resident_of_user(db: &Db, user_id: i64) -> Result<Option<i64>, sqlx
     })
 }
 
-/// Returns the caller's registry record, or a 404 that says no record is linked yet.
+/// Returns the caller's registry record, or a 404 when no record is linked yet.
 ///
 /// # Errors
 /// 404 when the account has no linked record.

@@ -13,9 +13,11 @@
 //!   WeCom), with retries per recipient.
 //! - [`http`]: the JSON API.
 //!
-//! Invariants: a notice reaches each recipient's inbox exactly once; a webhook delivery
-//! that the gateway accepted is never sent again; every read is limited to the viewer's
-//! grids, and phone numbers leave the database only towards the configured gateway.
+//! Invariants:
+//! - A notice reaches each recipient's inbox exactly once.
+//! - A webhook delivery that the gateway accepted is never sent again.
+//! - Every read is limited to the viewer's grids.
+//! - Phone numbers leave the database only in requests to the configured gateway.
 // TODO: attachments on notices, and an e-mail channel over SMTP (residents have no
 // e-mail address in the registry yet).
 

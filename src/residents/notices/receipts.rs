@@ -1,4 +1,4 @@
-//! What staff see after sending: per-notice counts of recipients, read receipts and
+//! Receipts for staff after sending: per-notice counts of recipients, read receipts and
 //! webhook deliveries, the recipients themselves, and the follow-up list of residents a
 //! grid worker should call or visit because they have not read a notice in time.
 //!

@@ -5,7 +5,7 @@ use serde::Deserialize;
 
 use super::{
     Notice, Priority,
-    audience::{self, AudienceSpec},
+    audience::{self, Audience, AudienceSpec},
     receipts::{self, FollowUpInput, NoticeCounts},
     store::{self, NewNotice},
 };
@@ -57,20 +57,9 @@ fn check_text(
     Ok(text.to_owned())
 }
 
-/// Checks `input`, resolves its audience for `user` and stores it, sending it now
-/// unless it is scheduled. Returns the notice and its counts.
-///
-/// # Errors
-/// 422 naming the field for a bad title, body, priority, time, follow-up hours or
-/// audience, and for an audience of nobody.
-pub async fn create_notice(
-    db: &Db,
-    index: &AreaIndex,
-    user: &CurrentUser,
-    actor: &Actor,
-    input: NoticeInput,
-    webhook: bool,
-) -> Result<(Notice, NoticeCounts), ResidentError> {
+/// Checks the fields of `input` other than the audience, and returns them as a notice
+/// with an empty audience and no sender yet.
+fn check_fields(input: &NoticeInput, now: DateTime<Utc>) -> Result<NewNotice, ResidentError> {
     let title = check_text(&input.title, MAX_TITLE_CHARS, "notice_title_invalid", "title")?;
     let body = check_text(&input.body, MAX_BODY_CHARS, "notice_body_invalid", "body")?;
     let priority = match input.priority.as_deref().map(str::trim) {
@@ -83,26 +72,47 @@ pub async fn create_notice(
     if !(1..=720).contains(&follow_up_hours) {
         return Err(invalid(UserMessage::new("notice_follow_up_hours"), "follow_up_hours"));
     }
-    let now = Utc::now();
     let send_at = input.send_at.map_or(now, |at| at.with_timezone(&Utc)).max(now);
     if send_at > now + chrono::Duration::days(MAX_SCHEDULE_DAYS) {
         let message = UserMessage::new("notice_send_at_too_far").arg("days", MAX_SCHEDULE_DAYS);
         return Err(invalid(message, "send_at"));
     }
+    Ok(NewNotice {
+        title,
+        body,
+        priority,
+        audience: Audience::default(),
+        send_at,
+        follow_up_hours,
+        created_by: 0,
+    })
+}
+
+/// Checks `input`, resolves its audience for `user` and stores it, sending it now
+/// unless it is scheduled. Returns the notice and its counts.
+///
+/// # Errors
+/// 422 naming the field for a bad title, body, priority, time, follow-up hours or
+/// audience, and for an empty audience.
+pub async fn create_notice(
+    db: &Db,
+    index: &AreaIndex,
+    user: &CurrentUser,
+    actor: &Actor,
+    input: NoticeInput,
+    webhook: bool,
+) -> Result<(Notice, NoticeCounts), ResidentError> {
+    let now = Utc::now();
+    let checked = check_fields(&input, now)?;
+
     let audience = audience::resolve(db, index, user, input.audience).await?;
     let count = audience::count(db, &audience).await?;
     if count == 0 {
         return Err(invalid(UserMessage::new("notice_audience_empty"), "audience"));
     }
-    let notice = NewNotice {
-        title,
-        body,
-        priority,
-        audience,
-        send_at,
-        follow_up_hours,
-        created_by: user.user_id,
-    };
+
+    let send_at = checked.send_at;
+    let notice = NewNotice { audience, created_by: user.user_id, ..checked };
     let (notice_id, recipients) = store::insert_notice(db, &notice, now, webhook).await?;
     let detail =
         format!("recipients={recipients}; audience_now={count}; send_at={}", send_at.to_rfc3339());
@@ -116,6 +126,7 @@ pub async fn create_notice(
         tracing::error!(notice.id = notice_id, %error, "audit entry of a notice not written");
     }
     tracing::info!(notice.id = notice_id, recipients, scheduled = send_at > now, "notice stored");
+
     let stored = store::notice_by_id(db, notice_id)
         .await?
         .ok_or_else(|| ResidentError::not_found("notice", notice_id))?;

@@ -1,9 +1,9 @@
 //! Storage of notices and their fan-out.
 //!
-//! Sending a notice is one transaction: the notice row, one `notice_recipient` row per
-//! resident of the audience (one `INSERT … SELECT`), one `notice_delivery` row per
-//! recipient with a phone number when the webhook channel is on, and the notice marked
-//! sent with its recipient count. A scheduled notice is claimed by the conditional
+//! Sending a notice is one transaction. It writes the notice row and one
+//! `notice_recipient` row per resident of the audience (one `INSERT … SELECT`). When the
+//! webhook channel is on, it adds one `notice_delivery` row per recipient with a phone
+//! number. Last, it marks the notice sent with its recipient count. A scheduled notice is claimed by the conditional
 //! update of its status inside that transaction, so two nodes never send it twice.
 
 use chrono::{DateTime, Utc};
@@ -151,7 +151,7 @@ pub async fn send_due_notices(
         })?;
         if let Some(recipients) = recipients {
             if recipients == 0 {
-                tracing::warn!(notice.id = notice_id, "scheduled notice reached nobody");
+                tracing::warn!(notice.id = notice_id, "scheduled notice has no recipients");
             }
             tracing::info!(notice.id = notice_id, recipients, "scheduled notice sent");
             sent += 1;

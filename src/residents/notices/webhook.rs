@@ -4,7 +4,7 @@
 //! Deliveries are rows of `notice_delivery`. A round claims due rows by setting
 //! `claimed_until` (with `FOR UPDATE SKIP LOCKED` on PostgreSQL, so that nodes split
 //! the work), posts them with bounded concurrency and records each outcome: `sent` on
-//! a 2xx answer, a later retry on a timeout, a refused connection, 408, 429 or 5xx,
+//! a 2xx response, a later retry on a timeout, a refused connection, 408, 429 or 5xx,
 //! and `failed` on another 4xx or after the last attempt. Only pending rows are ever
 //! claimed, so a recipient the gateway accepted never gets a second copy from
 //! citycore; each request carries an `Idempotency-Key` so that the gateway can drop
@@ -29,12 +29,13 @@ use crate::{
 
 /// Deliveries claimed per round.
 const ROUND_SIZE: i64 = 500;
-/// How long a claim holds a delivery; a node that stops mid-round frees its rows then.
+/// How long a claim keeps a delivery from other workers, so that the rows of a node
+/// that stops mid-round are retried after it.
 const CLAIM_SECONDS: i64 = 120;
 /// How often the worker looks for due notices and deliveries.
 const TICK: Duration = Duration::from_secs(1);
 
-/// What one round did.
+/// Counts of one round's outcomes.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct RoundReport {
     pub sent: usize,
@@ -134,8 +135,8 @@ pub async fn deliver_due(
     Ok(report)
 }
 
-/// The wait before retry number `attempts`: the base, doubled per earlier retry, at most
-/// an hour.
+/// Returns the wait before retry number `attempts`: the base, doubled per earlier
+/// retry, at most an hour.
 fn retry_wait(settings: &NoticeSettings, attempts: i32) -> chrono::Duration {
     let doublings = u32::try_from(attempts.saturating_sub(1)).unwrap_or(0).min(16);
     let seconds = settings.webhook_retry_seconds.saturating_mul(1 << doublings).min(3600);
