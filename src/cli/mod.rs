@@ -196,6 +196,8 @@ pub enum BenchCommand {
     Import(crate::bench::import::ImportBenchArgs),
     /// One notice to every generated resident: inbox fan-out and webhook deliveries.
     Notices(crate::bench::notices::NoticeBenchArgs),
+    /// Shared-space allocation: served requests against the optimum's bound, and speed.
+    Allocate(crate::bench::allocate::AllocateBenchArgs),
 }
 
 /// Runs the parsed command and maps failures to exit code 1.
@@ -292,6 +294,7 @@ async fn dispatch(command: Command, settings: Settings) -> anyhow::Result<()> {
         Command::Bench(BenchCommand::Import(args)) => {
             crate::bench::import::run_import(settings, args).await
         }
+        Command::Bench(BenchCommand::Allocate(args)) => crate::bench::allocate::run_allocate(args),
         Command::Bench(BenchCommand::Notices(args)) => {
             crate::bench::notices::run_notices(settings, args).await
         }

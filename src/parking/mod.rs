@@ -17,6 +17,7 @@
 //! inventory and the allocator are separate work.
 
 pub mod align;
+pub mod allocate;
 pub mod analysis;
 pub mod cli;
 mod columns;

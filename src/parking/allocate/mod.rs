@@ -1,0 +1,289 @@
+//! The allocator of shared spaces (共享车位/错峰停车): which driver's request gets which
+//! space, so that no space ever holds two overlapping bookings.
+//!
+//! Time is in seconds, every interval half-open `[start, end)`. An owner publishes the
+//! windows in which a space is free. A booking occupies its space from its start until
+//! its end plus the buffer (time to leave and to clean), and that whole span must lie
+//! inside one window of the space, so the owner finds the space free when they return
+//! ("vacate by"). Two occupied spans on one space never overlap.
+//!
+//! - [`Allocator`] keeps the spaces with their bookings and places one request at a
+//!   time: [`Policy::FirstFit`] takes the first space that fits, the status quo of a lot
+//!   without planning; [`Policy::BestFit`] takes the space that leaves the smallest idle
+//!   gap before the booking.
+//! - [`allocate_online`] answers requests in arrival order; [`allocate_batch`]
+//!   re-optimises pending requests, taking them by end time with best fit.
+//! - [`bound::upper_bound`] is an exact optimum of a relaxation that lets a stay move
+//!   between spaces; no allocation can serve more, so it bounds the optimum from above.
+//!
+//! The database enforces the same rule at commit time; this module only decides.
+
+pub mod bound;
+#[cfg(any(test, feature = "exact"))]
+pub mod exact;
+pub mod generate;
+
+use std::collections::HashMap;
+
+/// A space with the windows in which its owner shares it, sorted and disjoint.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Space {
+    pub space_id: i64,
+    pub lot_id: i64,
+    pub windows: Vec<(i64, i64)>,
+}
+
+/// A driver's request for a space in a lot from `start` to `end`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Request {
+    pub request_id: i64,
+    pub lot_id: i64,
+    pub start: i64,
+    pub end: i64,
+}
+
+/// How [`Allocator::place`] picks among the spaces a request fits.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Policy {
+    /// The first space in the lot's order: what a lot does without planning.
+    FirstFit,
+    /// The space whose idle time before the booking is smallest, then after it.
+    BestFit,
+}
+
+#[derive(Debug, Clone)]
+struct SpaceState {
+    space: Space,
+    /// Occupied spans `[start, end + buffer)` with the index of their request, sorted by
+    /// start.
+    occupied: Vec<(i64, i64, usize)>,
+}
+
+/// Spaces and their bookings; places requests without ever overlapping two bookings.
+#[derive(Debug, Clone)]
+pub struct Allocator {
+    buffer: i64,
+    spaces: Vec<SpaceState>,
+    lots: HashMap<i64, Vec<usize>>,
+}
+
+/// How well a request fits a space: idle time before and after it, then the length of
+/// the window it uses. Smaller is better: the booking wastes less, and spaces shared for
+/// long stretches stay free for the stays that only they can take.
+type Fit = (i64, i64, i64);
+
+impl Allocator {
+    /// Starts with `spaces` and no bookings; `buffer` seconds follow every booking.
+    pub fn new(spaces: Vec<Space>, buffer: i64) -> Allocator {
+        let mut lots: HashMap<i64, Vec<usize>> = HashMap::new();
+        for (index, space) in spaces.iter().enumerate() {
+            lots.entry(space.lot_id).or_default().push(index);
+        }
+        let spaces =
+            spaces.into_iter().map(|space| SpaceState { space, occupied: Vec::new() }).collect();
+        Allocator { buffer: buffer.max(0), spaces, lots }
+    }
+
+    /// Returns the occupied span of `request`, or `None` for an empty or reversed one.
+    fn span(&self, request: &Request) -> Option<(i64, i64)> {
+        (request.start < request.end)
+            .then_some((request.start, request.end.checked_add(self.buffer)?))
+    }
+
+    /// Returns how well `request` fits on space `index`, or `None` when it does not.
+    fn fit(&self, index: usize, request: &Request) -> Option<Fit> {
+        let (start, end) = self.span(request)?;
+        let state = &self.spaces[index];
+        let window = state.space.windows.iter().find(|(from, to)| *from <= start && end <= *to)?;
+        let next = state.occupied.partition_point(|(from, _, _)| *from < end);
+        if next > 0 && state.occupied[next - 1].1 > start {
+            return None;
+        }
+        let before_end = if next > 0 { state.occupied[next - 1].1.max(window.0) } else { window.0 };
+        let after_start =
+            state.occupied.get(next).map_or(window.1, |(from, _, _)| (*from).min(window.1));
+        Some((start - before_end, after_start - end, window.1 - window.0))
+    }
+
+    fn book(&mut self, index: usize, request: &Request, request_index: usize) -> i64 {
+        let (start, end) = (request.start, request.end + self.buffer);
+        let state = &mut self.spaces[index];
+        let at = state.occupied.partition_point(|(from, _, _)| *from < start);
+        state.occupied.insert(at, (start, end, request_index));
+        state.space.space_id
+    }
+
+    /// Picks the space of `request`'s lot that `policy` prefers among those it fits.
+    fn choose(&self, request: &Request, policy: Policy) -> Option<usize> {
+        let mut best: Option<(usize, Fit)> = None;
+        for &index in self.lots.get(&request.lot_id)? {
+            let Some(fit) = self.fit(index, request) else { continue };
+            if policy == Policy::FirstFit {
+                return Some(index);
+            }
+            if best.is_none_or(|(_, best_fit)| fit < best_fit) {
+                best = Some((index, fit));
+            }
+        }
+        best.map(|(index, _)| index)
+    }
+
+    /// Books `request` on a space of its lot chosen by `policy`; returns the space id,
+    /// or `None` when no space of the lot fits it.
+    pub fn place(&mut self, request: &Request, policy: Policy) -> Option<i64> {
+        self.place_indexed(request, usize::MAX, policy)
+    }
+
+    fn place_indexed(&mut self, request: &Request, index: usize, policy: Policy) -> Option<i64> {
+        let space = self.choose(request, policy)?;
+        Some(self.book(space, request, index))
+    }
+
+    /// Tries to serve each unserved request by moving the one booking in its way to
+    /// another space; returns how many it added. `placed` is updated in place.
+    fn repair(&mut self, requests: &[Request], placed: &mut [Option<i64>]) -> usize {
+        let mut added = 0;
+        for (r, request) in requests.iter().enumerate() {
+            if placed[r].is_some() {
+                continue;
+            }
+            let Some((start, end)) = self.span(request) else { continue };
+            let candidates = self.lots.get(&request.lot_id).cloned().unwrap_or_default();
+            for space in candidates {
+                let state = &self.spaces[space];
+                if !state.space.windows.iter().any(|(from, to)| *from <= start && end <= *to) {
+                    continue;
+                }
+                let blocking: Vec<usize> = (0..state.occupied.len())
+                    .filter(|&i| state.occupied[i].0 < end && start < state.occupied[i].1)
+                    .collect();
+                let [at] = blocking[..] else { continue };
+                let moved = state.occupied[at];
+                let Some(&other) = requests.get(moved.2) else { continue };
+                self.spaces[space].occupied.remove(at);
+                let target = self.lots[&request.lot_id]
+                    .iter()
+                    .copied()
+                    .filter(|&s| s != space)
+                    .filter_map(|s| self.fit(s, &other).map(|fit| (fit, s)))
+                    .min();
+                match (target, self.fit(space, request)) {
+                    (Some((_, target)), Some(_)) => {
+                        placed[moved.2] = Some(self.book(target, &other, moved.2));
+                        placed[r] = Some(self.book(space, request, r));
+                        added += 1;
+                        break;
+                    }
+                    _ => {
+                        let state = &mut self.spaces[space];
+                        state.occupied.insert(at, moved);
+                    }
+                }
+            }
+        }
+        added
+    }
+}
+
+/// Answers `requests` one by one in the given (arrival) order; returns the space of
+/// each, or `None` for a request turned away.
+pub fn allocate_online(
+    spaces: Vec<Space>,
+    buffer: i64,
+    requests: &[Request],
+    policy: Policy,
+) -> Vec<Option<i64>> {
+    let mut allocator = Allocator::new(spaces, buffer);
+    let placed = requests.iter().enumerate();
+    placed.map(|(i, request)| allocator.place_indexed(request, i, policy)).collect()
+}
+
+/// Allocates pending `requests` together and returns the space of each, in input order.
+///
+/// Each of three passes takes the requests in one order (by end time then latest start,
+/// by end time then shortest stay, by start time), books each on its best-fitting space,
+/// then moves single bookings aside where that lets a turned-away request in; the pass
+/// that serves most wins. On identical always-free spaces the first order alone is the
+/// exact optimum (the greedy of Carlisle and Lloyd). With owners' windows the result is
+/// measured against the exact optimum of small instances and [`bound::upper_bound`].
+// NOTE: on generated week-long scenarios of 22 requests over 5 spaces, the batch
+// serves 99.0 % of the exact optimum, short of the 99.5 % target.
+pub fn allocate_batch(spaces: Vec<Space>, buffer: i64, requests: &[Request]) -> Vec<Option<i64>> {
+    let by_end = |i: usize| (requests[i].end, -requests[i].start, 0);
+    let by_length = |i: usize| (requests[i].end, requests[i].end - requests[i].start, 0);
+    let by_start = |i: usize| (requests[i].start, requests[i].end, 0);
+    let orders: [&dyn Fn(usize) -> (i64, i64, i64); 3] = [&by_end, &by_length, &by_start];
+    let mut best: Option<Vec<Option<i64>>> = None;
+    for key in orders {
+        let result = batch_pass(spaces.clone(), buffer, requests, key);
+        let served = result.iter().flatten().count();
+        if best.as_ref().is_none_or(|best| served > best.iter().flatten().count()) {
+            best = Some(result);
+        }
+    }
+    best.unwrap_or_default()
+}
+
+/// One batch allocation with requests taken in the order of `key`, then repaired.
+fn batch_pass(
+    spaces: Vec<Space>,
+    buffer: i64,
+    requests: &[Request],
+    key: &dyn Fn(usize) -> (i64, i64, i64),
+) -> Vec<Option<i64>> {
+    let mut order: Vec<usize> = (0..requests.len()).collect();
+    order.sort_by_key(|&i| key(i));
+    let mut allocator = Allocator::new(spaces, buffer);
+    let mut result = vec![None; requests.len()];
+    for i in order {
+        result[i] = allocator.place_indexed(&requests[i], i, Policy::BestFit);
+    }
+    // Each pass can open room for the next; a few passes catch nearly all of it.
+    for _ in 0..MAX_REPAIR_PASSES {
+        if allocator.repair(requests, &mut result) == 0 {
+            break;
+        }
+    }
+    result
+}
+
+/// Passes of the repair step of [`allocate_batch`].
+const MAX_REPAIR_PASSES: usize = 4;
+
+/// Checks that `assigned` never overlaps two occupied spans on one space and keeps
+/// every span inside a window; returns the first broken pair of request indexes.
+pub fn check(
+    spaces: &[Space],
+    buffer: i64,
+    requests: &[Request],
+    assigned: &[Option<i64>],
+) -> Result<(), String> {
+    let mut by_space: HashMap<i64, Vec<(i64, i64, usize)>> = HashMap::new();
+    for (i, (request, space)) in requests.iter().zip(assigned).enumerate() {
+        let Some(space_id) = space else { continue };
+        let space = spaces
+            .iter()
+            .find(|s| s.space_id == *space_id)
+            .ok_or(format!("request {i}: unknown space"))?;
+        let end = request.end + buffer;
+        if space.lot_id != request.lot_id {
+            return Err(format!("request {i} placed in another lot"));
+        }
+        if !space.windows.iter().any(|(from, to)| *from <= request.start && end <= *to) {
+            return Err(format!("request {i} outside the windows of space {space_id}"));
+        }
+        by_space.entry(*space_id).or_default().push((request.start, end, i));
+    }
+    for spans in by_space.values_mut() {
+        spans.sort_unstable();
+        for pair in spans.windows(2) {
+            if pair[0].1 > pair[1].0 {
+                return Err(format!("requests {} and {} overlap", pair[0].2, pair[1].2));
+            }
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests;
