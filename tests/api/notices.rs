@@ -16,7 +16,7 @@ use serde_json::{Value, json};
 use crate::helpers::{Session, TestApp, areas, spawn_app, spawn_app_with};
 
 /// Returns a valid identity number born on 1980-01-01 with sequence `n` (below 1000).
-fn identity(n: u32) -> String {
+pub(crate) fn identity(n: u32) -> String {
     let body = format!("11010519800101{n:03}");
     const WEIGHTS: [u32; 17] = [7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2];
     let sum: u32 = body.chars().zip(WEIGHTS).map(|(c, w)| c.to_digit(10).unwrap() * w).sum();
@@ -57,7 +57,7 @@ async fn resident(session: &Session, household_id: i64, n: u32, returned: bool) 
 
 /// Registers residents 1–6 in grid A1, 7–9 in grid A2 and 10–12 in grid B1; every odd
 /// one returned from 某地. Returns their ids by number.
-async fn street(app: &TestApp) -> HashMap<u32, i64> {
+pub(crate) async fn street(app: &TestApp) -> HashMap<u32, i64> {
     app.ensure_test_areas().await;
     let admin = app.login_as(Role::Administrator, &[]).await;
     let tag = json!({ "code": "returned", "name_zh": "返回人员", "name_en": "Returned", "kind": "returned" });
@@ -90,7 +90,7 @@ async fn send(session: &Session, notice: &Value) -> Value {
 }
 
 /// Creates a resident account linked by `worker` to registry record `resident_id`.
-async fn resident_account(app: &TestApp, worker: &Session, resident_id: i64) -> Session {
+pub(crate) async fn resident_account(app: &TestApp, worker: &Session, resident_id: i64) -> Session {
     let (user_id, username, password) = app.create_user(Role::Resident, &[]).await;
     let path = format!("/api/v1/residents/{resident_id}/account");
     let link = json!({ "user_id": user_id });
