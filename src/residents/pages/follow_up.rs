@@ -50,7 +50,7 @@ pub struct FollowUpRow {
 }
 
 impl FollowUpRow {
-    /// The suffix that makes this row's input ids unique.
+    /// Returns the suffix that makes the input ids of this row unique.
     pub fn key(&self) -> String {
         format!("{}-{}", self.notice_id, self.resident_id)
     }

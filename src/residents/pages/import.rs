@@ -84,7 +84,6 @@ pub async fn post_import(
     })?;
     let form = read_form(multipart).await?;
     let mut page = ImportPage::new(ctx);
-    let data_dir = state.settings.data_dir.clone();
     let (upload, staged_id) = match upload_of(&state, &user, form).await {
         Ok(found) => found,
         Err(error) => {
@@ -102,19 +101,40 @@ pub async fn post_import(
         actor: &actor,
         locale: page.ctx.locale,
     };
-    let mode = upload.mode;
-    let (file_name, sheet, bytes) =
-        (upload.file_name.clone(), upload.sheet.clone(), upload.bytes.clone());
-    match run_import(import, upload).await {
+    // A dry run's file is kept once it turns out clean, so its bytes outlive the import.
+    let dry_run_upload = (upload.mode == Mode::DryRun).then(|| upload.clone());
+    let outcome = run_import(import, upload).await;
+    show_outcome(&state, &user, page, outcome, dry_run_upload, staged_id).await
+}
+
+/// Turns an import's outcome into a redirect after an apply, else the report page. A clean
+/// dry run stages its file and offers the apply button.
+async fn show_outcome(
+    state: &AppState,
+    user: &CurrentUser,
+    mut page: ImportPage,
+    outcome: Result<ImportReport, ImportError>,
+    dry_run_upload: Option<Upload>,
+    staged_id: Option<String>,
+) -> Result<Response, AppError> {
+    let data_dir = &state.settings.data_dir;
+    match outcome {
         Ok(report) if report.applied => {
             if let Some(id) = staged_id {
-                staging::remove(&data_dir, &id).await;
+                staging::remove(data_dir, &id).await;
             }
             Ok(see_other("/residents?notice=notice-residents-imported"))
         }
         Ok(report) => {
-            if mode == Mode::DryRun && report.problem_count == 0 && report.residents_to_create > 0 {
-                let staged = staging::stage(&data_dir, user.user_id, &file_name, sheet, &bytes);
+            let clean = report.problem_count == 0 && report.residents_to_create > 0;
+            if let (true, Some(upload)) = (clean, dry_run_upload) {
+                let staged = staging::stage(
+                    data_dir,
+                    user.user_id,
+                    &upload.file_name,
+                    upload.sheet,
+                    &upload.bytes,
+                );
                 page.staged_id = Some(staged.await.map_err(|e| AppError::Internal(e.into()))?);
             }
             page.report = Some(report);

@@ -163,6 +163,7 @@ pub async fn get_notice(
     let index = state.locator.snapshot();
     let tz = state.settings.time_zone();
     let (notice, counts) = service::visible_notice(&state.db, &index, &user, notice_id).await?;
+
     let scope = scope_grids(&index, &user);
     let offset = query.offset.max(0);
     let mut rows = receipts::recipients(
@@ -178,6 +179,7 @@ pub async fn get_notice(
     rows.truncate(RECIPIENT_ROWS as usize);
     let recipients =
         rows.into_iter().map(|row| RecipientView::new(row, &ctx, &index, tz)).collect();
+
     let base = format!("/resident-notices/{notice_id}?unread={}", query.unread);
     let page = NoticePage {
         notice: NoticeSummary::new(notice, counts, &ctx, tz),

@@ -165,6 +165,7 @@ pub async fn get_registry(
     let mut residents = store::list_residents(&state.db, &filter).await?;
     let has_next = residents.len() as i64 > PAGE_ROWS;
     residents.truncate(PAGE_ROWS as usize);
+
     let addresses = household_addresses(&state.db, &residents).await?;
     let locale = ctx.locale;
     let rows = residents
@@ -174,6 +175,7 @@ pub async fn get_registry(
             ResidentRow::new(r, address, &index, locale)
         })
         .collect();
+
     let filters = query.filter_query();
     let offset = filter.offset;
     let page = RegistryPage {
