@@ -128,6 +128,12 @@ async fn import_page_checks_then_applies_staged_file() {
         sqlx::query_scalar::<_, i64>("SELECT COUNT(*) FROM resident").fetch_one(pool).await.unwrap()
     });
     assert_eq!(stored, 0, "the dry run wrote nothing");
+    let sealed = std::fs::read_to_string(
+        app.settings.data_dir.join("resident-import-staging").join(format!("{staged_id}.bin")),
+    )
+    .expect("the clean file is staged");
+    assert!(sealed.starts_with("v1:"), "the staged roster is sealed with the data key");
+    assert!(!sealed.contains(&identity(90)), "no identity number in clear");
 
     let other = app.login_as(Role::CommunityWorker, &[areas::COMMUNITY_A]).await;
     let apply = [("mode", "apply"), ("staged_id", staged_id.as_str())];

@@ -130,6 +130,7 @@ async fn show_outcome(
             if let (true, Some(upload)) = (clean, dry_run_upload) {
                 let staged = staging::stage(
                     data_dir,
+                    &state.residents,
                     user.user_id,
                     &upload.file_name,
                     upload.sheet,
@@ -162,9 +163,14 @@ async fn upload_of(
         AppError::BadRequest(UserMessage::new("resident_import_mode").field("file"))
     })?;
     if mode == Mode::Apply {
-        let staged = staging::load(&state.settings.data_dir, user.user_id, &form.staged_id)
-            .await
-            .ok_or_else(|| {
+        let staged = staging::load(
+            &state.settings.data_dir,
+            &state.residents,
+            user.user_id,
+            &form.staged_id,
+        )
+        .await
+        .ok_or_else(|| {
             AppError::Invalid(UserMessage::new("resident_page_staged_expired").field("file"))
         })?;
         let upload = Upload {

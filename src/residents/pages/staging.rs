@@ -1,10 +1,12 @@
 //! Uploaded import files kept between the dry run and the apply, so that the user
 //! uploads once and confirms with a button.
 //!
-//! A staged file lives under `<data_dir>/resident-import-staging/` as `<id>.bin`, with
-//! `<id>.json` holding its owner and file name. The id is a random UUID (122 random
-//! bits), so it cannot be guessed, and only the user who uploaded the file may apply
-//! it. Files older than [`STAGED_TTL`] are refused and removed at the next upload.
+//! A staged file lives under `<data_dir>/resident-import-staging/` as `<id>.bin`, sealed
+//! with AES-256-GCM under the registry's data key because a roster carries identity
+//! numbers, with `<id>.json` naming its owner and file name. The id is a random UUID
+//! (122 random bits), so it cannot be guessed, and only the user who uploaded the file
+//! may apply it. Files older than [`STAGED_TTL`] are rejected and removed at the next
+//! upload.
 // NOTE: the files sit on the node that served the dry run. Behind a load balancer
 // without sticky sessions an apply may reach another node, which reports the file as
 // expired and asks for the upload again.
@@ -14,7 +16,10 @@ use std::{
     time::{Duration, SystemTime},
 };
 
+use base64::{Engine, engine::general_purpose::STANDARD as BASE64};
 use serde::{Deserialize, Serialize};
+
+use crate::residents::{Keyring, crypto::Field};
 
 /// How long a staged file may be applied after its dry run: 30 minutes.
 pub const STAGED_TTL: Duration = Duration::from_secs(30 * 60);
@@ -50,6 +55,7 @@ fn parse_id(id: &str) -> Option<String> {
 /// An I/O failure of the staging folder.
 pub async fn stage(
     data_dir: &Path,
+    keys: &Keyring,
     user_id: i64,
     file_name: &str,
     sheet: Option<String>,
@@ -61,14 +67,15 @@ pub async fn stage(
     let id = uuid::Uuid::new_v4().to_string();
     let meta = StagedMeta { user_id, file_name: file_name.to_owned(), sheet };
     let meta = serde_json::to_vec(&meta).map_err(std::io::Error::other)?;
-    tokio::fs::write(dir.join(format!("{id}.bin")), bytes).await?;
+    let sealed = keys.seal(Field::StagedImport, &BASE64.encode(bytes));
+    tokio::fs::write(dir.join(format!("{id}.bin")), sealed).await?;
     tokio::fs::write(dir.join(format!("{id}.json")), meta).await?;
     Ok(id)
 }
 
 /// Reads the file staged as `id` by `user_id`; `None` when it does not exist, has
-/// expired or belongs to someone else.
-pub async fn load(data_dir: &Path, user_id: i64, id: &str) -> Option<StagedFile> {
+/// expired, belongs to someone else or no configured key opens it.
+pub async fn load(data_dir: &Path, keys: &Keyring, user_id: i64, id: &str) -> Option<StagedFile> {
     let id = parse_id(id)?;
     let dir = staging_dir(data_dir);
     let meta_path = dir.join(format!("{id}.json"));
@@ -81,7 +88,13 @@ pub async fn load(data_dir: &Path, user_id: i64, id: &str) -> Option<StagedFile>
         tracing::warn!(user.id = user_id, "staged import of another user requested");
         return None;
     }
-    let bytes = tokio::fs::read(dir.join(format!("{id}.bin"))).await.ok()?;
+    let sealed = tokio::fs::read_to_string(dir.join(format!("{id}.bin"))).await.ok()?;
+    let opened = keys.open(Field::StagedImport, &sealed);
+    let bytes = opened.ok().and_then(|text| BASE64.decode(text).ok());
+    let Some(bytes) = bytes else {
+        tracing::warn!(user.id = user_id, "staged import could not be opened with the data keys");
+        return None;
+    };
     Some(StagedFile { file_name: meta.file_name, sheet: meta.sheet, bytes })
 }
 
