@@ -311,7 +311,7 @@ async fn notice_from_form_reaches_inboxes_and_follow_up() {
 }
 
 #[tokio::test]
-async fn pages_render_in_english_for_registry_roles() {
+async fn pages_render_only_for_registry_roles() {
     let app = spawn_app().await;
     street(&app).await;
     let pages =
@@ -325,6 +325,15 @@ async fn pages_render_in_english_for_registry_roles() {
         let compose = page(&session, "/resident-notices/new").await.0;
         let expected = if role == Role::GridWorker { 403 } else { 200 };
         assert_eq!(compose, expected, "composer as {}", role.as_str());
+    }
+    for role in [Role::Dispatcher, Role::Handler, Role::Resident, Role::Merchant] {
+        let session = login(&app, role).await;
+        for path in pages.into_iter().chain(["/resident-notices/new"]) {
+            let (status, _) = page(&session, path).await;
+            assert_eq!(status, 403, "{path} refused to {}", role.as_str());
+        }
+        let (_, home) = page(&session, "/").await;
+        assert!(!home.contains("href=\"/residents\""), "no registry link for {}", role.as_str());
     }
     let english = login(&app, Role::CommunityWorker).await;
     let switch = english.post_form("/locale", &[("locale", "en"), ("next", "/residents")]).await;
