@@ -110,6 +110,7 @@ test('community worker imports, notifies, and a grid worker follows up', async (
     await submit(page, page.locator('main form button[value="send"]'));
     assert.match(page.url(), /\/resident-notices\/\d+\?notice=notice-resident-notice-sent$/, 'sent');
     assert.equal(await page.locator('#count-unread').innerText(), '2', 'both unread');
+    assert.equal(await page.evaluate(() => typeof window.htmx), 'object', 'htmx polls the counts');
     await assertAccessible(page, 'receipts page');
     await page.goto(`${env.baseUrl}/resident-notices`);
     await assertAccessible(page, '/resident-notices');
