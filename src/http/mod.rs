@@ -82,6 +82,7 @@ pub fn router(state: AppState) -> Router {
         .merge(crate::places::router())
         .merge(crate::residents::router())
         .merge(crate::residents::notices::router())
+        .merge(crate::residents::pages::router())
         .merge(crate::accounts::router())
         .merge(crate::console::router())
         .merge(crate::sensors::router())

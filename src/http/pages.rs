@@ -30,6 +30,8 @@ pub struct NavUser {
     pub can_view_cases: bool,
     /// Shows the KPIs entry.
     pub can_view_kpis: bool,
+    /// Shows the residents, notices and follow-up entries.
+    pub can_view_residents: bool,
 }
 
 impl PageContext {
@@ -125,6 +127,7 @@ impl axum::extract::FromRequestParts<super::AppState> for PageContext {
             can_manage_users: u.role.allows(crate::accounts::Permission::ManageUsers),
             can_view_cases: u.role.allows(crate::accounts::Permission::ViewCases),
             can_view_kpis: u.role.allows(crate::accounts::Permission::ViewKpis),
+            can_view_residents: u.role.allows(crate::accounts::Permission::ViewResidents),
         });
         Ok(PageContext {
             locale,

@@ -114,7 +114,7 @@ fn invalid(code: &'static str, field: &str) -> AppError {
 }
 
 /// Turns the query into a list filter limited to the user's grids.
-async fn export_filter(
+pub(crate) async fn export_filter(
     db: &Db,
     index: &AreaIndex,
     user: &CurrentUser,
@@ -220,7 +220,7 @@ async fn build_table(
 
 /// Writes tags as the import reads them: `code`, or `code:category:grade` and
 /// `code:area:since` for tags with attributes, separated by `、`.
-fn tags_cell(resident: &Resident) -> String {
+pub(crate) fn tags_cell(resident: &Resident) -> String {
     let items = resident.tags.iter().map(|tag| {
         let mut item = tag.code.clone();
         if let (Some(category), Some(grade)) = (&tag.disability_category, tag.disability_grade) {
@@ -234,7 +234,7 @@ fn tags_cell(resident: &Resident) -> String {
     items.collect::<Vec<_>>().join("、")
 }
 
-async fn household_addresses(
+pub(crate) async fn household_addresses(
     db: &Db,
     residents: &[Resident],
 ) -> Result<HashMap<i64, String>, AppError> {

@@ -19,7 +19,9 @@
 //! - [`import`] and [`export`]: households and residents from `.xlsx` and CSV files,
 //!   and filtered, masked lists back out.
 //!
-//! Not done here: console pages and revealing a contact's phone.
+//! - [`pages`]: the console pages of the registry, the import, notices and follow-up.
+//!
+//! Not done here: revealing a contact's phone.
 
 pub mod crypto;
 pub mod export;
@@ -29,6 +31,7 @@ pub mod import;
 pub mod keys;
 pub mod notices;
 pub mod organisations;
+pub mod pages;
 pub mod rotate;
 pub mod service;
 pub mod store;

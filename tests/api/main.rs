@@ -40,4 +40,5 @@ mod search;
 mod sensors;
 
 // Import and export of the resident registry.
+mod resident_pages;
 mod residents_import;

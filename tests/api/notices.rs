@@ -16,7 +16,7 @@ use serde_json::{Value, json};
 use crate::helpers::{Session, TestApp, areas, spawn_app, spawn_app_with};
 
 /// Returns a valid identity number born on 1980-01-01 with sequence `n` (below 1000).
-fn identity(n: u32) -> String {
+pub(crate) fn identity(n: u32) -> String {
     let body = format!("11010519800101{n:03}");
     const WEIGHTS: [u32; 17] = [7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2];
     let sum: u32 = body.chars().zip(WEIGHTS).map(|(c, w)| c.to_digit(10).unwrap() * w).sum();
@@ -90,7 +90,7 @@ pub(crate) async fn send(session: &Session, notice: &Value) -> Value {
 }
 
 /// Creates a resident account linked by `worker` to registry record `resident_id`.
-async fn resident_account(app: &TestApp, worker: &Session, resident_id: i64) -> Session {
+pub(crate) async fn resident_account(app: &TestApp, worker: &Session, resident_id: i64) -> Session {
     let (user_id, username, password) = app.create_user(Role::Resident, &[]).await;
     let path = format!("/api/v1/residents/{resident_id}/account");
     let link = json!({ "user_id": user_id });

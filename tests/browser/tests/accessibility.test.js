@@ -24,7 +24,11 @@ const env = useServer('accessibility', { extraUsers: [EDITED] });
 const MESSAGE_IDS = [...new Set([...catalog('zh-CN').keys(), ...catalog('en').keys()])]
   .filter((id) => id.includes('-'));
 
-const LOGGED_IN_PAGES = ['/', '/areas', '/map', '/users', '/users/new', '/audit', '/routing'];
+const LOGGED_IN_PAGES = [
+  '/', '/areas', '/map', '/users', '/users/new', '/audit', '/routing',
+  '/residents', '/residents/import', '/resident-notices', '/resident-notices/new',
+  '/resident-notices/follow-up',
+];
 const LANGUAGES = ['zh-CN', 'en'];
 
 /** Returns the path of EDITED's edit page, found through the links of the user list. */

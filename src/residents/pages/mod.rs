@@ -1,0 +1,118 @@
+//! Console pages of the resident registry and of notices to residents: the resident
+//! list with its household pages, the import form, the notice composer with its audience
+//! preview, the notice list with receipts, and the follow-up list of grid workers.
+//!
+//! Handlers turn form fields into the inputs of the JSON API's domain functions
+//! ([`crate::residents::service`], [`crate::residents::import`],
+//! [`crate::residents::notices`]), so scope checks and validation live in one place.
+//! Every form works without JavaScript and carries the session's CSRF token.
+
+mod compose;
+mod follow_up;
+mod import;
+mod notices;
+mod registry;
+mod staging;
+
+use axum::{
+    Router,
+    extract::{DefaultBodyLimit, Query, rejection::QueryRejection},
+    http::{HeaderValue, StatusCode, header},
+    response::{IntoResponse, Response},
+    routing::{get, post},
+};
+use chrono::{DateTime, Utc};
+
+use crate::{
+    http::{AppError, AppState, UserMessage},
+    i18n::Locale,
+};
+
+/// Builds the `/residents` and `/resident-notices` console routes.
+pub fn router() -> Router<AppState> {
+    let upload = Router::new()
+        .route("/residents/import", get(import::get_import).post(import::post_import))
+        // Room for the file and the multipart framing, as on the import API.
+        .layer(DefaultBodyLimit::max(crate::residents::import::MAX_FILE_BYTES + 64 * 1024));
+    Router::new()
+        .route("/residents", get(registry::get_registry))
+        .route("/residents/households/{household_id}", get(registry::get_household))
+        .route("/resident-notices", get(notices::get_notices))
+        .route("/resident-notices/new", get(compose::get_compose).post(compose::post_compose))
+        .route("/resident-notices/follow-up", get(follow_up::get_follow_up))
+        .route("/resident-notices/{notice_id}", get(notices::get_notice))
+        .route("/resident-notices/{notice_id}/follow-ups", post(follow_up::post_follow_up))
+        .merge(upload)
+}
+
+/// A message about one form field, shown next to it and in the error summary.
+#[derive(Debug, Clone)]
+pub struct FieldError {
+    /// The `id` of the input the message is about.
+    pub field: String,
+    pub message: String,
+}
+
+/// Turns a validation or conflict error into a message for the form; other errors pass
+/// through to the error page. API field names such as `audience.area_ids` become the
+/// form's input ids (`area_ids`).
+///
+/// # Errors
+/// Any error that is not about the input.
+fn field_error(error: AppError, locale: Locale) -> Result<FieldError, AppError> {
+    match error {
+        AppError::Invalid(message)
+        | AppError::Conflict(message)
+        | AppError::BadRequest(message) => {
+            tracing::debug!(code = message.code, field = ?message.field, "form input rejected");
+            let field = message.field.clone().unwrap_or_default();
+            let field = field.strip_prefix("audience.").unwrap_or(&field).to_owned();
+            Ok(FieldError { field, message: message.render(locale) })
+        }
+        other => Err(other),
+    }
+}
+
+/// Finds the message of `field` among `errors`.
+fn error_for<'a>(errors: &'a [FieldError], field: &str) -> Option<&'a str> {
+    errors.iter().find(|e| e.field == field).map(|e| e.message.as_str())
+}
+
+/// Formats an instant in the configured zone as `2026-12-04 17:30`.
+fn local_time(at: DateTime<Utc>, tz: chrono_tz::Tz) -> String {
+    at.with_timezone(&tz).format("%Y-%m-%d %H:%M").to_string()
+}
+
+/// Renders a page template with `status`.
+fn render_page(page: &impl askama::Template, status: StatusCode) -> Result<Response, AppError> {
+    crate::console::render(page).map(|html| (status, html).into_response())
+}
+
+/// Builds the 303 See Other response that ends a successful form POST.
+fn see_other(location: &str) -> Response {
+    let mut response = StatusCode::SEE_OTHER.into_response();
+    if let Ok(value) = HeaderValue::from_str(location) {
+        response.headers_mut().insert(header::LOCATION, value);
+    }
+    response
+}
+
+/// Unwraps the query of a page; a malformed one gets 400 with the reason.
+///
+/// # Errors
+/// [`AppError::BadRequest`] for a query that does not parse.
+fn page_query<T>(query: Result<Query<T>, QueryRejection>) -> Result<T, AppError> {
+    query.map(|Query(value)| value).map_err(|rejection| {
+        AppError::BadRequest(
+            UserMessage::new("resident_query_invalid").arg("reason", rejection.body_text()),
+        )
+    })
+}
+
+/// Encodes one query-string value.
+fn encode(value: &str) -> String {
+    serde_urlencoded::to_string([("v", value)])
+        .unwrap_or_default()
+        .trim_start_matches("v=")
+        .to_owned()
+}
