@@ -30,6 +30,10 @@ pub struct NavUser {
     pub can_view_cases: bool,
     /// Shows the KPIs entry.
     pub can_view_kpis: bool,
+    /// Shows the resident portal entry.
+    pub is_resident: bool,
+    /// Shows the sign-up verification entry to those who manage residents.
+    pub can_verify_signups: bool,
 }
 
 impl PageContext {
@@ -125,6 +129,8 @@ impl axum::extract::FromRequestParts<super::AppState> for PageContext {
             can_manage_users: u.role.allows(crate::accounts::Permission::ManageUsers),
             can_view_cases: u.role.allows(crate::accounts::Permission::ViewCases),
             can_view_kpis: u.role.allows(crate::accounts::Permission::ViewKpis),
+            is_resident: u.role == crate::accounts::Role::Resident,
+            can_verify_signups: u.role.allows(crate::accounts::Permission::ManageResidents),
         });
         Ok(PageContext {
             locale,
