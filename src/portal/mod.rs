@@ -1,8 +1,9 @@
 //! The resident portal (居民端): the public sign-up form, the staff page that verifies
 //! sign-ups, and a linked resident's own pages.
 //!
-//! - [`signup`]: sign-ups stored as pending, and the worker's approval (which links the
-//!   account to its registry record through `resident_account`) or rejection.
+//! - [`signup`]: sign-ups validated and stored as pending.
+//! - [`verify`]: the worker's approval, which links the account to its registry record
+//!   through `resident_account`, or rejection with a reason.
 //! - `signup_pages`: `/portal/signup` for visitors and `/portal/signups` for the staff
 //!   who manage residents.
 //! - `pages`: `/portal` and its household and notice pages. An account sees them only
@@ -14,6 +15,7 @@
 //! `/cases/new`, which the portal links to.
 
 pub mod signup;
+pub mod verify;
 
 mod pages;
 mod signup_pages;

@@ -26,7 +26,7 @@ use crate::{
 
 /// Notices listed on the notices page, newest first after unread urgent ones.
 const INBOX_LIMIT: i64 = 200;
-/// Members listed for one household; a household is a family, far below this.
+/// Maximum members listed for one household, far above the size of a family.
 const MEMBER_LIMIT: i64 = 100;
 
 /// Returns the caller's registry record, `None` while the account is not linked.
@@ -64,7 +64,7 @@ struct HomePage {
     address: String,
 }
 
-/// The portal's home, or the state of the sign-up while the account is not linked.
+/// Shows the portal's home, or the state of the sign-up while the account is not linked.
 #[tracing::instrument(skip_all, fields(user.id = user.user_id))]
 pub async fn get_home(
     State(state): State<AppState>,

@@ -11,7 +11,8 @@ use axum::{
 
 use super::{
     FieldError, render_page, see_other,
-    signup::{self, PendingSignup, SignupError, SignupInput},
+    signup::{self, SignupError, SignupInput},
+    verify::{self, PendingSignup},
 };
 use crate::{
     accounts::{ClientIp, CurrentUser, Permission},
@@ -34,7 +35,7 @@ impl SignupPage {
         self.errors.iter().find(|e| e.field == field).map(|e| e.message.as_str())
     }
 
-    /// The ids an input's `aria-describedby` names: its hint and its error, if any.
+    /// Lists the ids for an input's `aria-describedby`: its hint and its error, if any.
     fn described_by(&self, field: &str, hint: bool) -> String {
         let mut ids = Vec::new();
         if hint {
@@ -68,6 +69,8 @@ pub async fn post_signup(
         Ok(_) => Ok(see_other("/login?next=/portal&notice=notice-signup-received")),
         Err(SignupError::Other(error)) => Err(error),
         Err(SignupError::Fields(messages)) => {
+            let fields: Vec<_> = messages.iter().filter_map(|m| m.field.as_deref()).collect();
+            tracing::debug!(?fields, "sign-up rejected");
             let errors = messages
                 .iter()
                 .map(|message| FieldError {
@@ -116,7 +119,7 @@ async fn signups_page(
     reason: (i64, String),
 ) -> Result<SignupsPage, AppError> {
     let index = state.locator.snapshot();
-    let pending = signup::pending_signups(&state.db, &index, user).await?;
+    let pending = verify::pending_signups(&state.db, &index, user).await?;
     let zone = state.settings.time_zone();
     let rows = pending
         .into_iter()
@@ -150,7 +153,7 @@ pub async fn post_approve(
     user.require(Permission::ManageResidents)?;
     let index = state.locator.snapshot();
     let actor = user.actor(&client_ip);
-    match signup::approve_signup(&state.db, &index, &user, &actor, signup_id).await {
+    match verify::approve_signup(&state.db, &index, &user, &actor, signup_id).await {
         Ok(()) => Ok(see_other("/portal/signups?notice=notice-signup-approved")),
         Err(error) => decision_failed(&state, ctx, &user, error, signup_id, None).await,
     }
@@ -176,7 +179,7 @@ pub async fn post_reject(
     let index = state.locator.snapshot();
     let actor = user.actor(&client_ip);
     let outcome =
-        signup::reject_signup(&state.db, &index, &user, &actor, signup_id, &form.reason).await;
+        verify::reject_signup(&state.db, &index, &user, &actor, signup_id, &form.reason).await;
     match outcome {
         Ok(()) => Ok(see_other("/portal/signups?notice=notice-signup-rejected")),
         Err(error) => {
