@@ -24,5 +24,7 @@ CREATE TABLE resident_signup (
     decided_at TEXT,
     created_at TEXT NOT NULL
 );
-CREATE INDEX resident_signup_identity_idx ON resident_signup (identity_hash);
+-- One open sign-up per identity number; a rejected one may be followed by a new one.
+CREATE UNIQUE INDEX resident_signup_identity_idx ON resident_signup (identity_hash)
+    WHERE status IN ('pending', 'approved');
 CREATE INDEX resident_signup_status_idx ON resident_signup (status, signup_id);

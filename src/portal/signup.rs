@@ -112,6 +112,8 @@ fn keep<T>(
 /// # Errors
 /// [`SignupError::Fields`] for invalid fields, a taken username, or an identity number
 /// that already has a pending or approved sign-up.
+// TODO: limit sign-ups per client address; the public form is open to scripted account
+// creation and to probing which identity numbers have signed up.
 #[tracing::instrument(skip_all, fields(user.id = tracing::field::Empty))]
 pub async fn submit_signup(
     db: &Db,
@@ -121,9 +123,10 @@ pub async fn submit_signup(
 ) -> Result<i64, SignupError> {
     let signup = validate(input)?;
     let identity_hash = keys.lookup_hash(Field::IdentityNumber, signup.identity.as_str());
+    // The unique index on open sign-ups also catches a concurrent duplicate; this check
+    // only spares the password hashing.
     if identity_signed_up(db, &identity_hash).await? {
-        let message = UserMessage::new("signup_identity_taken").field("identity_number");
-        return Err(SignupError::Fields(vec![message]));
+        return Err(identity_taken());
     }
     let password_hash = hash_password(&signup.password)
         .await
@@ -136,17 +139,19 @@ pub async fn submit_signup(
         phone_hash: keys.lookup_hash(Field::Phone, signup.phone.as_str()),
         phone_masked: signup.phone.masked(),
     };
-    let inserted = insert_signup(db, &signup.username, &signup.display_name, &password_hash, &row)
-        .await
-        .map_err(|error| match error {
-            sqlx::Error::Database(ref db_error) if db_error.is_unique_violation() => {
-                let message = UserMessage::new("username_taken")
-                    .arg("username", &signup.username)
-                    .field("username");
-                SignupError::Fields(vec![message])
-            }
-            other => other.into(),
-        })?;
+    let outcome =
+        insert_signup(db, &signup.username, &signup.display_name, &password_hash, &row).await;
+    let inserted = match outcome {
+        Ok(user_id) => user_id,
+        Err(InsertError::UsernameTaken) => {
+            let message = UserMessage::new("username_taken")
+                .arg("username", &signup.username)
+                .field("username");
+            return Err(SignupError::Fields(vec![message]));
+        }
+        Err(InsertError::IdentityTaken) => return Err(identity_taken()),
+        Err(InsertError::Store(error)) => return Err(error.into()),
+    };
     tracing::Span::current().record("user.id", inserted);
     tracing::info!(user.id = inserted, "resident sign-up received");
     let entry = NewAuditEntry {
@@ -157,6 +162,26 @@ pub async fn submit_signup(
     };
     audit::record(db, entry).await;
     Ok(inserted)
+}
+
+fn identity_taken() -> SignupError {
+    let message = UserMessage::new("signup_identity_taken").field("identity_number");
+    SignupError::Fields(vec![message])
+}
+
+/// Failures of the sign-up insert, told apart by the statement that failed.
+enum InsertError {
+    UsernameTaken,
+    IdentityTaken,
+    Store(sqlx::Error),
+}
+
+/// Maps a unique violation to `taken` and any other failure to [`InsertError::Store`].
+fn unique_or(error: sqlx::Error, taken: InsertError) -> InsertError {
+    match error {
+        sqlx::Error::Database(ref db_error) if db_error.is_unique_violation() => taken,
+        other => InsertError::Store(other),
+    }
 }
 
 /// The protected forms of a sign-up's numbers.
@@ -189,10 +214,10 @@ async fn insert_signup(
     display_name: &str,
     password_hash: &str,
     row: &SignupRow,
-) -> Result<i64, sqlx::Error> {
+) -> Result<i64, InsertError> {
     let now = Utc::now();
     with_pool!(db, |pool| async {
-        let mut tx = pool.begin().await?;
+        let mut tx = pool.begin().await.map_err(InsertError::Store)?;
         let user_id: i64 = sqlx::query_scalar(
             "INSERT INTO app_user (username, display_name, role, password_hash, active, \
              failed_logins, created_at, updated_at) \
@@ -204,7 +229,8 @@ async fn insert_signup(
         .bind(password_hash)
         .bind(now)
         .fetch_one(&mut *tx)
-        .await?;
+        .await
+        .map_err(|error| unique_or(error, InsertError::UsernameTaken))?;
         sqlx::query(
             "INSERT INTO resident_signup (user_id, identity_sealed, identity_hash, \
              identity_masked, phone_sealed, phone_hash, phone_masked, status, created_at) \
@@ -219,8 +245,9 @@ async fn insert_signup(
         .bind(&row.phone_masked)
         .bind(now)
         .execute(&mut *tx)
-        .await?;
-        tx.commit().await?;
+        .await
+        .map_err(|error| unique_or(error, InsertError::IdentityTaken))?;
+        tx.commit().await.map_err(InsertError::Store)?;
         Ok(user_id)
     }
     .await)

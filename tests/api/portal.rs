@@ -294,6 +294,8 @@ async fn rejected_signup_shows_reason_to_resident() {
     assert!(page.contains("未通过核验"), "rejection shown");
     assert!(page.contains("电话与档案不符"), "reason shown");
     assert_eq!(matched.get("/portal/notices").await.status(), 303, "still closed");
+    let retry = sign_up(&app, &signup_fields("matched.again", &identity(31), &phone(31))).await;
+    assert_eq!(retry.status(), 303, "a rejected identity number may sign up again");
 
     let (_, list) = text(&admin, "/portal/signups").await;
     assert!(list.contains("unknown.resident"), "administrators see unmatched sign-ups");
