@@ -4,7 +4,7 @@
 
 use askama::Template;
 use axum::{
-    extract::{Path, State},
+    extract::{Path, State, rejection::PathRejection},
     http::StatusCode,
     response::Response,
 };
@@ -18,6 +18,7 @@ use crate::{
     i18n::Locale,
     residents::{
         Household, Resident,
+        http::path_id,
         notices::inbox::{self, InboxEntry},
         store::{self, ResidentFilter},
     },
@@ -209,13 +210,14 @@ struct NoticePage {
 }
 
 /// Shows one notice and records its read receipt; another resident's notice is 404.
-#[tracing::instrument(skip_all, fields(user.id = user.user_id, notice.id = notice_id))]
+#[tracing::instrument(skip_all, fields(user.id = user.user_id))]
 pub async fn get_notice(
     State(state): State<AppState>,
     ctx: PageContext,
     user: CurrentUser,
-    Path(notice_id): Path<i64>,
+    path: Result<Path<i64>, PathRejection>,
 ) -> Result<Response, AppError> {
+    let notice_id = path_id(path, "notice")?;
     let Some(resident_id) = linked_resident(&state.db, &user).await? else {
         return Ok(see_other("/portal"));
     };

@@ -4,7 +4,7 @@
 use askama::Template;
 use axum::{
     Form,
-    extract::{Path, State},
+    extract::{Path, State, rejection::PathRejection},
     http::StatusCode,
     response::Response,
 };
@@ -19,6 +19,7 @@ use crate::{
     audit::Actor,
     http::{AppError, AppState, pages::PageContext},
     i18n::Locale,
+    residents::http::path_id,
 };
 
 #[derive(Template)]
@@ -148,9 +149,10 @@ pub async fn post_approve(
     ctx: PageContext,
     user: CurrentUser,
     client_ip: ClientIp,
-    Path(signup_id): Path<i64>,
+    path: Result<Path<i64>, PathRejection>,
 ) -> Result<Response, AppError> {
     user.require(Permission::ManageResidents)?;
+    let signup_id = path_id(path, "sign-up")?;
     let index = state.locator.snapshot();
     let actor = user.actor(&client_ip);
     match verify::approve_signup(&state.db, &index, &user, &actor, signup_id).await {
@@ -172,10 +174,11 @@ pub async fn post_reject(
     ctx: PageContext,
     user: CurrentUser,
     client_ip: ClientIp,
-    Path(signup_id): Path<i64>,
+    path: Result<Path<i64>, PathRejection>,
     Form(form): Form<RejectForm>,
 ) -> Result<Response, AppError> {
     user.require(Permission::ManageResidents)?;
+    let signup_id = path_id(path, "sign-up")?;
     let index = state.locator.snapshot();
     let actor = user.actor(&client_ip);
     let outcome =

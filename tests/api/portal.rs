@@ -153,6 +153,11 @@ async fn signup_verified_by_worker_opens_portal() {
     let (status, home) = text(&resident, "/portal").await;
     assert_eq!(status, 200);
     assert!(home.contains("0 条未读"), "home counts unread notices");
+    let english = resident.client.get(resident.url("/portal")).header("accept-language", "en");
+    let english = english.send().await.unwrap().text().await.unwrap();
+    assert!(english.contains("0 unread"), "English through the language");
+    let (status, _) = text(&resident, "/portal/notices/not-a-number").await;
+    assert_eq!(status, 404, "a malformed notice id is not found");
     let (_, family) = text(&resident, "/portal/household").await;
     assert!(family.contains("居民1"), "the resident listed");
     assert!(family.contains("居民2"), "the other member listed");
