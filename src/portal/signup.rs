@@ -128,6 +128,7 @@ pub async fn submit_signup(
     if identity_signed_up(db, &identity_hash).await? {
         return Err(identity_taken());
     }
+
     let password_hash = hash_password(&signup.password)
         .await
         .map_err(|error| SignupError::Other(AppError::Internal(error)))?;
@@ -139,6 +140,7 @@ pub async fn submit_signup(
         phone_hash: keys.lookup_hash(Field::Phone, signup.phone.as_str()),
         phone_masked: signup.phone.masked(),
     };
+
     let outcome =
         insert_signup(db, &signup.username, &signup.display_name, &password_hash, &row).await;
     let inserted = match outcome {
@@ -152,8 +154,10 @@ pub async fn submit_signup(
         Err(InsertError::IdentityTaken) => return Err(identity_taken()),
         Err(InsertError::Store(error)) => return Err(error.into()),
     };
+
     tracing::Span::current().record("user.id", inserted);
     tracing::info!(user.id = inserted, "resident sign-up received");
+
     let entry = NewAuditEntry {
         actor,
         action: AuditAction::UserCreated,
@@ -169,7 +173,7 @@ fn identity_taken() -> SignupError {
     SignupError::Fields(vec![message])
 }
 
-/// Failures of the sign-up insert, told apart by the statement that failed.
+/// Failures of the sign-up insert, distinguished by the statement that failed.
 enum InsertError {
     UsernameTaken,
     IdentityTaken,
