@@ -74,17 +74,16 @@ fn account_message(error: AccountError) -> Result<UserMessage, SignupError> {
 /// Checks every field and returns all the messages at once, so that one submission
 /// shows the resident everything to correct.
 fn validate(input: &SignupInput) -> Result<ValidSignup, SignupError> {
+    // Messages follow the form's order: name, identity number, phone, username, password.
     let mut messages = Vec::new();
-    let username = parse_username(&input.username).map_err(account_message);
-    let password = Password::parse_new(input.password.clone()).map_err(account_message);
     let display_name = parse_display_name(&input.display_name).map_err(account_message);
-    let phone = PhoneNumber::parse(&input.phone);
-    let identity = IdentityNumber::parse(&input.identity_number);
-    let username = keep(username, &mut messages)?;
-    let password = keep(password, &mut messages)?;
     let display_name = keep(display_name, &mut messages)?;
-    let phone = phone.map_err(|message| messages.push(message)).ok();
+    let identity = IdentityNumber::parse(&input.identity_number);
     let identity = identity.map_err(|message| messages.push(message)).ok();
+    let phone = PhoneNumber::parse(&input.phone).map_err(|message| messages.push(message)).ok();
+    let username = keep(parse_username(&input.username).map_err(account_message), &mut messages)?;
+    let password = Password::parse_new(input.password.clone()).map_err(account_message);
+    let password = keep(password, &mut messages)?;
     match (username, password, display_name, phone, identity) {
         (Some(username), Some(password), Some(display_name), Some(phone), Some(identity)) => {
             Ok(ValidSignup { username, password, display_name, phone, identity })
@@ -317,7 +316,7 @@ mod tests {
         };
         assert_eq!(
             fields(&bad),
-            ["username", "password", "display_name", "phone", "identity_number"]
+            ["display_name", "identity_number", "phone", "username", "password"]
         );
     }
 
