@@ -23,6 +23,7 @@ pub mod open311;
 pub mod ops;
 pub mod parking;
 pub mod places;
+pub mod portal;
 pub mod residents;
 pub mod sensors;
 pub mod telemetry;

@@ -80,6 +80,7 @@ pub fn router(state: AppState) -> Router {
         .merge(crate::locate::router())
         .merge(crate::open311::router())
         .merge(crate::places::router())
+        .merge(crate::portal::router())
         .merge(crate::residents::router())
         .merge(crate::residents::notices::router())
         .merge(crate::residents::pages::router())

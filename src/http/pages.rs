@@ -32,6 +32,10 @@ pub struct NavUser {
     pub can_view_kpis: bool,
     /// Shows the residents, notices and follow-up entries.
     pub can_view_residents: bool,
+    /// Shows the resident portal entry.
+    pub is_resident: bool,
+    /// Shows the sign-up verification entry to those who manage residents.
+    pub can_verify_signups: bool,
 }
 
 impl PageContext {
@@ -128,6 +132,8 @@ impl axum::extract::FromRequestParts<super::AppState> for PageContext {
             can_view_cases: u.role.allows(crate::accounts::Permission::ViewCases),
             can_view_kpis: u.role.allows(crate::accounts::Permission::ViewKpis),
             can_view_residents: u.role.allows(crate::accounts::Permission::ViewResidents),
+            is_resident: u.role == crate::accounts::Role::Resident,
+            can_verify_signups: u.role.allows(crate::accounts::Permission::ManageResidents),
         });
         Ok(PageContext {
             locale,

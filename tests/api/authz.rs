@@ -55,6 +55,12 @@ const fn registry_then(status: u16) -> [u16; 7] {
     [status, 403, 403, status, status, 403, 403]
 }
 
+/// The resident portal's home: residents only.
+const RESIDENT_ONLY: [u16; 7] = [403, 403, 403, 403, 403, 200, 403];
+
+/// A portal page for a resident whose account is not linked yet: a redirect to `/portal`.
+const RESIDENT_REDIRECTED: [u16; 7] = [403, 403, 403, 403, 403, 303, 403];
+
 /// Rows run in this order for each role; `/logout` stays last because it ends the session.
 const ROWS: &[Row] = &[
     Row { method: "GET", path: "/healthz", form: &[], anonymous: 200, by_role: ALL_200 },
@@ -374,6 +380,56 @@ const ROWS: &[Row] = &[
         method: "POST",
         path: "/resident-notices/0/follow-ups",
         form: &[("resident_id", "0"), ("method", "call"), ("outcome", "reached")],
+        anonymous: 401,
+        by_role: registry_then(404),
+    },
+    // The resident portal. Its pages are for residents only; no resident account here is
+    // linked to a record, so `/portal` shows the sign-up state and the other pages
+    // redirect to it.
+    Row { method: "GET", path: "/portal", form: &[], anonymous: 401, by_role: RESIDENT_ONLY },
+    Row {
+        method: "GET",
+        path: "/portal/household",
+        form: &[],
+        anonymous: 401,
+        by_role: RESIDENT_REDIRECTED,
+    },
+    Row {
+        method: "GET",
+        path: "/portal/notices",
+        form: &[],
+        anonymous: 401,
+        by_role: RESIDENT_REDIRECTED,
+    },
+    Row {
+        method: "GET",
+        path: "/portal/notices/0",
+        form: &[],
+        anonymous: 401,
+        by_role: RESIDENT_REDIRECTED,
+    },
+    // Sign-up is public; the invalid username stores nothing.
+    Row { method: "GET", path: "/portal/signup", form: &[], anonymous: 200, by_role: ALL_200 },
+    Row {
+        method: "POST",
+        path: "/portal/signup",
+        form: &[("username", "x")],
+        anonymous: 422,
+        by_role: [422; 7],
+    },
+    // Verification: the registry roles, who then find no pending sign-up 0.
+    Row { method: "GET", path: "/portal/signups", form: &[], anonymous: 401, by_role: REGISTRY },
+    Row {
+        method: "POST",
+        path: "/portal/signups/0/approve",
+        form: &[],
+        anonymous: 401,
+        by_role: registry_then(404),
+    },
+    Row {
+        method: "POST",
+        path: "/portal/signups/0/reject",
+        form: &[("reason", "证件信息不符")],
         anonymous: 401,
         by_role: registry_then(404),
     },

@@ -16,6 +16,7 @@ mod ops;
 mod organisations;
 mod parking;
 mod places;
+mod portal;
 mod residents;
 mod users;
 
