@@ -113,26 +113,46 @@ pub async fn deliver_due(
         .collect()
         .await;
     let finished = Utc::now();
+    let mut sent = Vec::new();
     for (delivery_id, attempts, outcome) in outcomes {
         match outcome {
             Outcome::Sent => {
                 report.sent += 1;
-                record(db, delivery_id, "sent", None, finished, Some(finished)).await?;
+                sent.push(delivery_id);
             }
             Outcome::Retry(error) if attempts < settings.webhook_max_attempts => {
                 report.retried += 1;
                 tracing::warn!(delivery.id = delivery_id, attempts, %error, "webhook delivery will be retried");
                 let wait = retry_wait(settings, attempts);
-                record(db, delivery_id, "pending", Some(&error), finished + wait, None).await?;
+                record(db, delivery_id, "pending", &error, finished + wait).await?;
             }
             Outcome::Retry(error) | Outcome::Failed(error) => {
                 report.failed += 1;
                 tracing::warn!(delivery.id = delivery_id, attempts, %error, "webhook delivery failed");
-                record(db, delivery_id, "failed", Some(&error), finished, None).await?;
+                record(db, delivery_id, "failed", &error, finished).await?;
             }
         }
     }
+    record_sent(db, &sent, finished).await?;
     Ok(report)
+}
+
+/// Marks the deliveries `ids` sent at `at`, in one statement per thousand, because a
+/// round of a large notice is mostly successes.
+async fn record_sent(db: &Db, ids: &[i64], at: DateTime<Utc>) -> Result<(), sqlx::Error> {
+    for page in ids.chunks(1000) {
+        // Ids come from the claim query, never from a request.
+        let list: Vec<String> = page.iter().map(i64::to_string).collect();
+        let sql = format!(
+            "UPDATE notice_delivery SET status = 'sent', sent_at = $1, last_error = NULL, \
+             claimed_until = NULL WHERE status = 'pending' AND delivery_id IN ({})",
+            list.join(",")
+        );
+        with_pool!(db, |pool| {
+            sqlx::query(sqlx::AssertSqlSafe(sql.clone())).bind(at).execute(pool).await.map(drop)
+        })?;
+    }
+    Ok(())
 }
 
 /// Returns the wait before retry number `attempts`: the base, doubled per earlier
@@ -237,24 +257,23 @@ pub fn signature(secret: &str, body: &[u8]) -> String {
     hex::encode(mac.finalize().into_bytes())
 }
 
+/// Records a retry or a failure of one delivery.
 async fn record(
     db: &Db,
     delivery_id: i64,
     status: &str,
-    error: Option<&str>,
+    error: &str,
     next_attempt_at: DateTime<Utc>,
-    sent_at: Option<DateTime<Utc>>,
 ) -> Result<(), sqlx::Error> {
     with_pool!(db, |pool| {
         sqlx::query(
             "UPDATE notice_delivery SET status = $2, last_error = $3, next_attempt_at = $4, \
-             sent_at = $5, claimed_until = NULL WHERE delivery_id = $1 AND status = 'pending'",
+             claimed_until = NULL WHERE delivery_id = $1 AND status = 'pending'",
         )
         .bind(delivery_id)
         .bind(status)
         .bind(error)
         .bind(next_attempt_at)
-        .bind(sent_at)
         .execute(pool)
         .await
         .map(drop)
