@@ -212,16 +212,19 @@ pub fn allocate_batch(spaces: Vec<Space>, buffer: i64, requests: &[Request]) -> 
     let by_end = |i: usize| (requests[i].end, -requests[i].start, 0);
     let by_length = |i: usize| (requests[i].end, requests[i].end - requests[i].start, 0);
     let by_start = |i: usize| (requests[i].start, requests[i].end, 0);
-    let orders: [&dyn Fn(usize) -> (i64, i64, i64); 3] = [&by_end, &by_length, &by_start];
-    let mut best: Option<Vec<Option<i64>>> = None;
-    for key in orders {
-        let result = batch_pass(spaces.clone(), buffer, requests, key);
-        let served = result.iter().flatten().count();
-        if best.as_ref().is_none_or(|best| served > best.iter().flatten().count()) {
-            best = Some(result);
-        }
-    }
-    best.unwrap_or_default()
+    let orders: [&(dyn Fn(usize) -> (i64, i64, i64) + Sync); 3] = [&by_end, &by_length, &by_start];
+    // The passes are independent, so each runs on its own thread.
+    let results: Vec<Vec<Option<i64>>> = std::thread::scope(|scope| {
+        let handles: Vec<_> = orders
+            .into_iter()
+            .map(|key| {
+                let spaces = spaces.clone();
+                scope.spawn(move || batch_pass(spaces, buffer, requests, key))
+            })
+            .collect();
+        handles.into_iter().filter_map(|handle| handle.join().ok()).collect()
+    });
+    results.into_iter().max_by_key(|result| result.iter().flatten().count()).unwrap_or_default()
 }
 
 /// One batch allocation with requests taken in the order of `key`, then repaired.
@@ -229,7 +232,7 @@ fn batch_pass(
     spaces: Vec<Space>,
     buffer: i64,
     requests: &[Request],
-    key: &dyn Fn(usize) -> (i64, i64, i64),
+    key: &(dyn Fn(usize) -> (i64, i64, i64) + Sync),
 ) -> Vec<Option<i64>> {
     let mut order: Vec<usize> = (0..requests.len()).collect();
     order.sort_by_key(|&i| key(i));
