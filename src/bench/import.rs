@@ -57,13 +57,7 @@ const HOURLY_WEIGHTS: [u32; 24] =
 /// # Errors
 /// Fails when the database fails.
 pub async fn run_import(mut settings: Settings, args: ImportBenchArgs) -> anyhow::Result<()> {
-    let _temp_dir = if settings.database.url.is_empty() {
-        let dir = std::env::temp_dir().join(format!("citycore-bench-{}", uuid::Uuid::new_v4()));
-        settings.data_dir = dir.clone();
-        Some(TempDir(dir))
-    } else {
-        None
-    };
+    let _temp_dir = TempDir::unless_configured(&mut settings);
     let db = crate::cli::open_database(&settings).await?;
     if db.list_areas().await?.is_empty() {
         db.insert_areas(&demo_areas()).await?;

@@ -49,13 +49,7 @@ pub struct IngestBenchArgs {
 /// # Errors
 /// Fails when the database or the server fails, or a batch is not fully accepted.
 pub async fn run_ingest(mut settings: Settings, args: IngestBenchArgs) -> anyhow::Result<()> {
-    let _temp_dir = if settings.database.url.is_empty() {
-        let dir = std::env::temp_dir().join(format!("citycore-bench-{}", uuid::Uuid::new_v4()));
-        settings.data_dir = dir.clone();
-        Some(TempDir(dir))
-    } else {
-        None
-    };
+    let _temp_dir = TempDir::unless_configured(&mut settings);
     // Readings must fall inside the accepted time window even for a long run.
     settings.sensors.max_past_age_days = settings.sensors.raw_retention_days;
     let db = crate::cli::open_database(&settings).await?;
@@ -99,6 +93,19 @@ pub async fn run_ingest(mut settings: Settings, args: IngestBenchArgs) -> anyhow
 
 /// Removes the benchmark's SQLite folder when the run ends.
 pub(super) struct TempDir(pub(super) std::path::PathBuf);
+
+impl TempDir {
+    /// Points `settings` at a new temporary data folder, deleted when the returned value
+    /// drops, unless a database URL is configured.
+    pub(super) fn unless_configured(settings: &mut crate::config::Settings) -> Option<TempDir> {
+        if !settings.database.url.is_empty() {
+            return None;
+        }
+        let dir = std::env::temp_dir().join(format!("citycore-bench-{}", uuid::Uuid::new_v4()));
+        settings.data_dir = dir.clone();
+        Some(TempDir(dir))
+    }
+}
 
 impl Drop for TempDir {
     fn drop(&mut self) {

@@ -55,13 +55,7 @@ const EXTENT: [f64; 4] = [116.451, 39.981, 116.488, 39.999];
 /// # Errors
 /// Fails when the database or the server fails, or a report is not accepted.
 pub async fn run_intake(mut settings: Settings, args: IntakeBenchArgs) -> anyhow::Result<()> {
-    let _temp_dir = if settings.database.url.is_empty() {
-        let dir = std::env::temp_dir().join(format!("citycore-bench-{}", uuid::Uuid::new_v4()));
-        settings.data_dir = dir.clone();
-        Some(TempDir(dir))
-    } else {
-        None
-    };
+    let _temp_dir = TempDir::unless_configured(&mut settings);
     let db = crate::cli::open_database(&settings).await?;
     if db.list_areas().await?.is_empty() {
         db.insert_areas(&demo_areas()).await?;

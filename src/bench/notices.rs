@@ -58,13 +58,7 @@ const ROWS_PER_STATEMENT: usize = 999;
 /// # Errors
 /// Fails when the database, the gateway or a step fails.
 pub async fn run_notices(mut settings: Settings, args: NoticeBenchArgs) -> anyhow::Result<()> {
-    let _temp_dir = if settings.database.url.is_empty() {
-        let dir = std::env::temp_dir().join(format!("citycore-bench-{}", uuid::Uuid::new_v4()));
-        settings.data_dir = dir.clone();
-        Some(TempDir(dir))
-    } else {
-        None
-    };
+    let _temp_dir = TempDir::unless_configured(&mut settings);
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     settings.notices.webhook_url = format!("http://{}/sms", listener.local_addr()?);
     settings.notices.webhook_concurrency = args.concurrency.max(1);
