@@ -47,11 +47,14 @@ fn config_layers_file_then_environment_then_flags() {
     let flagged = stdout_of(
         citycore(dir.path())
             .args(["--config", file.to_str().unwrap(), "--database-url"])
-            .arg("postgres://app:secret@db.invalid/x")
-            .args(["config", "show"]),
+            .arg("postgres://app:pw-never-shown@db.invalid/x")
+            .args(["config", "show"])
+            .env("CITYCORE_NOTICES__WEBHOOK_SECRET", "gateway-key-never-shown"),
     );
     assert!(flagged.contains("postgres://app:***@db.invalid/x"), "{flagged}");
-    assert!(!flagged.contains("secret"), "password shown:\n{flagged}");
+    assert!(!flagged.contains("pw-never-shown"), "password shown:\n{flagged}");
+    assert!(!flagged.contains("gateway-key-never-shown"), "webhook secret shown:\n{flagged}");
+    assert!(flagged.contains("webhook_secret = \"***\""), "{flagged}");
 }
 
 #[test]
@@ -260,7 +263,7 @@ fn bench_import_stores_cases_and_times_kpi_queries() {
     ]));
     assert!(text.contains("imported 3000 cases"), "{text}");
     assert!(text.contains("peak RSS"), "{text}");
-    assert!(text.contains("KPI query mix over 9 runs"), "{text}");
+    assert!(text.contains("KPI query mix over 10 runs"), "{text}");
 }
 
 /// Writes base64 of 32 bytes of `byte` to a key file and returns the text.
