@@ -1,11 +1,11 @@
 //! `citycore bench allocate`: how many requests the shared-space allocator serves and
 //! how fast, on generated sharing scenarios.
 //!
-//! Quality: on scenarios of a few thousand requests, the served count of first come,
+//! Quality: on scenarios of a few thousand requests, the requests served by first come,
 //! first served (the status quo: each request, in arrival order, takes the first free
-//! space), of the online best fit and of the batch allocation, each against the upper
-//! bound of [`crate::parking::allocate::bound`], which no allocation can exceed, so
-//! "batch / bound" is a floor of "batch / optimum". Speed: 100,000 requests over 10,000
+//! space), by the online best fit and by the batch allocation. Each is compared with the
+//! upper bound of [`crate::parking::allocate::bound`], which no allocation can exceed,
+//! so "batch / bound" is a floor of "batch / optimum". Speed: 100,000 requests over 10,000
 //! spaces, online and batch. Built with `--features exact`, it also compares every mode
 //! with the exact optimum of small scenarios.
 

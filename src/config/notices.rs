@@ -14,7 +14,7 @@ pub struct NoticeSettings {
     /// Key of the `X-Citycore-Signature` header, the hex HMAC-SHA256 of the body;
     /// empty sends no signature.
     pub webhook_secret: Secret,
-    /// A gateway that has not answered after this many seconds counts as failed.
+    /// Seconds after which a request with no response from the gateway counts as failed.
     pub webhook_timeout_seconds: u64,
     /// Attempts per recipient before the delivery is marked failed.
     pub webhook_max_attempts: i32,

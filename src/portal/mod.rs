@@ -6,9 +6,9 @@
 //!   through `resident_account`, or rejection with a reason.
 //! - `signup_pages`: `/portal/signup` for visitors and `/portal/signups` for the staff
 //!   who manage residents.
-//! - `pages`: `/portal` and its household and notice pages. An account sees them only
-//!   once it is linked to a registry record; before that `/portal` shows the state of
-//!   its sign-up.
+//! - `pages`: `/portal` and its household and notice pages. An account reaches them
+//!   only once it is linked to a registry record. Before that, `/portal` shows the state
+//!   of its sign-up.
 //!
 //! Every page is server-rendered and every form posts without JavaScript. Identity and
 //! phone numbers appear only masked. Reported cases stay on `/cases/mine` and

@@ -256,7 +256,7 @@ async fn insert_signup(
     .await)
 }
 
-/// The state of an account's own sign-up, for the page it sees before verification.
+/// The state of an account's own sign-up, for its page before verification.
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct OwnSignup {
     pub status: String,

@@ -1,6 +1,6 @@
 //! Export of a filtered resident list as `.xlsx` or CSV.
 //!
-//! The file holds what the list endpoint shows: identity and phone numbers only in their
+//! The file contains what the list endpoint shows: identity and phone numbers only in their
 //! masked form (the sealed values are never read here), and only residents of grids
 //! under the user's areas. Every export is written to the audit log with its filter and
 //! row count before the file is sent; when that write fails, no file is sent.
@@ -97,7 +97,7 @@ async fn get_export(
         target,
         detail: Some(detail),
     };
-    // Like a reveal, an export of personal data is sent only once the log holds it.
+    // Like a reveal, an export of personal data is sent only once the log contains it.
     state.db.append_audit(entry).await?;
     tracing::info!(export.rows = residents.len(), export.format = format, "residents exported");
     let stamp = chrono::Utc::now().format("%Y%m%d");

@@ -254,8 +254,8 @@ const ROWS: &[Row] = &[
         anonymous: 401,
         by_role: REGISTRY,
     },
-    // Notices: administrators and community workers send; registry roles read receipts
-    // and follow up. The registry is empty, so a notice reaches nobody (422).
+    // Notices: administrators and community workers send, and registry roles read
+    // receipts and follow up. The registry is empty, so a notice has no audience (422).
     Row {
         method: "GET",
         path: "/api/v1/resident-notices",
@@ -383,9 +383,8 @@ const ROWS: &[Row] = &[
         anonymous: 401,
         by_role: registry_then(404),
     },
-    // The resident portal. Its pages are for residents only; no resident account here is
-    // linked to a record, so `/portal` shows the sign-up state and the other pages
-    // redirect to it.
+    // The resident portal, for residents only. No resident account here is linked to a
+    // record, so `/portal` shows the sign-up state and the other pages redirect to it.
     Row { method: "GET", path: "/portal", form: &[], anonymous: 401, by_role: RESIDENT_ONLY },
     Row {
         method: "GET",

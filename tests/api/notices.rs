@@ -165,7 +165,7 @@ async fn targeted_notice_reaches_inboxes_with_receipts() {
     assert_eq!(unread.len(), 4);
     assert!(unread.iter().all(|row| row["phone"].as_str().unwrap().contains('*')), "masked");
 
-    // Community B's worker sees neither the notice nor its recipients.
+    // The notice and its recipients are hidden from community B's worker.
     let other = app.login_as(Role::CommunityWorker, &[areas::COMMUNITY_B]).await;
     assert_eq!(other.get(&format!("/api/v1/resident-notices/{notice_id}")).await.status(), 404);
 }
@@ -293,7 +293,7 @@ async fn webhook_retries_only_failed_recipients() {
 }
 
 #[tokio::test]
-async fn follow_up_list_until_a_worker_reaches_the_resident() {
+async fn follow_up_list_until_reached() {
     let app = spawn_app().await;
     let ids = street(&app).await;
     let sender = app.login_as(Role::CommunityWorker, &[areas::COMMUNITY_A]).await;

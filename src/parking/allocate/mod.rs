@@ -1,5 +1,5 @@
 //! The allocator of shared spaces (共享车位/错峰停车): which driver's request gets which
-//! space, so that no space ever holds two overlapping bookings.
+//! space, so that no space ever has two overlapping bookings.
 //!
 //! Time is in seconds, every interval half-open `[start, end)`. An owner publishes the
 //! windows in which a space is free. A booking occupies its space from its start until
@@ -42,7 +42,7 @@ pub struct Request {
     pub end: i64,
 }
 
-/// How [`Allocator::place`] picks among the spaces a request fits.
+/// The rule by which [`Allocator::place`] picks among the spaces a request fits.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Policy {
     /// The first space in the lot's order: what a lot does without planning.
@@ -67,7 +67,7 @@ pub struct Allocator {
     lots: HashMap<i64, Vec<usize>>,
 }
 
-/// How well a request fits a space: idle time before and after it, then the length of
+/// The fit of a request on a space: idle time before and after it, then the length of
 /// the window it uses. Smaller is better: the booking wastes less, and spaces shared for
 /// long stretches stay free for the stays that only they can take.
 type Fit = (i64, i64, i64);
@@ -185,7 +185,7 @@ impl Allocator {
     }
 }
 
-/// Answers `requests` one by one in the given (arrival) order; returns the space of
+/// Allocates `requests` one by one in the given (arrival) order; returns the space of
 /// each, or `None` for a request turned away.
 pub fn allocate_online(
     spaces: Vec<Space>,
@@ -200,10 +200,10 @@ pub fn allocate_online(
 
 /// Allocates pending `requests` together and returns the space of each, in input order.
 ///
-/// Each of three passes takes the requests in one order (by end time then latest start,
-/// by end time then shortest stay, by start time), books each on its best-fitting space,
-/// then moves single bookings aside where that lets a turned-away request in; the pass
-/// that serves most wins. On identical always-free spaces the first order alone is the
+/// Each of three passes takes the requests in one order: by end time then latest start,
+/// by end time then shortest stay, or by start time. It books each request on its
+/// best-fitting space, then moves single bookings aside where that lets a turned-away
+/// request in. The pass that serves most wins. On identical always-free spaces the first order alone is the
 /// exact optimum (the greedy of Carlisle and Lloyd). With owners' windows the result is
 /// measured against the exact optimum of small instances and [`bound::upper_bound`].
 // NOTE: on generated week-long scenarios of 22 requests over 5 spaces, the batch
@@ -227,7 +227,7 @@ pub fn allocate_batch(spaces: Vec<Space>, buffer: i64, requests: &[Request]) -> 
     results.into_iter().max_by_key(|result| result.iter().flatten().count()).unwrap_or_default()
 }
 
-/// One batch allocation with requests taken in the order of `key`, then repaired.
+/// Allocates `requests` in the order of `key`, then repairs the result.
 fn batch_pass(
     spaces: Vec<Space>,
     buffer: i64,
@@ -254,7 +254,7 @@ fn batch_pass(
 const MAX_REPAIR_PASSES: usize = 4;
 
 /// Checks that `assigned` never overlaps two occupied spans on one space and keeps
-/// every span inside a window; returns the first broken pair of request indexes.
+/// every span inside a window. Returns an error naming the first request that breaks it.
 pub fn check(
     spaces: &[Space],
     buffer: i64,

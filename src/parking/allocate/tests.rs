@@ -37,7 +37,7 @@ fn buffer_and_owner_return_are_respected() {
 }
 
 #[test]
-fn a_stay_outside_every_window_is_turned_away() {
+fn allocate_rejects_stay_outside_windows() {
     let spaces = vec![space(1, &[(8 * HOUR, 12 * HOUR), (13 * HOUR, 18 * HOUR)])];
     let across_lunch = request(1, 11, 14);
     assert_eq!(allocate_batch(spaces.clone(), 0, &[across_lunch]), [None]);

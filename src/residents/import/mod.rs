@@ -2,8 +2,8 @@
 //!
 //! One row per resident; rows with the same address and grid form one household. An
 //! import runs in steps: [`read`] the file into rows, map the [`columns`], [`validate`]
-//! each row, look up numbers and households registered already, and, when asked and
-//! only when no row has a problem, [`apply`] the whole file in one transaction. A dry
+//! each row, and look up numbers and households registered already. When the request
+//! applies the file and no row has a problem, [`apply`] writes it in one transaction. A dry
 //! run, the default, stops before the last step and writes nothing.
 //!
 //! The import runs within its request. Each import gets an id that its log lines, its
@@ -81,7 +81,7 @@ pub struct ProblemView {
     pub column: String,
     pub field: &'static str,
     pub code: &'static str,
-    /// What is wrong and how to fix it, in the request's language.
+    /// The problem and its fix, in the request's language.
     pub message: String,
 }
 
@@ -137,7 +137,7 @@ pub enum ImportError {
 
 impl From<ImportError> for AppError {
     /// Maps every failure except [`ImportError::Rejected`], which carries a report
-    /// rather than a message and is answered by the handler.
+    /// rather than a message and is turned into a response by the handler.
     fn from(error: ImportError) -> Self {
         match error {
             ImportError::File(message) => AppError::Invalid(message),
@@ -156,7 +156,7 @@ impl From<ImportError> for AppError {
     }
 }
 
-/// Who imports, and what the import needs from the application.
+/// The importing user and what the import needs from the application.
 pub struct ImportContext<'a> {
     pub db: &'a Db,
     pub keys: &'a Keyring,

@@ -78,7 +78,7 @@ impl Plan {
     }
 }
 
-/// What row checks need besides the row: areas, the user's scope, tags and the lookup key.
+/// The inputs of row checks besides the row: areas, the user's scope, tags and the lookup key.
 pub struct Checker<'a> {
     pub index: &'a AreaIndex,
     pub user: &'a CurrentUser,

@@ -211,7 +211,8 @@ mod tests {
         };
         let (clause, binds) = where_clause(&audience, 2);
         assert!(clause.starts_with("r.grid_id IN (4,5) AND ("), "{clause}");
-        assert!(clause.contains("t.code = $2)") && clause.contains(" OR "), "{clause}");
+        assert!(clause.contains("t.code = $2)"), "{clause}");
+        assert!(clause.contains(" OR "), "{clause}");
         assert!(clause.contains("a.from_area = $4 AND a.since >= $5)"), "{clause}");
         let text = |value: &str| Bind::Text(value.to_owned());
         let since = Bind::Date(NaiveDate::from_ymd_opt(2026, 11, 1).unwrap());

@@ -14,7 +14,8 @@
 //! - [`http`]: the JSON API.
 //!
 //! Invariants:
-//! - A notice reaches each recipient's inbox exactly once.
+//! - A notice reaches each recipient's inbox exactly once (the primary key of
+//!   `notice_recipient`).
 //! - A webhook delivery that the gateway accepted is never sent again.
 //! - Every read is limited to the viewer's grids.
 //! - Phone numbers leave the database only in requests to the configured gateway.

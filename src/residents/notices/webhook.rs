@@ -2,13 +2,13 @@
 //! turns it into an SMS or a WeCom message.
 //!
 //! Deliveries are rows of `notice_delivery`. A round claims due rows by setting
-//! `claimed_until` (with `FOR UPDATE SKIP LOCKED` on PostgreSQL, so that nodes split
-//! the work), posts them with bounded concurrency and records each outcome: `sent` on
+//! `claimed_until`, with `FOR UPDATE SKIP LOCKED` on PostgreSQL so that nodes split the
+//! work. It posts them with bounded concurrency and records each outcome: `sent` on
 //! a 2xx response, a later retry on a timeout, a refused connection, 408, 429 or 5xx,
 //! and `failed` on another 4xx or after the last attempt. Only pending rows are ever
 //! claimed, so a recipient the gateway accepted never gets a second copy from
 //! citycore; each request carries an `Idempotency-Key` so that the gateway can drop
-//! the copy sent again when a node stopped between the gateway's answer and the
+//! the copy sent again when a node stopped between the gateway's response and the
 //! update of the row.
 
 use std::time::Duration;

@@ -9,7 +9,7 @@
 //! upload.
 // NOTE: the files sit on the node that served the dry run. Behind a load balancer
 // without sticky sessions an apply may reach another node, which reports the file as
-// expired and asks for the upload again.
+// expired and requests the upload again.
 
 use std::{
     path::{Path, PathBuf},

@@ -1,7 +1,6 @@
 //! The month- and year-level rollups: the same counters as the day-level one, keyed by
-//! the local report month or year, so that the whole months of a period read one row
-//! per month and group instead of one per day, and a whole year one row instead of
-//! twelve. Written by [`crate::apply_rollup!`] next to the day rows.
+//! the local report month or year. The whole months of a period read one row per month
+//! and group instead of one per day, and a whole year one row instead of twelve. Written by [`crate::apply_rollup!`] next to the day rows.
 
 use chrono::{Datelike, NaiveDate};
 

@@ -4,10 +4,10 @@
 //! may not be UTC+8, and an open period starts at 1970-01-01 00:00 UTC), so it is cut
 //! in three: the whole rollup days inside it are read from the counters, and the two
 //! partial days at its edges from the reference query over the cases, which the
-//! `created_at` index keeps to one day each. The whole days are cut again: the whole
-//! local years among them come from the year-level table, the whole months before and
-//! after those years from the month-level one, and the days left at the edges from the
-//! day-level one, so a calendar year reads one row per rollup key. Each row carries its counters and its handling-time histogram. The response rate's
+//! `created_at` index keeps to one day each. The whole days are cut again. The whole
+//! local years among them come from the year-level table, and the whole months before
+//! and after those years from the month-level one. The days left at the edges come from
+//! the day-level one. A calendar year therefore reads one row per rollup key. Each row carries its counters and its handling-time histogram. The response rate's
 //! time-dependent part, undispatched cases past their deadline, is counted live over the
 //! whole days.
 
@@ -84,9 +84,9 @@ fn whole_days(filter: &KpiFilter) -> (i64, i64) {
     (first, report_day(filter.to).max(first))
 }
 
-/// Splits the whole rollup days `days` into the whole years among them, read from the
-/// year level, the whole months before and after those years, read from the month
-/// level, and the days left before and after the months, read from the day level.
+/// Splits the whole rollup days `days` into the levels that read them. The whole years
+/// among them come from the year level, and the whole months around those years from
+/// the month level. The days left before and after the months come from the day level.
 fn level_ranges(days: (i64, i64)) -> Vec<(Level, (i64, i64))> {
     let months = whole_months(days);
     if months.0 >= months.1 {
@@ -177,8 +177,8 @@ fn merge(groups: &mut BTreeMap<String, GroupCounts>, key: String, counts: &Group
 /// per group (one per rollup key and period) and are added up here, each group's
 /// histogram in a dense array.
 // NOTE: whole months that do not make a calendar year are read month by month, with
-// the days at both ends: 15 February to 15 December takes about 90 ms over 11 million
-// cases, most of it moving the histograms out of the database.
+// the days at both ends. 15 February to 15 December takes about 90 ms over 11 million
+// cases, mostly to move the histograms out of the database.
 async fn counter_rows(
     db: &Db,
     level: Level,
@@ -237,7 +237,7 @@ mod tests {
     }
 
     #[test]
-    fn a_period_reads_years_then_months_then_days() {
+    fn level_ranges_take_years_then_months_then_days() {
         let year_2026 = 2026 - 1970;
         let january = year_first_month(year_2026);
         let first_day = month_first_day(january);
