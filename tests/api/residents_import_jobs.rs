@@ -83,7 +83,7 @@ async fn read_on_other_node(app: &TestApp, admin: &Session, location: &str) -> V
 }
 
 #[tokio::test]
-async fn async_apply_shows_progress_then_the_synchronous_report() {
+async fn async_apply_shows_progress_then_report() {
     let (app, admin) = registry_app().await;
     let file = csv_file(&street_rows(STREET_ROWS));
     let pause = app.state.import_jobs.pause_next_write(1_000);
@@ -136,7 +136,7 @@ async fn async_apply_shows_progress_then_the_synchronous_report() {
 }
 
 #[tokio::test]
-async fn async_apply_with_problems_is_rejected_with_the_report() {
+async fn async_apply_with_problems_is_rejected() {
     let (app, admin) = registry_app().await;
     let mut rows = street_rows(3);
     let number = identity("19800101", 999);

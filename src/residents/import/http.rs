@@ -107,8 +107,8 @@ struct ImportQuery {
     run_async: Option<bool>,
 }
 
-/// Whether the request asks for a job: `?async=true`, or the `respond-async` preference
-/// of RFC 7240 in a `Prefer` header.
+/// Reports whether the request wants a job (`?async=true`, or the `respond-async`
+/// preference of RFC 7240 in a `Prefer` header), and whether the header requested it.
 fn wants_job(headers: &HeaderMap, query: &ImportQuery) -> (bool, bool) {
     let preferred = headers.get_all("prefer").iter().filter_map(|v| v.to_str().ok()).any(|v| {
         v.split([',', ';']).any(|token| token.trim().eq_ignore_ascii_case("respond-async"))

@@ -8,7 +8,7 @@
 //!
 //! An import runs within its request, or as a background [`job`] whose progress the
 //! caller polls. Each import gets an id that its log lines, its report, its job and its
-//! audit entry carry; progress also goes to the log every 10,000 rows.
+//! audit entry carry. Progress also goes to the log every 10,000 rows.
 //! The [`template`] module builds the downloadable template.
 
 pub mod apply;

@@ -96,7 +96,7 @@ pub async fn post_import(
     };
     let actor = user.actor(&client_ip);
     if let Some(staged_id) = staged_id {
-        // The job holds the bytes now; a second click finds no staged file.
+        // The job has its own copy of the bytes, and a second click finds no staged file.
         let locale = page.ctx.locale;
         let import_id = job::start_job(&state, user, actor, locale, upload).await?;
         staging::remove(&state.settings.data_dir, &staged_id).await;

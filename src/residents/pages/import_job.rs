@@ -2,8 +2,8 @@
 //! with counts while the job runs, then its outcome.
 //!
 //! With JavaScript, htmx replaces the progress block every second with the fragment at
-//! `/residents/import/{import_id}/progress`; without it, the page reloads itself every
-//! few seconds until the job has ended.
+//! `/residents/import/{import_id}/progress`. Without it, the page reloads itself every
+//! [`RELOAD_SECONDS`] until the job has ended.
 
 use askama::Template;
 use axum::{

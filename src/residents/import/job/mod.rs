@@ -43,8 +43,8 @@ pub const HEARTBEAT_INTERVAL: Duration = Duration::from_secs(2);
 /// How long a running job's row may go unchanged before the job reads as abandoned:
 /// 15 missed heartbeats, so that a busy database does not end a live job early.
 pub const STALE_AFTER: Duration = Duration::from_secs(30);
-/// How long a finished job and its report stay readable: a working week, long enough to
-/// look up an import of the past days, short enough not to keep reports indefinitely.
+/// How long a finished job and its report stay readable: a week, long enough to look
+/// up an import of the past days, short enough not to keep reports indefinitely.
 pub const JOB_RETENTION: Duration = Duration::from_secs(7 * 24 * 3600);
 
 /// The stage an import job is in.
@@ -84,7 +84,7 @@ impl JobState {
         .find(|state| state.as_str() == text)
     }
 
-    /// Whether the job has ended, so that its counts no longer change.
+    /// Reports whether the job has ended, so that its counts no longer change.
     pub fn is_finished(self) -> bool {
         matches!(self, JobState::Done | JobState::Rejected | JobState::Failed)
     }
@@ -114,7 +114,8 @@ pub struct ImportJob {
     /// The user id of the account that started the job.
     pub started_by: i64,
     pub started_at: DateTime<Utc>,
-    /// The last change of state or counts that this node has seen.
+    /// When the counts were read: now for a job running on the answering node, else the
+    /// last stored heartbeat.
     pub updated_at: DateTime<Utc>,
     pub finished_at: Option<DateTime<Utc>>,
     /// Once done or rejected, the report the synchronous call returns.

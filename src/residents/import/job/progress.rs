@@ -12,8 +12,9 @@ use super::JobState;
 /// A count that is not known yet, such as the rows of a file still being read.
 const UNKNOWN: u64 = u64::MAX;
 
-/// The state and counts of a running import. The import updates them with plain
-/// atomic stores, so readers never wait for it and it never waits for them.
+/// The state and counts of a running import. The import stores counts atomically and
+/// the state under a lock held only for the copy, so a read never waits for the
+/// import's database work.
 pub struct Progress {
     import_id: String,
     state: Mutex<JobState>,
@@ -47,12 +48,12 @@ impl Progress {
         }
     }
 
-    /// Builds the progress of a synchronous import, which nobody reads, under a new id.
+    /// Builds the progress of a synchronous import under a new id. No reader sees it.
     pub fn detached() -> Self {
         Progress::new(uuid::Uuid::now_v7().to_string(), None)
     }
 
-    /// The import's id, which its report, log lines and audit entry carry.
+    /// Returns the import's id, which its report, log lines and audit entry carry.
     pub fn import_id(&self) -> &str {
         &self.import_id
     }
