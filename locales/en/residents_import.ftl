@@ -43,3 +43,6 @@ error-resident-import-conflict = Someone registered a resident of the file durin
 error-resident-import-rejected = The file has { $problems } problems, and nothing was written; fix them as the report says and import again.
 error-resident-export-area-unknown = No area has the code "{ $code }"; use the code of a street, community or grid.
 error-resident-export-too-many = More than { $max } residents match; export by community or grid.
+error-resident-import-job-failed = The import failed on the server, and nothing was written. Try again; if it fails again, give the operator the import id { $id }.
+error-resident-import-job-abandoned = The server running this import stopped before the import finished, so it was not completed. Check the registry, then upload the file again.
+error-resident-import-job-not-found = No import with this id exists for your account; finished imports are kept for 7 days.

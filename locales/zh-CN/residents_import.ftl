@@ -43,3 +43,6 @@ error-resident-import-conflict = 导入期间有其他人登记了文件中的�
 error-resident-import-rejected = 文件中有 { $problems } 个问题，未写入任何数据，请按报告修改后重新导入。
 error-resident-export-area-unknown = 没有编码为“{ $code }”的区域，请填写街道、社区或网格的编码。
 error-resident-export-too-many = 符合条件的居民超过 { $max } 人，请按社区或网格分批导出。
+error-resident-import-job-failed = 导入因服务器错误失败，未写入任何数据。请重试；如再次失败，请把导入编号 { $id } 告知运维人员。
+error-resident-import-job-abandoned = 运行此次导入的服务器在导入结束前停止了，导入没有完成。请先查看居民档案，再重新上传文件。
+error-resident-import-job-not-found = 您的账号下没有这个编号的导入；已结束的导入保留 7 天。

@@ -39,6 +39,8 @@ pub struct App {
     pub locator: Locator,
     /// Keys of the resident registry.
     pub residents: crate::residents::Keyring,
+    /// Resident imports running in the background on this node.
+    pub import_jobs: crate::residents::import::job::ImportJobs,
     pub metrics: metrics_exporter_prometheus::PrometheusHandle,
 }
 
@@ -59,7 +61,14 @@ impl AppState {
         locator.reload(&db).await?;
         let metrics = crate::ops::metrics_handle();
         let residents = crate::residents::keys::load_keyring(&settings, &db).await?;
-        Ok(AppState(Arc::new(App { settings, db, locator, residents, metrics })))
+        Ok(AppState(Arc::new(App {
+            settings,
+            db,
+            locator,
+            residents,
+            import_jobs: Default::default(),
+            metrics,
+        })))
     }
 
     pub fn default_locale(&self) -> Locale {

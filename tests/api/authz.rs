@@ -248,6 +248,21 @@ const ROWS: &[Row] = &[
         by_role: registry_then(400),
     },
     Row {
+        method: "POST",
+        path: "/api/v1/resident-imports?async=true",
+        form: &[("mode", "apply")],
+        anonymous: 401,
+        by_role: registry_then(400),
+    },
+    // Import jobs: registry roles read their own; an unknown id is 404 for them.
+    Row {
+        method: "GET",
+        path: "/api/v1/resident-imports/00000000-0000-4000-8000-000000000000",
+        form: &[],
+        anonymous: 401,
+        by_role: registry_then(404),
+    },
+    Row {
         method: "GET",
         path: "/api/v1/residents/export?format=csv",
         form: &[],
@@ -339,6 +354,20 @@ const ROWS: &[Row] = &[
         by_role: registry_then(404),
     },
     Row { method: "GET", path: "/residents/import", form: &[], anonymous: 401, by_role: REGISTRY },
+    Row {
+        method: "GET",
+        path: "/residents/import/00000000-0000-4000-8000-000000000000",
+        form: &[],
+        anonymous: 401,
+        by_role: registry_then(404),
+    },
+    Row {
+        method: "GET",
+        path: "/residents/import/00000000-0000-4000-8000-000000000000/progress",
+        form: &[],
+        anonymous: 401,
+        by_role: registry_then(404),
+    },
     // The import form is multipart; a URL-encoded body passes authorization and gets 400.
     Row {
         method: "POST",

@@ -43,3 +43,4 @@ mod sensors;
 // Import and export of the resident registry.
 mod resident_pages;
 mod residents_import;
+mod residents_import_jobs;

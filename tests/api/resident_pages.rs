@@ -2,6 +2,8 @@
 //! page, the import form's dry run and apply, the notice composer with its preview and
 //! field errors, the receipts page and the follow-up form.
 
+use std::time::Duration;
+
 use chrono::Utc;
 use citycore::{accounts::Role, with_pool};
 
@@ -141,9 +143,37 @@ async fn import_page_checks_then_applies_staged_file() {
     assert_eq!(response.status(), 422, "another user cannot apply the staged file");
     assert!(response.text().await.unwrap().contains("id=\"file-error\""));
 
+    let pause = app.state.import_jobs.pause_next_write(1);
     let response = post_import(&worker, None, &apply).await;
     assert_eq!(response.status(), 303, "apply redirects");
-    assert_eq!(response.headers()["location"], "/residents?notice=notice-residents-imported");
+    let location = response.headers()["location"].to_str().unwrap().to_owned();
+    assert!(location.starts_with("/residents/import/"), "{location}");
+    tokio::time::timeout(Duration::from_secs(30), pause.reached()).await.expect("write step");
+    let (status, running) = page(&worker, &location).await;
+    assert_eq!(status, 200);
+    assert!(running.contains("data-state=\"writing\""), "{running}");
+    assert!(running.contains("<progress id=\"import-progress\" max=\"2\" value=\"1\">"));
+    assert!(running.contains(&format!("hx-get=\"{location}/progress\"")), "htmx polls");
+    assert!(running.contains("<meta http-equiv=\"refresh\""), "reloads without JavaScript");
+    assert_eq!(page(&other, &location).await.0, 404, "another user's job is not found");
+    pause.release();
+
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    let fragment = loop {
+        let (status, fragment) = page(&worker, &format!("{location}/progress")).await;
+        assert_eq!(status, 200);
+        if fragment.contains("data-state=\"done\"") {
+            break fragment;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "job still running: {fragment}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    assert!(fragment.contains("<a href=\"/residents\">"), "links to the registry");
+    assert!(!fragment.contains("hx-get"), "polling stops once done");
+    assert!(!fragment.contains("<html"), "the fragment is the progress block alone");
+    let (_, finished) = page(&worker, &location).await;
+    assert!(!finished.contains("http-equiv=\"refresh\""), "no reload once done");
+    assert!(finished.contains("id=\"residents-written\">2<"), "{finished}");
     let (_, list) = page(&worker, "/residents").await;
     assert!(list.contains("赵一<"), "imported residents listed");
     assert!(list.contains("赵二<"), "imported residents listed");

@@ -16,7 +16,7 @@ const XLSX_TYPE: &str = "application/vnd.openxmlformats-officedocument.spreadshe
 
 /// Builds a valid identity number for a Chaoyang resident born on `birth` (YYYYMMDD),
 /// with sequence `sequence` (odd for men) and the GB 11643 check digit.
-fn identity(birth: &str, sequence: u32) -> String {
+pub(crate) fn identity(birth: &str, sequence: u32) -> String {
     let body = format!("110105{birth}{:03}", sequence % 1000);
     let weights = [7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2];
     let sum: u32 = body.bytes().zip(weights).map(|(b, w)| u32::from(b - b'0') * w).sum();
@@ -30,7 +30,7 @@ fn with_wrong_check_digit(number: &str) -> String {
     format!("{}{last}", &number[..17])
 }
 
-async fn registry_app() -> (TestApp, Session) {
+pub(crate) async fn registry_app() -> (TestApp, Session) {
     let app = spawn_app().await;
     app.ensure_test_areas().await;
     let admin = app.login_as(Role::Administrator, &[]).await;
@@ -43,7 +43,7 @@ async fn registry_app() -> (TestApp, Session) {
     (app, admin)
 }
 
-async fn upload(
+pub(crate) async fn upload(
     session: &Session,
     file_name: &str,
     bytes: Vec<u8>,
@@ -52,7 +52,7 @@ async fn upload(
     upload_with(session, file_name, bytes, query, &[]).await
 }
 
-async fn upload_with(
+pub(crate) async fn upload_with(
     session: &Session,
     file_name: &str,
     bytes: Vec<u8>,
@@ -69,14 +69,14 @@ async fn upload_with(
     request.multipart(form).send().await.expect("request sent")
 }
 
-async fn count(app: &TestApp, table: &str) -> i64 {
+pub(crate) async fn count(app: &TestApp, table: &str) -> i64 {
     let sql = format!("SELECT COUNT(*) FROM {table}");
     with_pool!(&app.db, |pool| {
         sqlx::query_scalar(sqlx::AssertSqlSafe(sql.clone())).fetch_one(pool).await.unwrap()
     })
 }
 
-fn csv_file(rows: &[String]) -> Vec<u8> {
+pub(crate) fn csv_file(rows: &[String]) -> Vec<u8> {
     let mut text = format!("{CHINESE_HEADER}\n");
     for row in rows {
         text.push_str(row);
@@ -461,14 +461,14 @@ async fn export_is_masked_scoped_and_audited() {
     assert!(filtered.contains("rows=1"), "{filtered}");
 }
 
-#[tokio::test]
-async fn large_file_imports_in_one_transaction() {
-    let (app, admin) = registry_app().await;
+/// Builds `count` valid rows of a street, four residents to a household spread over
+/// three grids; `count` stays below 60,000 so that numbers never repeat.
+pub(crate) fn street_rows(count: u32) -> Vec<String> {
     let grids = [areas::GRID_A1, areas::GRID_A2, areas::GRID_B1];
     let surnames = ["王", "李", "张", "刘", "陈", "杨", "赵", "黄", "周", "吴"];
     let given = ["秀英", "建国", "桂兰", "志强", "丽娟", "海燕", "国华", "春梅"];
     let relations = ["户主", "配偶", "子女", "父母"];
-    let rows: Vec<String> = (0..2_000u32)
+    (0..count)
         .map(|n| {
             let household = n / 4;
             // Each thousand rows has its own birth month, so numbers never repeat.
@@ -487,7 +487,13 @@ async fn large_file_imports_in_one_transaction() {
                 n
             )
         })
-        .collect();
+        .collect()
+}
+
+#[tokio::test]
+async fn large_file_imports_in_one_transaction() {
+    let (app, admin) = registry_app().await;
+    let rows = street_rows(2_000);
     let response = upload(&admin, "street.csv", csv_file(&rows), "?mode=apply").await;
     let status = response.status();
     let report: Value = response.json().await.unwrap();

@@ -7,6 +7,7 @@ use chrono::Utc;
 
 use super::{
     columns::Field,
+    job::Progress,
     validate::{Plan, RowProblem},
 };
 use crate::{
@@ -98,7 +99,8 @@ pub async fn match_households(db: &Db, plan: &mut Plan) -> Result<(), sqlx::Erro
     Ok(())
 }
 
-/// Writes every household and resident of a plan without problems in one transaction.
+/// Writes every household and resident of a plan without problems in one transaction,
+/// counting written residents in `progress`.
 ///
 /// # Errors
 /// The database error; a unique violation means a person was registered after the
@@ -107,8 +109,9 @@ pub async fn write_plan(
     db: &Db,
     keys: &Keyring,
     plan: &Plan,
-    import_id: &str,
+    progress: &Progress,
 ) -> Result<(), sqlx::Error> {
+    let import_id = progress.import_id();
     let now = Utc::now();
     let _turn = db.write_turn().await;
     let mut written = 0usize;
@@ -171,6 +174,7 @@ pub async fn write_plan(
                     .await?;
                 }
                 written += 1;
+                progress.set_rows_written(written).await;
                 if written.is_multiple_of(PROGRESS_EVERY_ROWS) {
                     tracing::info!(
                         import.id = import_id,

@@ -3,22 +3,30 @@
 //! - `GET /api/v1/resident-imports/template?format=xlsx|csv&locale=en`
 //! - `POST /api/v1/resident-imports?mode=dry_run|apply`, a multipart form with `file`
 //!   and optional `mode`, `sheet` and `mapping` (a JSON object of header to field).
+//!   With `Prefer: respond-async` or `?async=true` the import runs as a [`super::job`]:
+//!   202 Accepted with the job and `Location: /api/v1/resident-imports/{import_id}`.
+//! - `GET /api/v1/resident-imports/{import_id}`: the job's state, counts and, once it
+//!   has ended, its report.
 
 use std::collections::HashMap;
 
 use axum::{
     Json, Router,
     extract::{
-        DefaultBodyLimit, Multipart, Query, State,
+        DefaultBodyLimit, Multipart, Path, Query, State,
         multipart::{Field as MultipartField, MultipartError, MultipartRejection},
     },
-    http::{HeaderMap, StatusCode, header},
+    http::{HeaderMap, HeaderValue, StatusCode, header},
     response::{IntoResponse, Response},
     routing::{get, post},
 };
 use serde::Deserialize;
 
-use super::{ImportContext, ImportError, MAX_FILE_BYTES, Mode, Upload, run_import, template};
+use super::{
+    ImportContext, ImportError, MAX_FILE_BYTES, Mode, Upload,
+    job::{self, ImportJob, Progress},
+    run_import, template,
+};
 use crate::{
     accounts::{ClientIp, CurrentUser, Permission},
     http::{AppError, AppState, UserMessage, error::request_locale},
@@ -32,6 +40,7 @@ pub fn router() -> Router<AppState> {
     Router::new()
         .route("/api/v1/resident-imports/template", get(get_template))
         .route("/api/v1/resident-imports", post(post_import))
+        .route("/api/v1/resident-imports/{import_id}", get(get_import_job))
         .layer(DefaultBodyLimit::max(MAX_FILE_BYTES + FORM_OVERHEAD_BYTES))
 }
 
@@ -93,10 +102,23 @@ async fn get_template(
 struct ImportQuery {
     mode: Option<String>,
     locale: Option<String>,
+    /// Runs the import as a job, like `Prefer: respond-async`.
+    #[serde(rename = "async")]
+    run_async: Option<bool>,
+}
+
+/// Reports whether the request wants a job (`?async=true`, or the `respond-async`
+/// preference of RFC 7240 in a `Prefer` header), and whether the header requested it.
+fn wants_job(headers: &HeaderMap, query: &ImportQuery) -> (bool, bool) {
+    let preferred = headers.get_all("prefer").iter().filter_map(|v| v.to_str().ok()).any(|v| {
+        v.split([',', ';']).any(|token| token.trim().eq_ignore_ascii_case("respond-async"))
+    });
+    (preferred || query.run_async == Some(true), preferred)
 }
 
 /// Checks an upload, and writes it with `mode=apply`: 200 with the report for a dry
-/// run, 201 for a written apply, 422 with the same report when rows have problems.
+/// run, 201 for a written apply, 422 with the same report when rows have problems. As
+/// a job, 202 with the job at once; see [`get_import_job`].
 #[tracing::instrument(skip_all, fields(user.id = user.user_id))]
 async fn post_import(
     State(state): State<AppState>,
@@ -112,8 +134,13 @@ async fn post_import(
     })?;
     let upload = read_form(multipart, query.mode.as_deref()).await?;
     let locale = file_locale(&state, &user, &headers, query.locale.as_deref());
-    let index = state.locator.snapshot();
     let actor = user.actor(&client_ip);
+    if let (true, preferred) = wants_job(&headers, &query) {
+        let import_id = job::start_job(&state, user.clone(), actor, locale, upload).await?;
+        let job = job::find_job(&state.import_jobs, &state.db, &user, &import_id, locale).await?;
+        return Ok(accepted(&import_id, job, preferred));
+    }
+    let index = state.locator.snapshot();
     let ctx = ImportContext {
         db: &state.db,
         keys: &state.residents,
@@ -122,7 +149,7 @@ async fn post_import(
         actor: &actor,
         locale,
     };
-    match run_import(ctx, upload).await {
+    match run_import(ctx, upload, &Progress::detached()).await {
         Ok(report) if report.applied => Ok((StatusCode::CREATED, Json(report)).into_response()),
         Ok(report) => Ok(Json(report).into_response()),
         Err(ImportError::Rejected(report)) => {
@@ -130,6 +157,38 @@ async fn post_import(
         }
         Err(error) => Err(error.into()),
     }
+}
+
+/// Builds the 202 Accepted response of a started job, pointing at its progress.
+fn accepted(import_id: &str, job: Option<ImportJob>, preferred: bool) -> Response {
+    let mut response = (StatusCode::ACCEPTED, Json(job)).into_response();
+    let headers = response.headers_mut();
+    let location = format!("/api/v1/resident-imports/{import_id}");
+    if let Ok(location) = HeaderValue::from_str(&location) {
+        headers.insert(header::LOCATION, location);
+    }
+    if preferred {
+        headers.insert("preference-applied", HeaderValue::from_static("respond-async"));
+    }
+    response
+}
+
+/// Returns an import job of the user, or any job to an administrator: its state and
+/// counts, and once it has ended the report that the synchronous call returns. Others'
+/// jobs and unknown ids get 404.
+#[tracing::instrument(skip_all, fields(user.id = user.user_id, import.id = %import_id))]
+async fn get_import_job(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    headers: HeaderMap,
+    Path(import_id): Path<String>,
+) -> Result<Response, AppError> {
+    user.require(Permission::ManageResidents)?;
+    let locale = file_locale(&state, &user, &headers, None);
+    let job = job::find_job(&state.import_jobs, &state.db, &user, &import_id, locale)
+        .await?
+        .ok_or_else(|| AppError::NotFound(UserMessage::new("resident_import_job_not_found")))?;
+    Ok(Json(job).into_response())
 }
 
 /// Reads the form fields: the file chunk by chunk up to [`MAX_FILE_BYTES`], and the

@@ -6,13 +6,15 @@
 //! applies the file and no row has a problem, [`apply`] writes it in one transaction. A dry
 //! run, the default, stops before the last step and writes nothing.
 //!
-//! The import runs within its request. Each import gets an id that its log lines, its
-//! report and its audit entry carry; progress goes to the log every 10,000 rows.
+//! An import runs within its request, or as a background [`job`] whose progress the
+//! caller polls. Each import gets an id that its log lines, its report, its job and its
+//! audit entry carry. Progress also goes to the log every 10,000 rows.
 //! The [`template`] module builds the downloadable template.
 
 pub mod apply;
 pub mod columns;
 pub mod http;
+pub mod job;
 pub mod read;
 pub mod template;
 pub mod validate;
@@ -21,7 +23,12 @@ use std::collections::HashMap;
 
 use serde::Serialize;
 
-use self::{columns::ColumnMap, read::Sheet, validate::Checker};
+use self::{
+    columns::ColumnMap,
+    job::{JobState, Progress},
+    read::Sheet,
+    validate::Checker,
+};
 use crate::{
     accounts::CurrentUser,
     audit::{self, Actor, AuditAction, NewAuditEntry},
@@ -166,7 +173,8 @@ pub struct ImportContext<'a> {
     pub locale: Locale,
 }
 
-/// Checks an uploaded file and, for [`Mode::Apply`] without problems, writes it.
+/// Checks an uploaded file and, for [`Mode::Apply`] without problems, writes it, under
+/// the id of `progress` and keeping its state and counts current.
 ///
 /// # Errors
 /// [`ImportError::File`] for an unusable file, [`ImportError::Rejected`] with the
@@ -176,17 +184,20 @@ pub struct ImportContext<'a> {
 pub async fn run_import(
     ctx: ImportContext<'_>,
     upload: Upload,
+    progress: &Progress,
 ) -> Result<ImportReport, ImportError> {
-    let import_id = uuid::Uuid::now_v7().to_string();
+    let import_id = progress.import_id().to_owned();
     tracing::Span::current().record("import.id", import_id.as_str());
     tracing::info!(import.bytes = upload.bytes.len(), "resident import started");
     let sheet = read_upload(&upload).await?;
     let columns = ColumnMap::resolve(&sheet.headers, &upload.mapping)
         .map_err(|message| ImportError::File(message.field("file")))?;
     tracing::info!(import.rows = sheet.rows.len(), "resident import read");
+    progress.set_rows_total(sheet.rows.len());
+    progress.set_state(JobState::Checking);
     let tags = tags::list_tags(ctx.db).await?;
-    let mut plan =
-        Checker::new(ctx.index, ctx.user, &tags, ctx.keys, &columns).check_rows(&sheet.rows);
+    let checker = Checker::new(ctx.index, ctx.user, &tags, ctx.keys, &columns);
+    let mut plan = checker.check_rows(&sheet.rows, progress);
     apply::mark_registered(ctx.db, &mut plan).await?;
     apply::match_households(ctx.db, &mut plan).await?;
     let mut report = build_report(&import_id, &upload, &sheet, &columns, &plan, ctx.locale);
@@ -201,7 +212,9 @@ pub async fn run_import(
     if report.problem_count > 0 {
         return Err(ImportError::Rejected(Box::new(report)));
     }
-    apply::write_plan(ctx.db, ctx.keys, &plan, &import_id).await.map_err(|error| {
+    progress.set_rows_to_write(report.residents_to_create);
+    progress.set_state(JobState::Writing);
+    apply::write_plan(ctx.db, ctx.keys, &plan, progress).await.map_err(|error| {
         if crate::residents::tags::is_unique_violation(&error) {
             tracing::warn!("resident import met a number registered meanwhile; nothing written");
             ImportError::Conflict

@@ -10,6 +10,7 @@ use chrono::NaiveDate;
 
 use super::{
     columns::{ColumnMap, Field, parse_relation},
+    job::Progress,
     read::SheetRow,
 };
 use crate::{
@@ -104,13 +105,15 @@ impl<'a> Checker<'a> {
         Checker { index, user, tags, keys, columns, grids_by_name }
     }
 
-    /// Checks every row and groups the good ones; duplicates within the file are found
-    /// here, those already registered by [`super::apply::mark_registered`].
-    pub fn check_rows(&self, rows: &[SheetRow]) -> Plan {
+    /// Checks every row and groups the good ones, counting checked rows in `progress`.
+    /// Duplicates within the file are found here, those already registered by
+    /// [`super::apply::mark_registered`].
+    pub fn check_rows(&self, rows: &[SheetRow], progress: &Progress) -> Plan {
         let mut plan = Plan::default();
         let mut first_row_of: HashMap<String, u32> = HashMap::new();
         let mut household_at: HashMap<(String, i64), usize> = HashMap::new();
         for (checked, row) in rows.iter().enumerate() {
+            progress.set_rows_checked(checked);
             if checked > 0 && checked.is_multiple_of(10_000) {
                 tracing::info!(import.rows_checked = checked, "resident import progress");
             }
@@ -147,6 +150,7 @@ impl<'a> Checker<'a> {
             }
             plan.problems.extend(problems);
         }
+        progress.set_rows_checked(rows.len());
         plan.households.retain(|household| !household.residents.is_empty());
         plan
     }

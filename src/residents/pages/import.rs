@@ -3,7 +3,8 @@
 //!
 //! The dry run keeps the uploaded bytes in [`super::staging`] for 30 minutes when the
 //! file has no problems, and the apply form names them by an unguessable id, so the
-//! file is uploaded once.
+//! file is uploaded once. The apply runs as an import job, whose progress page is
+//! [`super::import_job`].
 
 use askama::Template;
 use axum::{
@@ -20,7 +21,9 @@ use crate::{
     accounts::{ClientIp, CurrentUser, Permission},
     http::{AppError, AppState, UserMessage, pages::PageContext},
     residents::import::{
-        ImportContext, ImportError, ImportReport, MAX_FILE_BYTES, Mode, Upload, run_import,
+        ImportContext, ImportError, ImportReport, MAX_FILE_BYTES, Mode, Upload,
+        job::{self, Progress},
+        run_import,
     },
 };
 
@@ -68,8 +71,8 @@ pub async fn get_import(user: CurrentUser, ctx: PageContext) -> Result<Response,
     render_page(&ImportPage::new(ctx), StatusCode::OK)
 }
 
-/// Checks an uploaded file (the dry run) or applies a staged one, then shows the report
-/// or, after an apply, redirects to the resident list.
+/// Checks an uploaded file (the dry run) and shows the report, or starts a job that
+/// applies a staged one and redirects to its progress page.
 #[tracing::instrument(skip_all, fields(user.id = user.user_id))]
 pub async fn post_import(
     State(state): State<AppState>,
@@ -91,8 +94,15 @@ pub async fn post_import(
             return render_page(&page, StatusCode::UNPROCESSABLE_ENTITY);
         }
     };
-    let index = state.locator.snapshot();
     let actor = user.actor(&client_ip);
+    if let Some(staged_id) = staged_id {
+        // The job has its own copy of the bytes, and a second click finds no staged file.
+        let locale = page.ctx.locale;
+        let import_id = job::start_job(&state, user, actor, locale, upload).await?;
+        staging::remove(&state.settings.data_dir, &staged_id).await;
+        return Ok(see_other(&format!("/residents/import/{import_id}")));
+    }
+    let index = state.locator.snapshot();
     let import = ImportContext {
         db: &state.db,
         keys: &state.residents,
@@ -102,32 +112,24 @@ pub async fn post_import(
         locale: page.ctx.locale,
     };
     // A dry run's file is kept once it turns out clean, so its bytes outlive the import.
-    let dry_run_upload = (upload.mode == Mode::DryRun).then(|| upload.clone());
-    let outcome = run_import(import, upload).await;
-    show_outcome(&state, &user, page, outcome, dry_run_upload, staged_id).await
+    let dry_run_upload = upload.clone();
+    let outcome = run_import(import, upload, &Progress::detached()).await;
+    show_outcome(&state, &user, page, outcome, dry_run_upload).await
 }
 
-/// Turns an import's outcome into a redirect after an apply, else the report page. A clean
-/// dry run stages its file and offers the apply button.
+/// Shows a dry run's report. A clean dry run stages its file and offers the apply button.
 async fn show_outcome(
     state: &AppState,
     user: &CurrentUser,
     mut page: ImportPage,
     outcome: Result<ImportReport, ImportError>,
-    dry_run_upload: Option<Upload>,
-    staged_id: Option<String>,
+    upload: Upload,
 ) -> Result<Response, AppError> {
     let data_dir = &state.settings.data_dir;
     match outcome {
-        Ok(report) if report.applied => {
-            if let Some(id) = staged_id {
-                staging::remove(data_dir, &id).await;
-            }
-            Ok(see_other("/residents?notice=notice-residents-imported"))
-        }
         Ok(report) => {
             let clean = report.problem_count == 0 && report.residents_to_create > 0;
-            if let (true, Some(upload)) = (clean, dry_run_upload) {
+            if clean {
                 let staged = staging::stage(
                     data_dir,
                     &state.residents,

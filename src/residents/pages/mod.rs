@@ -1,5 +1,5 @@
 //! Console pages of the resident registry and of notices to residents: the resident
-//! list with its household pages, the import form, the notice composer with its audience
+//! list with its household pages, the import form and its progress page, the notice composer with its audience
 //! preview, the notice list with receipts, and the follow-up list of grid workers.
 //!
 //! Handlers turn form fields into the inputs of the JSON API's domain functions
@@ -10,6 +10,7 @@
 mod compose;
 mod follow_up;
 mod import;
+mod import_job;
 mod notices;
 mod registry;
 mod staging;
@@ -37,6 +38,8 @@ pub fn router() -> Router<AppState> {
     Router::new()
         .route("/residents", get(registry::get_registry))
         .route("/residents/households/{household_id}", get(registry::get_household))
+        .route("/residents/import/{import_id}", get(import_job::get_import_job))
+        .route("/residents/import/{import_id}/progress", get(import_job::get_import_progress))
         .route("/resident-notices", get(notices::get_notices))
         .route("/resident-notices/new", get(compose::get_compose).post(compose::post_compose))
         .route("/resident-notices/follow-up", get(follow_up::get_follow_up))

@@ -1,5 +1,5 @@
 // Residents and notices in the console. A community worker imports a roster (a dry run,
-// then the apply), previews and sends a targeted notice and reads its receipts. A grid
+// then the apply, whose progress page reaches done), previews and sends a targeted notice and reads its receipts. A grid
 // worker then records a follow-up. Every new page is scanned with axe-core.
 
 import assert from 'node:assert/strict';
@@ -88,7 +88,13 @@ test('community worker imports, notifies, and a grid worker follows up', async (
     assert.equal(await page.locator('#problem-count').innerText(), '0', 'dry run without problems');
     await assertAccessible(page, 'import dry run report');
     await submit(page, page.locator('main form:has(input[name="staged_id"]) [type="submit"]'));
-    assert.match(page.url(), /\/residents\?notice=notice-residents-imported$/, 'applied');
+    assert.match(page.url(), /\/residents\/import\/[0-9a-f-]{36}$/, 'apply opens the progress page');
+    assert.equal(await page.locator('#import-progress').count(), 1, 'progress bar shown');
+    // htmx swaps in the progress block every second until the job has ended.
+    await page.locator('#import-job[data-state="done"]').waitFor({ timeout: 30_000 });
+    assert.equal(await page.locator('#residents-written').innerText(), '3', 'three residents written');
+    await assertAccessible(page, 'import progress page, done');
+    await Promise.all([page.waitForNavigation(), page.locator('#import-job a[href="/residents"]').click()]);
     assert.match(await page.locator('main table').innerText(), /孙三/, 'imported resident listed');
     await assertAccessible(page, '/residents');
     await page.locator('main a[href^="/residents/households/"]').first().click();
