@@ -41,5 +41,6 @@ mod search;
 mod sensors;
 
 // Import and export of the resident registry.
+mod resident_email;
 mod resident_pages;
 mod residents_import;
