@@ -18,7 +18,8 @@
 //! Invariants:
 //! - A notice reaches each recipient's inbox exactly once (the primary key of
 //!   `notice_recipient`).
-//! - A delivery that its channel accepted is never sent again.
+//! - A delivery that its channel accepted is never claimed again; only a node that
+//!   stops between the acceptance and the update of the row can send a second copy.
 //! - Every read is limited to the viewer's grids.
 //! - Phone numbers leave the database only in requests to the configured gateway, and
 //!   e-mail addresses only in messages to the configured SMTP server, one address each.

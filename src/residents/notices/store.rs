@@ -42,11 +42,11 @@ macro_rules! fan_out {
             $crate::bind_audience!(query, &binds).execute(&mut *$tx).await?.rows_affected();
         let channels: Channels = $channels;
         // Column names are constants of this file, never request text.
-        let wanted = [
+        let enabled = [
             (channels.webhook, "webhook", "phone_sealed"),
             (channels.email, "email", "email_sealed"),
         ];
-        for (_, channel, contact) in wanted.into_iter().filter(|(on, _, _)| *on) {
+        for (_, channel, contact) in enabled.into_iter().filter(|(on, _, _)| *on) {
             let insert = format!(
                 "INSERT INTO notice_delivery (notice_id, resident_id, channel, status, \
                  next_attempt_at) SELECT nr.notice_id, nr.resident_id, $3, 'pending', $2 \
