@@ -2,12 +2,14 @@
 
 audit-action-resident-created = Resident registered
 audit-action-resident-revealed = Resident number revealed
+audit-action-resident-contact-updated = Resident contact details changed
 audit-action-resident-key-rotated = Registry data key rotated
 
 error-identity-number-format = The identity number must have 18 characters: 17 digits and a check digit 0–9 or X, such as 11010519491231002X.
 error-identity-number-birth-date = The identity number holds the birth date "{ $digits }", which is not a real date between 1900 and today; check digits 7 to 14.
 error-identity-number-check-digit = The identity number's last character does not match its check digit; check each digit against the identity card.
 error-phone-invalid = The phone number must have 7 to 12 digits, such as 13800138000 or 010-65529988.
+error-email-invalid = The e-mail address must be one address such as zhang.san@example.com, with no name or spaces; leave it empty when the resident has none.
 error-resident-address-invalid = Enter the household's address, 1 to { $max } characters.
 error-resident-grid-unknown = "{ $code }" is not the code of a grid; use the code of a grid from the area list, such as 110105001001001.
 error-resident-household-unknown = Household { $id } does not exist in your areas; create the household first or use the id of one of yours.
@@ -19,7 +21,8 @@ error-resident-birth-date-mismatch = The birth date does not match the identity 
 error-resident-limit-invalid = The limit must be a whole number from 1 to 200.
 error-resident-tag-filter-unknown = No tag has this code; list the codes with GET /api/v1/resident-tags.
 error-resident-query-invalid = The query string is invalid: { $reason }
-error-resident-reveal-field = Choose the number to reveal: identity_number or phone.
+error-resident-reveal-field = Choose the value to reveal: identity_number, phone or email.
+error-resident-contact-empty = Give phone or email to change; an empty string removes the stored value.
 error-resident-reveal-reason = Give the reason for seeing the number, 1 to { $max } characters; it is kept in the audit log.
 error-resident-tag-code-invalid = The tag code must be 1 to 40 lower-case letters, digits or underscores, such as living_alone.
 error-resident-tag-name-invalid = Enter the tag's name, up to 50 characters in Chinese and 80 in English.

@@ -1,6 +1,7 @@
 # 居民档案的消息。
 
 audit-action-resident-created = 登记居民
+audit-action-resident-contact-updated = 修改居民联系方式
 audit-action-resident-revealed = 查看居民完整号码
 audit-action-resident-key-rotated = 轮换档案数据密钥
 
@@ -8,6 +9,7 @@ error-identity-number-format = 身份证号应为 18 位：17 位数字加 1 位
 error-identity-number-birth-date = 身份证号中的出生日期“{ $digits }”不是 1900 年至今的有效日期，请核对第 7 至 14 位。
 error-identity-number-check-digit = 身份证号最后一位与校验码不符，请对照身份证逐位核对。
 error-phone-invalid = 电话号码应为 7 至 12 位数字，例如 13800138000 或 010-65529988。
+error-email-invalid = 电子邮箱应为单个地址，例如 zhang.san@example.com，不含姓名或空格；居民没有邮箱时请留空。
 error-resident-address-invalid = 请填写户地址，1 至 { $max } 个字。
 error-resident-grid-unknown = “{ $code }”不是网格编码，请使用区域列表中的网格编码，例如 110105001001001。
 error-resident-household-unknown = 您的辖区内没有编号为 { $id } 的户，请先建户，或填写您辖区内的户编号。
@@ -19,7 +21,8 @@ error-resident-birth-date-mismatch = 出生日期与身份证号不符；不填�
 error-resident-limit-invalid = limit 应为 1 至 200 的整数。
 error-resident-tag-filter-unknown = 没有这个编码的标签，可用 GET /api/v1/resident-tags 查看标签编码。
 error-resident-query-invalid = 查询参数无效：{ $reason }
-error-resident-reveal-field = 请选择要查看的号码：identity_number（身份证号）或 phone（电话）。
+error-resident-reveal-field = 请选择要查看的内容：identity_number（身份证号）、phone（电话）或 email（电子邮箱）。
+error-resident-contact-empty = 请填写要修改的 phone（电话）或 email（电子邮箱）；填空字符串表示删除已登记的内容。
 error-resident-reveal-reason = 请填写查看完整号码的理由，1 至 { $max } 个字；理由记入审计日志。
 error-resident-tag-code-invalid = 标签编码应为 1 至 40 个小写字母、数字或下划线，例如 living_alone。
 error-resident-tag-name-invalid = 请填写标签名称，中文不超过 50 个字，英文不超过 80 个字符。

@@ -29,9 +29,12 @@ pub enum AuditAction {
     PlacesImported,
     /// A resident registered.
     ResidentCreated,
-    /// A resident's identity or phone number shown in clear; the detail names the
-    /// field and the reason given.
+    /// A resident's identity or phone number or e-mail address shown in clear; the
+    /// detail names the field and the reason given.
     ResidentRevealed,
+    /// A resident's phone number or e-mail address changed; the detail names the
+    /// fields, never the values.
+    ResidentContactUpdated,
     /// Registry values re-sealed under a new data key.
     ResidentKeyRotated,
     /// Households and residents written by a file import; the detail gives the counts.
@@ -43,7 +46,7 @@ pub enum AuditAction {
 }
 
 impl AuditAction {
-    pub const ALL: [AuditAction; 16] = [
+    pub const ALL: [AuditAction; 17] = [
         AuditAction::LoginSucceeded,
         AuditAction::LoginFailed,
         AuditAction::AccountLocked,
@@ -56,6 +59,7 @@ impl AuditAction {
         AuditAction::PlacesImported,
         AuditAction::ResidentCreated,
         AuditAction::ResidentRevealed,
+        AuditAction::ResidentContactUpdated,
         AuditAction::ResidentKeyRotated,
         AuditAction::ResidentsImported,
         AuditAction::ResidentsExported,
@@ -76,6 +80,7 @@ impl AuditAction {
             AuditAction::PlacesImported => "places_imported",
             AuditAction::ResidentCreated => "resident_created",
             AuditAction::ResidentRevealed => "resident_revealed",
+            AuditAction::ResidentContactUpdated => "resident_contact_updated",
             AuditAction::ResidentKeyRotated => "resident_key_rotated",
             AuditAction::ResidentsImported => "residents_imported",
             AuditAction::ResidentsExported => "residents_exported",

@@ -30,10 +30,11 @@ use crate::{
         crypto::Field,
         identity::{mask_identity, mask_phone},
         notices::{
-            Priority,
+            Channels, Priority,
             audience::Audience,
+            delivery::deliver_due,
             store::{NewNotice, insert_notice},
-            webhook::{client, deliver_due},
+            webhook::WebhookTransport,
         },
     },
     with_pool,
@@ -95,7 +96,8 @@ pub async fn run_notices(mut settings: Settings, args: NoticeBenchArgs) -> anyho
     };
     for webhook in [false, true] {
         let started = Instant::now();
-        let (_, recipients) = insert_notice(&db, &notice, Utc::now(), webhook).await?;
+        let channels = Channels { webhook, email: false };
+        let (_, recipients) = insert_notice(&db, &notice, Utc::now(), channels).await?;
         println!(
             "backend {:?}: fan-out to {recipients} inboxes{} in {:.3} s",
             db.backend(),
@@ -104,12 +106,11 @@ pub async fn run_notices(mut settings: Settings, args: NoticeBenchArgs) -> anyho
         );
     }
 
-    let http = client(&settings.notices)?;
+    let transport = WebhookTransport::new(&settings.notices)?;
     let started = Instant::now();
     let mut delivered = 0;
     loop {
-        let report =
-            deliver_due(&db, &state.residents, &settings.notices, &http, Utc::now()).await?;
+        let report = deliver_due(&db, &state.residents, &transport, Utc::now()).await?;
         anyhow::ensure!(
             report.failed == 0 && report.retried == 0,
             "the gateway refused: {report:?}"

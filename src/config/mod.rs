@@ -16,7 +16,7 @@ use figment::{
 };
 use serde::{Deserialize, Serialize};
 
-pub use notices::NoticeSettings;
+pub use notices::{NoticeSettings, SmtpTls};
 
 /// The commented example configuration printed by `citycore config example`.
 pub const EXAMPLE_TOML: &str = include_str!("example.toml");
@@ -367,7 +367,7 @@ impl Settings {
         if self.database.max_connections == 0 {
             return bad("database.max_connections", "must be at least 1");
         }
-        Ok(())
+        self.notices.validate().or_else(|(key, reason)| bad(key, reason))
     }
 
     /// Returns the database URL, defaulting to a SQLite file in the data directory.

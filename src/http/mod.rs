@@ -189,7 +189,7 @@ async fn record_metrics(request: Request, next: Next) -> Response {
 pub async fn serve(state: AppState, listener: tokio::net::TcpListener) -> anyhow::Result<()> {
     let grace = Duration::from_secs(state.settings.server.shutdown_grace_seconds);
     let refresher = state.locator.spawn_refresher(state.db.clone());
-    let notice_worker = crate::residents::notices::webhook::spawn(state.clone());
+    let notice_worker = crate::residents::notices::delivery::spawn(state.clone());
     let app = router(state.clone());
     let address = listener.local_addr()?;
     tracing::info!(server.address = %address, "serving");

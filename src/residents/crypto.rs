@@ -26,6 +26,7 @@ const FORMAT: &str = "v1";
 pub enum Field {
     IdentityNumber,
     Phone,
+    Email,
     /// The lookup key itself, sealed under the data key in the `resident_key` table.
     LookupKey,
     /// An uploaded roster kept between an import's dry run and its apply, base64 inside.
@@ -37,6 +38,7 @@ impl Field {
         match self {
             Field::IdentityNumber => "identity_number",
             Field::Phone => "phone",
+            Field::Email => "email",
             Field::LookupKey => "lookup_key",
             Field::StagedImport => "staged_import",
         }

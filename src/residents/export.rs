@@ -1,7 +1,7 @@
 //! Export of a filtered resident list as `.xlsx` or CSV.
 //!
-//! The file contains what the list endpoint shows: identity and phone numbers only in their
-//! masked form (the sealed values are never read here), and only residents of grids
+//! The file contains what the list endpoint shows: identity and phone numbers and e-mail
+//! addresses only in their masked form (the sealed values are never read here), and only residents of grids
 //! under the user's areas. Every export is written to the audit log with its filter and
 //! row count before the file is sent; when that write fails, no file is sent.
 
@@ -197,6 +197,7 @@ async fn build_table(
         Field::IdentityNumber.header(locale).to_owned(),
         Field::Relation.header(locale).to_owned(),
         Field::Phone.header(locale).to_owned(),
+        Field::Email.header(locale).to_owned(),
         Field::Tags.header(locale).to_owned(),
     ];
     let mut table = vec![header];
@@ -212,6 +213,7 @@ async fn build_table(
             resident.identity_number.clone(),
             relation_label(resident.relation, locale).to_owned(),
             resident.phone.clone().unwrap_or_default(),
+            resident.email.clone().unwrap_or_default(),
             tags_cell(resident),
         ]);
     }

@@ -14,6 +14,7 @@ use serde::Serialize;
 
 use super::{
     Household, Resident,
+    contact::{self, ContactInput},
     organisations::{self, Organisation, OrganisationInput},
     service,
     tags::{self, NewTag, TagDefinition},
@@ -31,7 +32,7 @@ pub fn router() -> Router<AppState> {
         .route("/api/v1/households", post(create_household))
         .route("/api/v1/households/{household_id}", get(get_household))
         .route("/api/v1/residents", post(create_resident).get(list_residents))
-        .route("/api/v1/residents/{resident_id}", get(get_resident))
+        .route("/api/v1/residents/{resident_id}", get(get_resident).patch(update_resident))
         .route("/api/v1/residents/{resident_id}/reveal", post(reveal_resident))
         .route("/api/v1/resident-tags", get(list_tags).post(create_tag))
         .route("/api/v1/organisations", post(create_organisation).get(list_organisations))
@@ -136,6 +137,25 @@ async fn get_resident(
     let resident_id = path_id(path, "resident")?;
     let index = state.locator.snapshot();
     Ok(Json(service::get_resident(&state.db, &index, &user, resident_id).await?))
+}
+
+#[tracing::instrument(skip_all, fields(user.id = user.user_id))]
+async fn update_resident(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    client_ip: ClientIp,
+    path: Result<Path<i64>, PathRejection>,
+    body: Result<Json<ContactInput>, JsonRejection>,
+) -> Result<Json<Resident>, AppError> {
+    user.require(Permission::ManageResidents)?;
+    let resident_id = path_id(path, "resident")?;
+    let input = json_body(body)?;
+    let index = state.locator.snapshot();
+    let actor = user.actor(&client_ip);
+    let keys = &state.residents;
+    let updated =
+        contact::update_contact(&state.db, keys, &index, &user, &actor, resident_id, input).await?;
+    Ok(Json(updated))
 }
 
 /// The clear value of one field; `null` when the resident has none (no phone).

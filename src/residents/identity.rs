@@ -1,5 +1,5 @@
-//! Identity numbers (GB 11643, 公民身份号码) and phone numbers: parsing, normalizing
-//! and masking.
+//! Identity numbers (GB 11643, 公民身份号码), phone numbers and e-mail addresses:
+//! parsing, normalizing and masking.
 
 use chrono::{Datelike, NaiveDate, Utc};
 
@@ -141,6 +141,94 @@ pub fn mask_phone(value: &str) -> String {
     format!("{}{tail}", "*".repeat(length.saturating_sub(4)))
 }
 
+/// Maximum length of an e-mail address, in bytes: the 254 that fit in an SMTP path.
+const MAX_EMAIL_BYTES: usize = 254;
+/// Maximum length of the part before `@`, in bytes (RFC 5321).
+const MAX_EMAIL_LOCAL_BYTES: usize = 64;
+
+/// An e-mail address in the plain `local@domain` form, lower-cased.
+///
+/// Only the forms residents give are accepted: ASCII, no quoted local part, no comment
+/// or display name, and a domain name with a dot. Mail servers in practice ignore the
+/// case of the local part too, so lower-casing all of it gives one lookup hash per
+/// mailbox.
+#[derive(Clone, PartialEq, Eq)]
+pub struct EmailAddress(String);
+
+impl std::fmt::Debug for EmailAddress {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "EmailAddress({})", self.masked())
+    }
+}
+
+impl EmailAddress {
+    /// Parses an e-mail address, ignoring surrounding spaces.
+    ///
+    /// # Errors
+    /// A message for the field `email` when the text is not one `local@domain.tld`
+    /// address.
+    pub fn parse(text: &str) -> Result<EmailAddress, UserMessage> {
+        let value = text.trim().to_ascii_lowercase();
+        let invalid = || UserMessage::new("email_invalid").field("email");
+        let Some((local, domain)) = value.split_once('@') else {
+            return Err(invalid());
+        };
+        let local_ok = (1..=MAX_EMAIL_LOCAL_BYTES).contains(&local.len())
+            && local.bytes().all(is_local_byte)
+            && !local.starts_with('.')
+            && !local.ends_with('.')
+            && !local.contains("..");
+        if value.len() > MAX_EMAIL_BYTES || !local_ok || !is_domain(domain) {
+            return Err(invalid());
+        }
+        Ok(EmailAddress(value))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// Returns the form shown on screen: the first character of the local part and the
+    /// whole domain, such as `z***@example.com`.
+    pub fn masked(&self) -> String {
+        mask_email(&self.0)
+    }
+}
+
+/// Reports whether `byte` may appear in an unquoted local part: RFC 5322 `atext` or a
+/// dot, except `*`, so that a masked address copied from an export (`z***@example.com`)
+/// is rejected instead of stored as if it were real.
+fn is_local_byte(byte: u8) -> bool {
+    byte.is_ascii_alphanumeric() || b"!#$%&'+-/=?^_`{|}~.".contains(&byte)
+}
+
+/// Reports whether `domain` is a host name of two or more labels with a letter TLD.
+fn is_domain(domain: &str) -> bool {
+    let labels: Vec<&str> = domain.split('.').collect();
+    let label_ok = |label: &&str| {
+        (1..=63).contains(&label.len())
+            && label.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
+            && !label.starts_with('-')
+            && !label.ends_with('-')
+    };
+    let top = labels.last().copied().unwrap_or_default();
+    labels.len() >= 2
+        && labels.iter().all(label_ok)
+        && top.len() >= 2
+        && top.bytes().all(|b| b.is_ascii_alphabetic())
+}
+
+/// Masks an e-mail address; see [`EmailAddress::masked`].
+pub fn mask_email(value: &str) -> String {
+    match value.split_once('@') {
+        Some((local, domain)) => {
+            let first: String = local.chars().take(1).collect();
+            format!("{first}***@{domain}")
+        }
+        None => "***".to_owned(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -194,5 +282,53 @@ mod tests {
         for text in ["12345", "138001380001234", "phone"] {
             assert_eq!(PhoneNumber::parse(text).unwrap_err().code, "phone_invalid", "{text}");
         }
+    }
+
+    #[test]
+    fn email_parse_normalizes_valid_addresses() {
+        let cases = [
+            ("plain", "zhang.san@example.com", "zhang.san@example.com"),
+            ("spaces and capitals", "  Li.Si@Mail.Example.CN ", "li.si@mail.example.cn"),
+            ("plus tag", "wang+notices@example.org", "wang+notices@example.org"),
+        ];
+        for (description, text, expected) in cases {
+            let address = EmailAddress::parse(text)
+                .unwrap_or_else(|error| panic!("{description}: {error:?}"));
+            assert_eq!(address.as_str(), expected, "{description}");
+        }
+    }
+
+    #[test]
+    fn email_parse_rejects_malformed_addresses() {
+        let long_local = format!("{}@example.com", "a".repeat(65));
+        let cases = [
+            ("no at sign", "zhang.example.com"),
+            ("two at signs", "zhang@san@example.com"),
+            ("empty local part", "@example.com"),
+            ("no dot in domain", "zhang@localhost"),
+            ("numeric top-level domain", "zhang@10.0.0.1"),
+            ("space inside", "zhang san@example.com"),
+            ("display name", "张三 <zhang@example.com>"),
+            ("two addresses", "a@example.com,b@example.com"),
+            ("double dot", "zhang..san@example.com"),
+            ("masked form from an export", "z***@example.com"),
+            ("label starts with hyphen", "zhang@-example.com"),
+            ("local part over 64 bytes", long_local.as_str()),
+            ("empty", ""),
+        ];
+        for (description, text) in cases {
+            let error = EmailAddress::parse(text).expect_err(description);
+            assert_eq!(error.code, "email_invalid", "{description}");
+            assert_eq!(error.field.as_deref(), Some("email"), "{description}");
+        }
+    }
+
+    #[test]
+    fn email_mask_keeps_first_character_and_domain() {
+        assert_eq!(mask_email("zhang@example.com"), "z***@example.com");
+        assert_eq!(EmailAddress::parse("Z@example.com").unwrap().masked(), "z***@example.com");
+        assert!(
+            !format!("{:?}", EmailAddress::parse("zhang@example.com").unwrap()).contains("zhang")
+        );
     }
 }

@@ -1,16 +1,19 @@
 //! The resident registry (居民档案): households, residents and the tags administrators
 //! define, with identity and phone numbers protected as PIPL expects.
 //!
-//! - [`identity`]: GB 11643 identity numbers and phone numbers, parsed and masked.
+//! - [`identity`]: GB 11643 identity numbers, phone numbers and e-mail addresses,
+//!   parsed and masked.
 //! - [`crypto`] and [`keys`]: AES-256-GCM sealing under a data key from the settings,
 //!   HMAC-SHA256 lookup hashes under a lookup key kept sealed in the database.
-//! - [`service`] and [`store`]: validated writes in one transaction, area-scoped reads.
+//! - [`service`] and [`store`]: validated writes in one transaction, area-scoped reads;
+//!   [`contact`]: changes of a resident's phone number and e-mail address.
 //! - [`http`]: `/api/v1/households`, `/api/v1/residents`, `/api/v1/resident-tags`,
 //!   `/api/v1/organisations`.
 //! - [`rotate`]: `citycore residents rotate-key`.
 //!
-//! Invariants: the clear identity or phone number is never stored, logged or sent
-//! unless a permitted role requests a reveal, and each reveal is audited. Every read is
+//! Invariants: the clear identity number, phone number or e-mail address is never
+//! stored or logged, and leaves citycore only towards the configured notice channels or
+//! when a permitted role requests a reveal, which is audited. Every read is
 //! limited to the grids under the viewer's areas. One resident per identity number.
 //! - [`organisations`]: merchants and property companies, their contacts and premises.
 //! - [`notices`]: targeted notices (政策触达), their inboxes, receipts, channels and
@@ -23,6 +26,7 @@
 //!
 //! Not done here: revealing a contact's phone.
 
+pub mod contact;
 pub mod crypto;
 pub mod export;
 pub mod http;
@@ -128,6 +132,8 @@ pub struct Resident {
     pub relation: Relation,
     pub identity_number: String,
     pub phone: Option<String>,
+    /// The e-mail address, masked as `z***@example.com`.
+    pub email: Option<String>,
     pub tags: Vec<tags::TagAssignment>,
     pub created_at: DateTime<Utc>,
 }

@@ -33,7 +33,7 @@ const BATCH_ROWS: i64 = 200;
 
 #[derive(Debug, Subcommand)]
 pub enum ResidentsCommand {
-    /// Re-seal every identity and phone number under a new data key.
+    /// Re-seal every identity and phone number and e-mail address under a new data key.
     RotateKey(RotateKeyArgs),
 }
 
@@ -121,8 +121,8 @@ async fn reseal_residents(db: &Db, keys: &KeySet) -> Result<u64, ResidentError> 
         let _turn = db.write_turn().await;
         let (last, resealed) = with_pool!(db, |pool| {
             let mut tx = pool.begin().await?;
-            let rows: Vec<(i64, String, Option<String>)> = sqlx::query_as(
-                "SELECT resident_id, identity_sealed, phone_sealed FROM resident \
+            let rows: Vec<(i64, String, Option<String>, Option<String>)> = sqlx::query_as(
+                "SELECT resident_id, identity_sealed, phone_sealed, email_sealed FROM resident \
                  WHERE resident_id > $1 ORDER BY resident_id LIMIT $2",
             )
             .bind(after)
@@ -130,20 +130,26 @@ async fn reseal_residents(db: &Db, keys: &KeySet) -> Result<u64, ResidentError> 
             .fetch_all(&mut *tx)
             .await?;
             let mut resealed = 0_u64;
-            for (resident_id, identity, phone) in &rows {
+            for (resident_id, identity, phone, email) in &rows {
                 let identity = reseal(keys, Field::IdentityNumber, identity)?;
                 let phone = phone.as_deref().map(|p| reseal(keys, Field::Phone, p)).transpose()?;
                 let phone = phone.flatten();
-                if identity.is_none() && phone.is_none() {
+                let email = email.as_deref().map(|e| reseal(keys, Field::Email, e)).transpose()?;
+                let email = email.flatten();
+                if identity.is_none() && phone.is_none() && email.is_none() {
                     continue;
                 }
-                resealed += u64::from(identity.is_some()) + u64::from(phone.is_some());
+                resealed += u64::from(identity.is_some())
+                    + u64::from(phone.is_some())
+                    + u64::from(email.is_some());
                 sqlx::query(
                     "UPDATE resident SET identity_sealed = COALESCE($1, identity_sealed), \
-                     phone_sealed = COALESCE($2, phone_sealed) WHERE resident_id = $3",
+                     phone_sealed = COALESCE($2, phone_sealed), \
+                     email_sealed = COALESCE($3, email_sealed) WHERE resident_id = $4",
                 )
                 .bind(identity)
                 .bind(phone)
+                .bind(email)
                 .bind(resident_id)
                 .execute(&mut *tx)
                 .await?;

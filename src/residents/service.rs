@@ -10,7 +10,7 @@ use serde::Deserialize;
 use super::{
     Gender, Household, Relation, Resident, ResidentError,
     crypto::{Field, Keyring},
-    identity::{IdentityNumber, PhoneNumber},
+    identity::{EmailAddress, IdentityNumber, PhoneNumber},
     store::{self, NewResident, ProtectedValue, ResidentFilter},
     tags::{self, TagAssignment, is_unique_violation},
 };
@@ -46,6 +46,8 @@ pub struct ResidentInput {
     pub name: String,
     pub identity_number: String,
     pub phone: Option<String>,
+    /// An e-mail address for notices; empty or missing for none.
+    pub email: Option<String>,
     pub relation: String,
     pub gender: Option<String>,
     pub birth_date: Option<NaiveDate>,
@@ -124,8 +126,9 @@ async fn household_in_scope(
 /// Validates and stores a resident with its tags, all or nothing, and audits it.
 ///
 /// # Errors
-/// 400 for a malformed identity or phone number, 422 for other invalid fields or an
-/// unknown tag, 404 for a household outside the scope, 409 for a registered number.
+/// 400 for a malformed identity or phone number or e-mail address, 422 for other
+/// invalid fields or an unknown tag, 404 for a household outside the scope, 409 for a
+/// registered number.
 pub async fn create_resident(
     db: &Db,
     keys: &Keyring,
@@ -144,6 +147,8 @@ pub async fn create_resident(
         IdentityNumber::parse(&input.identity_number).map_err(ResidentError::Malformed)?;
     let phone = input.phone.as_deref().filter(|p| !p.trim().is_empty());
     let phone = phone.map(PhoneNumber::parse).transpose().map_err(ResidentError::Malformed)?;
+    let email = input.email.as_deref().filter(|e| !e.trim().is_empty());
+    let email = email.map(EmailAddress::parse).transpose().map_err(ResidentError::Malformed)?;
     let (name, gender, relation) = check_person(&input, &identity)?;
     let definitions = tags::list_tags(db).await?;
     let tag_ids = tags::check_assignments(&definitions, &input.tags)?;
@@ -156,6 +161,7 @@ pub async fn create_resident(
         relation,
         identity: protect(keys, Field::IdentityNumber, identity.as_str(), identity.masked()),
         phone: phone.map(|p| protect(keys, Field::Phone, p.as_str(), p.masked())),
+        email: email.map(|e| protect(keys, Field::Email, e.as_str(), e.masked())),
         tags: tag_ids.into_iter().zip(input.tags).collect(),
     };
     let resident_id = store::insert_resident(db, &new).await.map_err(|error| {
@@ -279,13 +285,13 @@ pub async fn list_residents(
 /// A request to see one number in clear.
 #[derive(Debug, Clone, Deserialize)]
 pub struct RevealInput {
-    /// `identity_number` or `phone`.
+    /// `identity_number`, `phone` or `email`.
     pub field: String,
     /// The user's reason for needing the number, kept in the audit log.
     pub reason: String,
 }
 
-/// Opens one number of a resident of the user's scope after auditing who, which and why.
+/// Opens one number or the e-mail address of a resident of the user's scope after auditing who, which and why.
 /// The caller checks that the role may reveal.
 ///
 /// # Errors
@@ -302,6 +308,7 @@ pub async fn reveal(
     let field = match input.field.trim() {
         "identity_number" => Field::IdentityNumber,
         "phone" => Field::Phone,
+        "email" => Field::Email,
         _ => return Err(invalid("resident_reveal_field", "field")),
     };
     let reason = input.reason.trim();
@@ -310,10 +317,14 @@ pub async fn reveal(
         return Err(ResidentError::Invalid(message.field("reason")));
     }
     get_resident(db, index, user, resident_id).await?;
-    let (identity, phone) = store::sealed_values(db, resident_id)
+    let stored = store::sealed_values(db, resident_id)
         .await?
         .ok_or_else(|| ResidentError::not_found("resident", resident_id))?;
-    let sealed = if field == Field::IdentityNumber { Some(identity) } else { phone };
+    let sealed = match field {
+        Field::IdentityNumber => Some(stored.identity_sealed),
+        Field::Email => stored.email_sealed,
+        _ => stored.phone_sealed,
+    };
     let clear = sealed.map(|value| keys.open(field, &value)).transpose()?;
     let detail = format!("field={}; reason={reason}", field.as_str());
     let target = Some(format!("resident:{resident_id}"));

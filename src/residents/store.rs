@@ -1,7 +1,7 @@
 //! Storage of households, residents and tag assignments on SQLite and PostgreSQL.
 //!
-//! Rows carry only sealed, hashed and masked forms of identity and phone numbers; the
-//! functions here never see a clear number.
+//! Rows carry only sealed, hashed and masked forms of identity and phone numbers and of
+//! e-mail addresses; the functions here never see a clear value.
 
 use chrono::{DateTime, NaiveDate, Utc};
 use sqlx::FromRow;
@@ -28,6 +28,7 @@ pub struct NewResident {
     pub relation: Relation,
     pub identity: ProtectedValue,
     pub phone: Option<ProtectedValue>,
+    pub email: Option<ProtectedValue>,
     /// Tag ids with their assignments, in the same order.
     pub tags: Vec<(i64, TagAssignment)>,
 }
@@ -56,6 +57,7 @@ struct ResidentRow {
     relation: String,
     identity_masked: String,
     phone_masked: Option<String>,
+    email_masked: Option<String>,
     created_at: DateTime<Utc>,
 }
 
@@ -71,6 +73,7 @@ impl ResidentRow {
             relation: Relation::parse(&self.relation).unwrap_or(Relation::Other),
             identity_number: self.identity_masked,
             phone: self.phone_masked,
+            email: self.email_masked,
             tags,
             created_at: self.created_at,
         }
@@ -88,7 +91,7 @@ struct AssignmentRow {
 }
 
 const RESIDENT_COLUMNS: &str = "r.resident_id, r.household_id, r.grid_id, r.name, r.gender, \
-     r.birth_date, r.relation, r.identity_masked, r.phone_masked, r.created_at";
+     r.birth_date, r.relation, r.identity_masked, r.phone_masked, r.email_masked, r.created_at";
 
 /// Inserts a household and returns it.
 pub async fn insert_household(
@@ -138,13 +141,15 @@ pub async fn insert_resident(db: &Db, resident: &NewResident) -> Result<i64, sql
     let now = Utc::now();
     let _turn = db.write_turn().await;
     let phone = resident.phone.as_ref();
+    let email = resident.email.as_ref();
     with_pool!(db, |pool| {
         let mut tx = pool.begin().await?;
         let resident_id: i64 = sqlx::query_scalar(
             "INSERT INTO resident (household_id, grid_id, name, gender, birth_date, relation, \
              identity_sealed, identity_hash, identity_masked, phone_sealed, phone_hash, \
-             phone_masked, created_at, updated_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $13) \
+             phone_masked, email_sealed, email_hash, email_masked, created_at, updated_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, \
+             $16, $16) \
              RETURNING resident_id",
         )
         .bind(resident.household_id)
@@ -159,6 +164,9 @@ pub async fn insert_resident(db: &Db, resident: &NewResident) -> Result<i64, sql
         .bind(phone.map(|p| &p.sealed))
         .bind(phone.map(|p| &p.hash))
         .bind(phone.map(|p| &p.masked))
+        .bind(email.map(|e| &e.sealed))
+        .bind(email.map(|e| &e.hash))
+        .bind(email.map(|e| &e.masked))
         .bind(now)
         .fetch_one(&mut *tx)
         .await?;
@@ -229,16 +237,24 @@ pub async fn resident_by_id(db: &Db, resident_id: i64) -> Result<Option<Resident
     Ok(with_tags(db, row.into_iter().collect()).await?.pop())
 }
 
-/// Returns the sealed identity and phone numbers of a resident.
-pub async fn sealed_values(
-    db: &Db,
-    resident_id: i64,
-) -> Result<Option<(String, Option<String>)>, sqlx::Error> {
+/// The sealed forms of a resident's identity number, phone number and e-mail address.
+#[derive(Debug, Clone, FromRow)]
+pub struct SealedValues {
+    pub identity_sealed: String,
+    pub phone_sealed: Option<String>,
+    pub email_sealed: Option<String>,
+}
+
+/// Returns the sealed identity number, phone number and e-mail address of a resident.
+pub async fn sealed_values(db: &Db, resident_id: i64) -> Result<Option<SealedValues>, sqlx::Error> {
     with_pool!(db, |pool| {
-        sqlx::query_as("SELECT identity_sealed, phone_sealed FROM resident WHERE resident_id = $1")
-            .bind(resident_id)
-            .fetch_optional(pool)
-            .await
+        sqlx::query_as(
+            "SELECT identity_sealed, phone_sealed, email_sealed FROM resident \
+             WHERE resident_id = $1",
+        )
+        .bind(resident_id)
+        .fetch_optional(pool)
+        .await
     })
 }
 

@@ -8,6 +8,8 @@ mod areas_access;
 mod authz;
 // Helpers serve every test file; a helper unused by the current set is not an error.
 mod areas;
+// The fake SMTP server of the e-mail channel's tests.
+mod fake_smtp;
 #[allow(dead_code)]
 mod helpers;
 mod locate;
@@ -34,6 +36,7 @@ mod kpi_rollup;
 mod kpis;
 mod notices;
 mod notices_audience;
+mod notices_email;
 mod routing;
 mod search;
 
@@ -41,6 +44,7 @@ mod search;
 mod sensors;
 
 // Import and export of the resident registry.
+mod resident_email;
 mod resident_pages;
 mod residents_import;
 mod residents_import_jobs;

@@ -10,7 +10,11 @@ use std::{
 
 use axum::{extract::State, http::HeaderMap, routing::post};
 use chrono::Utc;
-use citycore::{accounts::Role, residents::notices::store::send_due_notices, with_pool};
+use citycore::{
+    accounts::Role,
+    residents::notices::{Channels, store::send_due_notices},
+    with_pool,
+};
 use serde_json::{Value, json};
 
 use crate::helpers::{Session, TestApp, areas, spawn_app, spawn_app_with};
@@ -348,8 +352,9 @@ async fn scheduled_notice_is_sent_once() {
     // Two senders race with the server's own worker once the time has come.
     tokio::time::sleep(Duration::from_secs(3)).await;
     let now = Utc::now();
+    let off = Channels::default();
     let (a, b) =
-        tokio::join!(send_due_notices(&app.db, now, false), send_due_notices(&app.db, now, false));
+        tokio::join!(send_due_notices(&app.db, now, off), send_due_notices(&app.db, now, off));
     assert!(a.unwrap() + b.unwrap() <= 1, "at most one of them sends it");
     let rows = tokio::time::timeout(Duration::from_secs(10), async {
         loop {

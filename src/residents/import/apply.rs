@@ -135,11 +135,14 @@ pub async fn write_plan(
             for resident in &household.residents {
                 let identity = resident.identity.as_str();
                 let phone = resident.phone.as_ref();
+                let email = resident.email.as_ref();
                 let resident_id: i64 = sqlx::query_scalar(
                     "INSERT INTO resident (household_id, grid_id, name, gender, birth_date, \
                      relation, identity_sealed, identity_hash, identity_masked, phone_sealed, \
-                     phone_hash, phone_masked, created_at, updated_at) \
-                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $13) \
+                     phone_hash, phone_masked, email_sealed, email_hash, email_masked, \
+                     created_at, updated_at) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, \
+                     $15, $16, $16) \
                      RETURNING resident_id",
                 )
                 .bind(household_id)
@@ -154,6 +157,9 @@ pub async fn write_plan(
                 .bind(phone.map(|p| keys.seal(SealedField::Phone, p.as_str())))
                 .bind(phone.map(|p| keys.lookup_hash(SealedField::Phone, p.as_str())))
                 .bind(phone.map(|p| p.masked()))
+                .bind(email.map(|e| keys.seal(SealedField::Email, e.as_str())))
+                .bind(email.map(|e| keys.lookup_hash(SealedField::Email, e.as_str())))
+                .bind(email.map(|e| e.masked()))
                 .bind(now)
                 .fetch_one(&mut *tx)
                 .await?;

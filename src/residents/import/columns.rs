@@ -18,18 +18,20 @@ pub enum Field {
     IdentityNumber,
     Relation,
     Phone,
+    Email,
     Tags,
 }
 
 impl Field {
     /// Fields in template order.
-    pub const ALL: [Field; 7] = [
+    pub const ALL: [Field; 8] = [
         Field::Address,
         Field::Grid,
         Field::Name,
         Field::IdentityNumber,
         Field::Relation,
         Field::Phone,
+        Field::Email,
         Field::Tags,
     ];
 
@@ -41,6 +43,7 @@ impl Field {
             Field::IdentityNumber => "identity_number",
             Field::Relation => "relation",
             Field::Phone => "phone",
+            Field::Email => "email",
             Field::Tags => "tags",
         }
     }
@@ -51,7 +54,7 @@ impl Field {
 
     /// Reports whether a row without this value is a problem.
     pub fn is_required(self) -> bool {
-        !matches!(self, Field::Phone | Field::Tags)
+        !matches!(self, Field::Phone | Field::Email | Field::Tags)
     }
 
     /// Returns the header the template uses in `locale`.
@@ -72,6 +75,7 @@ impl Field {
             Field::IdentityNumber => &["公民身份号码", "身份证号", "身份证号码", "证件号码"],
             Field::Relation => &["与户主关系", "关系"],
             Field::Phone => &["联系电话", "电话", "手机", "手机号", "手机号码"],
+            Field::Email => &["电子邮箱", "邮箱", "电子邮件", "邮箱地址", "电子邮箱地址"],
             Field::Tags => &["标签", "人员类别"],
         }
     }
@@ -84,6 +88,7 @@ impl Field {
             Field::IdentityNumber => &["Identity number", "ID number", "identity_number"],
             Field::Relation => &["Relation", "Relation to head"],
             Field::Phone => &["Phone", "Telephone", "Mobile"],
+            Field::Email => &["E-mail", "Email", "E-mail address", "Email address", "Mail"],
             Field::Tags => &["Tags"],
         }
     }
@@ -275,6 +280,7 @@ mod tests {
         let english = headers(&["Address", "grid", "NAME", "Identity number", "Relation"]);
         let map = ColumnMap::resolve(&english, &HashMap::new()).unwrap();
         assert_eq!(map.position(Field::Name), Some(2));
+        assert_eq!(map.position(Field::Email), None, "the e-mail column is optional");
         assert_eq!(map.column_label(Field::Name), "C (NAME)");
     }
 
@@ -299,6 +305,17 @@ mod tests {
         wrong.insert("证号".to_owned(), "passport".to_owned());
         let error = ColumnMap::resolve(&odd, &wrong).unwrap_err();
         assert_eq!(error.code, "resident_import_mapping_field");
+    }
+
+    #[test]
+    fn resolve_recognises_email_header_aliases() {
+        let base = ["地址", "网格", "姓名", "公民身份号码", "与户主关系"];
+        for alias in ["电子邮箱", "邮箱", "E-mail", "email", "Email address"] {
+            let mut texts = base.to_vec();
+            texts.push(alias);
+            let map = ColumnMap::resolve(&headers(&texts), &HashMap::new()).unwrap();
+            assert_eq!(map.position(Field::Email), Some(5), "{alias}");
+        }
     }
 
     #[test]

@@ -8,7 +8,7 @@ use crate::i18n::Locale;
 
 /// The example row, in template column order. Its identity number is the standard's
 /// own example, and an import skips rows with it.
-fn example_row(locale: Locale) -> [&'static str; 7] {
+fn example_row(locale: Locale) -> [&'static str; 8] {
     match locale {
         Locale::ZhCn => [
             "春望里3号楼2单元101室",
@@ -17,6 +17,7 @@ fn example_row(locale: Locale) -> [&'static str; 7] {
             EXAMPLE_IDENTITY,
             "户主",
             "13800138000",
+            "wang.xiuying@example.com",
             "living_alone",
         ],
         Locale::En => [
@@ -26,6 +27,7 @@ fn example_row(locale: Locale) -> [&'static str; 7] {
             EXAMPLE_IDENTITY,
             "head",
             "13800138000",
+            "wang.xiuying@example.com",
             "living_alone",
         ],
     }

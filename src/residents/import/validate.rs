@@ -21,7 +21,7 @@ use crate::{
     residents::{
         Gender, Relation, ResidentError,
         crypto::{Field as SealedField, Keyring},
-        identity::{IdentityNumber, PhoneNumber},
+        identity::{EmailAddress, IdentityNumber, PhoneNumber},
         tags::{TagAssignment, TagDefinition, check_assignments},
     },
 };
@@ -52,6 +52,7 @@ pub struct PlannedResident {
     pub identity: IdentityNumber,
     pub identity_hash: String,
     pub phone: Option<PhoneNumber>,
+    pub email: Option<EmailAddress>,
     pub tags: Vec<(i64, TagAssignment)>,
 }
 
@@ -200,6 +201,9 @@ impl<'a> Checker<'a> {
         let phone_text = value(Field::Phone);
         let phone = (!phone_text.is_empty()).then(|| PhoneNumber::parse(phone_text));
         let phone = phone.transpose().map_err(|m| report(Field::Phone, m.field("phone"))).ok();
+        let email_text = value(Field::Email);
+        let email = (!email_text.is_empty()).then(|| EmailAddress::parse(email_text));
+        let email = email.transpose().map_err(|m| report(Field::Email, m)).ok();
         let tags = self.check_tags(value(Field::Tags)).map_err(|m| report(Field::Tags, m)).ok();
         if problems.len() > before || address.is_empty() || name.is_empty() {
             return None;
@@ -215,6 +219,7 @@ impl<'a> Checker<'a> {
             identity_hash,
             identity,
             phone: phone.flatten(),
+            email: email.flatten(),
             tags: tags?,
         };
         Some((address.to_owned(), grid_id, resident))

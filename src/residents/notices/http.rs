@@ -14,7 +14,7 @@ use chrono::Utc;
 use serde::{Deserialize, Serialize};
 
 use super::{
-    Notice,
+    Channels, Notice,
     audience::{self, AudienceSpec},
     inbox::{self, InboxEntry},
     receipts::{self, FollowUpInput, NoticeCounts, RecipientRow},
@@ -107,9 +107,9 @@ async fn create_notice(
     let input = json_body(body)?;
     let index = state.locator.snapshot();
     let actor = user.actor(&client_ip);
-    let webhook = !state.settings.notices.webhook_url.is_empty();
+    let channels = Channels::from_settings(&state.settings.notices);
     let (notice, counts) =
-        service::create_notice(&state.db, &index, &user, &actor, input, webhook).await?;
+        service::create_notice(&state.db, &index, &user, &actor, input, channels).await?;
     Ok((StatusCode::CREATED, Json(NoticeView { notice, counts })))
 }
 

@@ -3,30 +3,35 @@
 //!
 //! - [`audience`]: the audience spec, resolved to the sender's grids and tag conditions,
 //!   counted and selected in SQL.
-//! - [`store`]: the notice row and its fan-out, one inbox row per recipient and one
-//!   delivery row per recipient with a phone when the webhook channel is configured,
-//!   all in one transaction.
+//! - [`store`]: the notice row and its fan-out, one inbox row per recipient and, per
+//!   configured channel, one delivery row per recipient with a phone (webhook) or an
+//!   e-mail address (e-mail), all in one transaction.
 //! - [`inbox`]: a resident's own notices, read receipts and a server-sent event stream.
 //! - [`receipts`]: per-notice counts and recipient lists for staff, and the grid
 //!   workers' follow-up list of residents not reached after the notice's hours.
-//! - [`webhook`]: the delivery worker that posts each recipient to a gateway (SMS,
-//!   WeCom), with retries per recipient.
+//! - [`delivery`]: the worker shared by the channels: claims, sends through a
+//!   channel's [`delivery::Transport`], retries and records per recipient.
+//! - [`webhook`]: posts each recipient to a gateway (SMS, WeCom).
+//! - [`smtp`]: e-mails each recipient through an SMTP server.
 //! - [`http`]: the JSON API.
 //!
 //! Invariants:
 //! - A notice reaches each recipient's inbox exactly once (the primary key of
 //!   `notice_recipient`).
-//! - A webhook delivery that the gateway accepted is never sent again.
+//! - A delivery that its channel accepted is never claimed again; only a node that
+//!   stops between the acceptance and the update of the row can send a second copy.
 //! - Every read is limited to the viewer's grids.
-//! - Phone numbers leave the database only in requests to the configured gateway.
-// TODO: attachments on notices, and an e-mail channel over SMTP (residents have no
-// e-mail address in the registry yet).
+//! - Phone numbers leave the database only in requests to the configured gateway, and
+//!   e-mail addresses only in messages to the configured SMTP server, one address each.
+// TODO: attachments on notices.
 
 pub mod audience;
+pub mod delivery;
 pub mod http;
 pub mod inbox;
 pub mod receipts;
 pub mod service;
+pub mod smtp;
 pub mod store;
 pub mod webhook;
 
@@ -34,6 +39,22 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 pub use http::router;
+
+/// The outside channels a fan-out writes delivery rows for.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Channels {
+    /// One row per recipient with a phone number.
+    pub webhook: bool,
+    /// One row per recipient with an e-mail address.
+    pub email: bool,
+}
+
+impl Channels {
+    /// Returns the channels the settings turn on.
+    pub fn from_settings(settings: &crate::config::NoticeSettings) -> Channels {
+        Channels { webhook: settings.webhook_enabled(), email: settings.email_enabled() }
+    }
+}
 
 /// A notice's priority: urgent notices come first in inboxes and follow-up lists.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

@@ -1,9 +1,9 @@
 //! Receipts for staff after sending: per-notice counts of recipients, read receipts and
-//! webhook deliveries, the recipients themselves, and the follow-up list of residents a
+//! deliveries per channel, the recipients themselves, and the follow-up list of residents a
 //! grid worker should call or visit because they have not read a notice in time.
 //!
 //! Every query is limited to the viewer's grids (`None` for administrators), and shows
-//! phone numbers masked.
+//! phone numbers and e-mail addresses masked.
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -20,6 +20,10 @@ pub struct NoticeCounts {
     pub webhook_pending: i64,
     pub webhook_sent: i64,
     pub webhook_failed: i64,
+    /// E-mail deliveries by status.
+    pub email_pending: i64,
+    pub email_sent: i64,
+    pub email_failed: i64,
     /// Unread recipients with a follow-up that reached them or found them gone.
     pub followed_up: i64,
 }
@@ -31,11 +35,14 @@ pub struct RecipientRow {
     pub resident_id: i64,
     pub name: String,
     pub phone: Option<String>,
+    pub email: Option<String>,
     pub address: String,
     pub grid_id: i64,
     pub read_at: Option<DateTime<Utc>>,
     /// `pending`, `sent` or `failed`; none without a webhook delivery.
     pub webhook_status: Option<String>,
+    /// `pending`, `sent` or `failed`; none without an e-mail delivery.
+    pub email_status: Option<String>,
     /// The latest follow-up outcome recorded.
     pub follow_up: Option<String>,
 }
@@ -69,13 +76,16 @@ const SETTLED: &str = "EXISTS (SELECT 1 FROM notice_follow_up f WHERE f.notice_i
      AND f.resident_id = nr.resident_id AND f.outcome IN ('reached', 'moved_away'))";
 
 const RECIPIENT_SELECT: &str = "SELECT nr.notice_id, nr.resident_id, r.name, r.phone_masked AS phone, \
-     h.address, nr.grid_id, nr.read_at, d.status AS webhook_status, \
+     r.email_masked AS email, h.address, nr.grid_id, nr.read_at, d.status AS webhook_status, \
+     e.status AS email_status, \
      (SELECT f.outcome FROM notice_follow_up f WHERE f.notice_id = nr.notice_id \
       AND f.resident_id = nr.resident_id ORDER BY f.follow_up_id DESC LIMIT 1) AS follow_up \
      FROM notice_recipient nr JOIN resident r ON r.resident_id = nr.resident_id \
      JOIN household h ON h.household_id = r.household_id \
      LEFT JOIN notice_delivery d ON d.notice_id = nr.notice_id \
-      AND d.resident_id = nr.resident_id AND d.channel = 'webhook'";
+      AND d.resident_id = nr.resident_id AND d.channel = 'webhook' \
+     LEFT JOIN notice_delivery e ON e.notice_id = nr.notice_id \
+      AND e.resident_id = nr.resident_id AND e.channel = 'email'";
 
 /// Counts the recipients, receipts and deliveries of `notice_id` in the scope.
 ///
@@ -93,11 +103,12 @@ pub async fn counts(
          FROM notice_recipient nr WHERE nr.notice_id = $1{scope}"
     );
     let deliveries = format!(
-        "SELECT d.status, COUNT(*) FROM notice_delivery d JOIN notice_recipient nr \
+        "SELECT d.channel, d.status, COUNT(*) FROM notice_delivery d JOIN notice_recipient nr \
          ON nr.notice_id = d.notice_id AND nr.resident_id = d.resident_id \
-         WHERE d.notice_id = $1{scope} GROUP BY d.status"
+         WHERE d.notice_id = $1{scope} GROUP BY d.channel, d.status"
     );
-    let ((recipients, read, followed_up), statuses): ((i64, i64, i64), Vec<(String, i64)>) =
+    type Statuses = Vec<(String, String, i64)>;
+    let ((recipients, read, followed_up), statuses): ((i64, i64, i64), Statuses) =
         with_pool!(db, |pool| {
             let totals = sqlx::query_as(sqlx::AssertSqlSafe(recipients.clone()))
                 .bind(notice_id)
@@ -109,14 +120,20 @@ pub async fn counts(
                 .await?;
             Ok::<_, sqlx::Error>((totals, statuses))
         })?;
-    let status = |name: &str| statuses.iter().find(|(s, _)| s == name).map_or(0, |(_, n)| *n);
+    let status = |channel: &str, name: &str| {
+        let row = statuses.iter().find(|(c, s, _)| c == channel && s == name);
+        row.map_or(0, |(_, _, n)| *n)
+    };
     Ok(NoticeCounts {
         recipients,
         read,
         unread: recipients - read,
-        webhook_pending: status("pending"),
-        webhook_sent: status("sent"),
-        webhook_failed: status("failed"),
+        webhook_pending: status("webhook", "pending"),
+        webhook_sent: status("webhook", "sent"),
+        webhook_failed: status("webhook", "failed"),
+        email_pending: status("email", "pending"),
+        email_sent: status("email", "sent"),
+        email_failed: status("email", "failed"),
         followed_up,
     })
 }

@@ -4,7 +4,7 @@ use chrono::{DateTime, FixedOffset, Utc};
 use serde::Deserialize;
 
 use super::{
-    Notice, Priority,
+    Channels, Notice, Priority,
     audience::{self, Audience, AudienceSpec},
     receipts::{self, FollowUpInput, NoticeCounts},
     store::{self, NewNotice},
@@ -100,7 +100,7 @@ pub async fn create_notice(
     user: &CurrentUser,
     actor: &Actor,
     input: NoticeInput,
-    webhook: bool,
+    channels: Channels,
 ) -> Result<(Notice, NoticeCounts), ResidentError> {
     let now = Utc::now();
     let checked = check_fields(&input, now)?;
@@ -113,7 +113,7 @@ pub async fn create_notice(
 
     let send_at = checked.send_at;
     let notice = NewNotice { audience, created_by: user.user_id, ..checked };
-    let (notice_id, recipients) = store::insert_notice(db, &notice, now, webhook).await?;
+    let (notice_id, recipients) = store::insert_notice(db, &notice, now, channels).await?;
     let detail =
         format!("recipients={recipients}; audience_now={count}; send_at={}", send_at.to_rfc3339());
     let entry = NewAuditEntry {

@@ -3,13 +3,15 @@
 //! Sending a notice is one transaction. It writes the notice row and one
 //! `notice_recipient` row per resident of the audience (one `INSERT … SELECT`). When the
 //! webhook channel is on, it adds one `notice_delivery` row per recipient with a phone
-//! number. Last, it marks the notice sent with its recipient count. A scheduled notice is claimed by the conditional
-//! update of its status inside that transaction, so two nodes never send it twice.
+//! number, and when the e-mail channel is on, one per recipient with an e-mail address.
+//! Last, it marks the notice sent with its recipient count. A scheduled notice is
+//! claimed by the conditional update of its status inside that transaction, so two
+//! nodes never send it twice.
 
 use chrono::{DateTime, Utc};
 
 use super::{
-    NOTICE_COLUMNS, Notice, Priority,
+    Channels, NOTICE_COLUMNS, Notice, Priority,
     audience::{Audience, where_clause},
 };
 use crate::{db::Db, with_pool};
@@ -29,7 +31,7 @@ pub struct NewNotice {
 /// Fans notice `$notice_id` out to `$audience` through `$tx` and marks it sent; evaluates
 /// to the recipient count. A macro because the body is compiled once per backend.
 macro_rules! fan_out {
-    ($tx:expr, $notice_id:expr, $audience:expr, $hours:expr, $now:expr, $webhook:expr) => {{
+    ($tx:expr, $notice_id:expr, $audience:expr, $hours:expr, $now:expr, $channels:expr) => {{
         let (clause, binds) = where_clause($audience, 2);
         let insert = format!(
             "INSERT INTO notice_recipient (notice_id, resident_id, grid_id) \
@@ -38,17 +40,25 @@ macro_rules! fan_out {
         let query = sqlx::query(sqlx::AssertSqlSafe(insert)).bind($notice_id);
         let recipients =
             $crate::bind_audience!(query, &binds).execute(&mut *$tx).await?.rows_affected();
-        if $webhook {
-            sqlx::query(
+        let channels: Channels = $channels;
+        // Column names are constants of this file, never request text.
+        let enabled = [
+            (channels.webhook, "webhook", "phone_sealed"),
+            (channels.email, "email", "email_sealed"),
+        ];
+        for (_, channel, contact) in enabled.into_iter().filter(|(on, _, _)| *on) {
+            let insert = format!(
                 "INSERT INTO notice_delivery (notice_id, resident_id, channel, status, \
-                 next_attempt_at) SELECT nr.notice_id, nr.resident_id, 'webhook', 'pending', $2 \
+                 next_attempt_at) SELECT nr.notice_id, nr.resident_id, $3, 'pending', $2 \
                  FROM notice_recipient nr JOIN resident r ON r.resident_id = nr.resident_id \
-                 WHERE nr.notice_id = $1 AND r.phone_sealed IS NOT NULL",
-            )
-            .bind($notice_id)
-            .bind($now)
-            .execute(&mut *$tx)
-            .await?;
+                 WHERE nr.notice_id = $1 AND r.{contact} IS NOT NULL"
+            );
+            sqlx::query(sqlx::AssertSqlSafe(insert))
+                .bind($notice_id)
+                .bind($now)
+                .bind(channel)
+                .execute(&mut *$tx)
+                .await?;
         }
         let count = i64::try_from(recipients).unwrap_or(i64::MAX);
         sqlx::query(
@@ -74,7 +84,7 @@ pub async fn insert_notice(
     db: &Db,
     notice: &NewNotice,
     now: DateTime<Utc>,
-    webhook: bool,
+    channels: Channels,
 ) -> Result<(i64, i64), sqlx::Error> {
     let due = notice.send_at <= now;
     let audience = serde_json::to_string(&notice.audience)
@@ -98,7 +108,7 @@ pub async fn insert_notice(
         .fetch_one(&mut *tx)
         .await?;
         let recipients = if due {
-            fan_out!(tx, notice_id, &notice.audience, notice.follow_up_hours, now, webhook)
+            fan_out!(tx, notice_id, &notice.audience, notice.follow_up_hours, now, channels)
         } else {
             0
         };
@@ -115,7 +125,7 @@ pub async fn insert_notice(
 pub async fn send_due_notices(
     db: &Db,
     now: DateTime<Utc>,
-    webhook: bool,
+    channels: Channels,
 ) -> Result<usize, sqlx::Error> {
     let due: Vec<(i64, String, i32)> = with_pool!(db, |pool| {
         sqlx::query_as(
@@ -143,7 +153,7 @@ pub async fn send_due_notices(
             if claimed == 0 {
                 return Ok::<_, sqlx::Error>(None);
             }
-            let count = fan_out!(tx, notice_id, &audience, hours, now, webhook);
+            let count = fan_out!(tx, notice_id, &audience, hours, now, channels);
             tx.commit().await?;
             Ok(Some(count))
         }

@@ -15,6 +15,7 @@ use crate::{
     i18n::Locale,
     residents::{
         notices::{
+            Channels,
             audience::{self, AudienceSpec, TagCondition},
             service::{self, NoticeInput},
         },
@@ -301,8 +302,8 @@ async fn send_notice(
     let input = values.notice(spec, state.settings.time_zone())?;
     let index = state.locator.snapshot();
     let actor = user.actor(client_ip);
-    let webhook = !state.settings.notices.webhook_url.is_empty();
+    let channels = Channels::from_settings(&state.settings.notices);
     let (notice, _) =
-        service::create_notice(&state.db, &index, user, &actor, input, webhook).await?;
+        service::create_notice(&state.db, &index, user, &actor, input, channels).await?;
     Ok(notice.notice_id)
 }

@@ -108,6 +108,8 @@ pub struct RecipientView {
     pub grid: String,
     pub read_at: String,
     pub webhook_status: String,
+    pub email: String,
+    pub email_status: String,
     pub follow_up: String,
 }
 
@@ -120,6 +122,8 @@ impl RecipientView {
             grid: index.area(row.grid_id).map(|a| a.name.clone()).unwrap_or_default(),
             read_at: row.read_at.map(|at| local_time(at, tz)).unwrap_or_default(),
             webhook_status: label("notice-page-webhook-", row.webhook_status),
+            email_status: label("notice-page-email-", row.email_status),
+            email: row.email.unwrap_or_default(),
             follow_up: label("notice-page-outcome-", row.follow_up),
             name: row.name,
             phone: row.phone.unwrap_or_default(),
