@@ -3,12 +3,17 @@
 //! It speaks just enough SMTP for lettre without TLS or authentication: the greeting,
 //! EHLO/HELO, MAIL, RCPT, DATA, RSET, NOOP and QUIT. It replies to RCPT with 451 the first
 //! time for the addresses in `defer_once`, with 550 always for those in `reject`, and
-//! with 250 otherwise, and records every RCPT and every accepted message.
+//! with 250 otherwise, and records every RCPT and every accepted message. While
+//! [`FakeSmtp::require_login`] is on, it replies to MAIL with 530, as a server does to a
+//! sender that did not log in.
 
 use std::{
     collections::HashSet,
     net::SocketAddr,
-    sync::{Arc, Mutex},
+    sync::{
+        Arc, Mutex,
+        atomic::{AtomicBool, Ordering},
+    },
 };
 
 use tokio::{
@@ -36,6 +41,7 @@ pub struct FakeSmtp {
     pub address: SocketAddr,
     defer_once: Arc<HashSet<String>>,
     reject: Arc<HashSet<String>>,
+    login_required: Arc<AtomicBool>,
     log: Arc<Mutex<Log>>,
 }
 
@@ -47,6 +53,7 @@ impl FakeSmtp {
             address: listener.local_addr().unwrap(),
             defer_once: Arc::new(defer_once.iter().map(|a| (*a).to_owned()).collect()),
             reject: Arc::new(reject.iter().map(|a| (*a).to_owned()).collect()),
+            login_required: Arc::default(),
             log: Arc::default(),
         };
         let accepting = server.clone();
@@ -57,6 +64,11 @@ impl FakeSmtp {
             }
         });
         server
+    }
+
+    /// Turns the 530 reply to MAIL on or off.
+    pub fn require_login(&self, on: bool) {
+        self.login_required.store(on, Ordering::SeqCst);
     }
 
     /// Returns the messages accepted so far.
@@ -87,6 +99,9 @@ impl FakeSmtp {
             let reply = match verb.as_str() {
                 "EHLO" => "250-fake.test\r\n250 8BITMIME\r\n".to_owned(),
                 "HELO" | "NOOP" => "250 OK\r\n".to_owned(),
+                "MAIL" if self.login_required.load(Ordering::SeqCst) => {
+                    "530 5.7.0 Authentication required\r\n".to_owned()
+                }
                 "MAIL" | "RSET" => {
                     recipients.clear();
                     "250 OK\r\n".to_owned()

@@ -44,14 +44,18 @@ impl Write for Captured {
 }
 
 async fn email_app(smtp: &FakeSmtp) -> TestApp {
+    email_app_with_attempts(smtp, 3).await
+}
+
+async fn email_app_with_attempts(smtp: &FakeSmtp, attempts: i32) -> TestApp {
     let port = smtp.address.port();
-    spawn_app_with(|settings| {
+    spawn_app_with(move |settings| {
         settings.notices.smtp_host = "127.0.0.1".to_owned();
         settings.notices.smtp_port = port;
         settings.notices.smtp_tls = SmtpTls::None;
         settings.notices.smtp_from = "春望街道办事处 <notices@example.gov.cn>".to_owned();
         settings.notices.smtp_retry_seconds = 0;
-        settings.notices.smtp_max_attempts = 3;
+        settings.notices.smtp_max_attempts = attempts;
     })
     .await
 }
@@ -270,4 +274,45 @@ async fn delivered_recipients_never_get_a_second_copy() {
     let report = deliver_due(&app.db, &app.state.residents, &transport, Utc::now()).await.unwrap();
     assert_eq!(report.total(), 0, "nothing is due: {report:?}");
     assert_eq!(smtp.accepted().len(), 4, "no second copy");
+}
+
+#[tokio::test]
+async fn rejected_login_keeps_deliveries_pending() {
+    let smtp = FakeSmtp::start(&[], &[]).await;
+    smtp.require_login(true);
+    // Enough attempts that the server's own worker cannot use them all up meanwhile.
+    let app = email_app_with_attempts(&smtp, 50).await;
+    let admin = app.login_as(Role::Administrator, &[]).await;
+    let ids = residents(&app, &admin).await;
+    let first_id = ids[0].1;
+    let worker = app.login_as(Role::CommunityWorker, &[areas::COMMUNITY_A]).await;
+    let notice = json!({
+        "title": "燃气检修",
+        "body": "本周四下午燃气检修。",
+        "audience": { "area_ids": [], "tags": [] },
+    });
+    let response = worker.post_json("/api/v1/resident-notices", &notice).await;
+    let notice_id = response.json::<Value>().await.unwrap()["notice_id"].as_i64().unwrap();
+
+    // The server's worker tries first; one more round here makes sure a 530 was seen.
+    let transport = EmailTransport::new(&app.settings.notices).unwrap();
+    deliver_due(&app.db, &app.state.residents, &transport, Utc::now()).await.unwrap();
+    let (status, last_error): (String, Option<String>) = with_pool!(&app.db, |pool| {
+        sqlx::query_as(
+            "SELECT status, last_error FROM notice_delivery WHERE resident_id = $1 \
+             AND channel = 'email'",
+        )
+        .bind(first_id)
+        .fetch_one(pool)
+        .await
+        .unwrap()
+    });
+    assert_eq!(status, "pending", "a rejected login is not the recipient's failure");
+    let last_error = last_error.unwrap_or_default();
+    assert!(last_error.contains("smtp_password"), "the fix is named: {last_error}");
+
+    smtp.require_login(false);
+    let counts = settled_counts(&worker, notice_id).await;
+    assert_eq!(counts["email_sent"], 4, "sent once the login works: {counts}");
+    assert_eq!(counts["email_failed"], 0, "{counts}");
 }

@@ -124,13 +124,24 @@ impl Transport for EmailTransport {
     }
 }
 
+/// Reply codes of a rejected login (RFC 4954): authentication required, mechanism too
+/// weak, credentials invalid, encryption required.
+const AUTH_REPLY_CODES: [&str; 4] = ["530", "534", "535", "538"];
+
 /// Sorts an SMTP failure into a retry or a final failure, with a text that names no
 /// address: the server's reply often quotes the recipient.
 fn classify(error: &lettre::transport::smtp::Error, address: &str) -> Outcome {
     let text = without_address(&error.to_string(), address);
-    if error.is_permanent() {
-        // NOTE: a 5xx reply to the greeting or to AUTH, such as a wrong password, also
-        // fails the recipient at once, because lettre does not say which command failed.
+    let code = error.status().map(|code| code.to_string());
+    if code.as_deref().is_some_and(|code| AUTH_REPLY_CODES.contains(&code)) {
+        // A rejected login is the sender's setting, not the recipient: retry, so that the
+        // notice still goes out once smtp_username or smtp_password is fixed.
+        Outcome::Retry(format!(
+            "SMTP server rejected the login ({text}); check smtp_username and smtp_password"
+        ))
+    } else if error.is_permanent() {
+        // NOTE: another 5xx reply to the greeting also fails the recipient at once,
+        // because lettre does not say which command failed.
         Outcome::Failed(format!("SMTP server rejected the message: {text}"))
     } else if error.is_transient() {
         Outcome::Retry(format!("SMTP server deferred the message: {text}"))
