@@ -11,6 +11,8 @@
 //!   workers' follow-up list of residents not reached after the notice's hours.
 //! - [`webhook`]: the delivery worker that posts each recipient to a gateway (SMS,
 //!   WeCom), with retries per recipient.
+//! - [`attachments`]: files sent with a notice, uploaded first and bound to the notice
+//!   in its transaction, downloadable by staff who may read it and by its recipients.
 //! - [`http`]: the JSON API.
 //!
 //! Invariants:
@@ -19,9 +21,10 @@
 //! - A webhook delivery that the gateway accepted is never sent again.
 //! - Every read is limited to the viewer's grids.
 //! - Phone numbers leave the database only in requests to the configured gateway.
-// TODO: attachments on notices, and an e-mail channel over SMTP (residents have no
-// e-mail address in the registry yet).
+// TODO: an e-mail channel over SMTP (residents have no e-mail address in the registry
+// yet).
 
+pub mod attachments;
 pub mod audience;
 pub mod http;
 pub mod inbox;
