@@ -9,9 +9,7 @@ use crate::{
     cases::attachment::Upload,
     http::{AppError, AppState, UserMessage},
     i18n::Locale,
-    residents::notices::attachments::{
-        self, AttachmentError, MAX_ATTACHMENTS_PER_NOTICE, store,
-    },
+    residents::notices::attachments::{self, AttachmentError, MAX_ATTACHMENTS_PER_NOTICE, store},
 };
 
 /// The id of the file input, which error messages about files point to.
@@ -40,15 +38,17 @@ pub async fn store_new_files(
     locale: Locale,
 ) -> Result<Vec<FieldError>, AppError> {
     let mut errors = Vec::new();
-    let reject = |error: AttachmentError, errors: &mut Vec<FieldError>| match error
-        .message(FILES_FIELD)
-    {
-        Some(message) => {
-            errors.push(FieldError { field: FILES_FIELD.to_owned(), message: message.render(locale) });
-            Ok(())
-        }
-        None => Err(AppError::from(error)),
-    };
+    let reject =
+        |error: AttachmentError, errors: &mut Vec<FieldError>| match error.message(FILES_FIELD) {
+            Some(message) => {
+                errors.push(FieldError {
+                    field: FILES_FIELD.to_owned(),
+                    message: message.render(locale),
+                });
+                Ok(())
+            }
+            None => Err(AppError::from(error)),
+        };
     if let Some(name) = oversize_file_name {
         let name = attachments::kind::sanitise_file_name(&name);
         reject(AttachmentError::TooLarge { name }, &mut errors)?;

@@ -122,7 +122,8 @@ pub fn check_kind(file_name: &str, bytes: &[u8]) -> Result<FileKind, KindError> 
 /// string when nothing is left.
 pub fn sanitise_file_name(raw: &str) -> String {
     let base = raw.rsplit(['/', '\\']).next().unwrap_or_default();
-    let cleaned: String = base.chars().filter(|c| !c.is_control() && !is_bidi_control(*c)).collect();
+    let cleaned: String =
+        base.chars().filter(|c| !c.is_control() && !is_bidi_control(*c)).collect();
     let cleaned = cleaned.trim();
     if cleaned.chars().count() <= MAX_FILE_NAME_CHARS {
         return cleaned.to_owned();

@@ -77,7 +77,8 @@ pub struct AttachmentLink {
 impl AttachmentLink {
     /// Describes `attachment` for a resident, with the URL of the resident API.
     pub fn for_resident(attachment: NoticeAttachment, notice_id: i64) -> Self {
-        let url = format!("/api/v1/my/notices/{notice_id}/attachments/{}", attachment.attachment_id);
+        let url =
+            format!("/api/v1/my/notices/{notice_id}/attachments/{}", attachment.attachment_id);
         Self::new(attachment, url)
     }
 
@@ -318,7 +319,8 @@ pub async fn check_pending(
         }
     }
     let found = store::pending_uploads(db, user_id, ids, now).await?;
-    if let Some(missing) = ids.iter().find(|id| !found.iter().any(|row| &row.attachment_id == *id)) {
+    if let Some(missing) = ids.iter().find(|id| !found.iter().any(|row| &row.attachment_id == *id))
+    {
         return Err(unusable_id(missing));
     }
     Ok(())

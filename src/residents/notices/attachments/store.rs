@@ -40,7 +40,9 @@ macro_rules! bind_notice_attachments {
 
 /// Inserts the row of a new upload.
 pub async fn insert_upload(db: &Db, attachment: &NoticeAttachment) -> Result<(), sqlx::Error> {
-    let sql = format!("INSERT INTO notice_attachment ({COLUMNS}) VALUES ($1, NULL, $2, $3, $4, $5, $6, $7)");
+    let sql = format!(
+        "INSERT INTO notice_attachment ({COLUMNS}) VALUES ($1, NULL, $2, $3, $4, $5, $6, $7)"
+    );
     with_pool!(db, |pool| {
         sqlx::query(sqlx::AssertSqlSafe(sql.clone()))
             .bind(&attachment.attachment_id)
