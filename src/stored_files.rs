@@ -2,7 +2,7 @@
 //!
 //! Each file is named by a random id of 128 bits in hex that the server generates, so a
 //! file name never comes from user input and cannot leave its folder. The database row
-//! of each context holds the id and what the file is; this module only names, writes
+//! of each context contains the id and what the file is; this module only names, writes
 //! and describes files.
 
 use std::path::{Path, PathBuf};
@@ -40,8 +40,8 @@ pub async fn write_file(path: &Path, bytes: &[u8]) -> Result<(), std::io::Error>
 
 /// Builds a `Content-Disposition: attachment` value that offers `file_name` to the
 /// browser. The quoted `filename` is an ASCII fallback with other characters replaced
-/// by `_`; `filename*` carries the exact UTF-8 name percent-encoded as RFC 5987 says,
-/// which browsers prefer (RFC 6266, section 4.3), so Chinese names survive.
+/// by `_`. The `filename*` parameter carries the exact UTF-8 name, percent-encoded in
+/// the RFC 5987 form, and browsers that read it prefer it, so Chinese names survive.
 pub fn content_disposition(file_name: &str) -> String {
     let fallback: String = file_name
         .chars()

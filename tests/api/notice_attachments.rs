@@ -12,7 +12,7 @@ use crate::{
 
 const UPLOADS: &str = "/api/v1/resident-notices/attachments";
 
-/// A small PDF: the magic bytes and enough structure to look like one.
+/// Builds a small PDF: the magic bytes and enough structure to look like one.
 fn pdf(text: &str) -> Vec<u8> {
     format!("%PDF-1.7\n1 0 obj << /Type /Catalog >> endobj\n% {text}\n%%EOF\n").into_bytes()
 }
@@ -249,7 +249,7 @@ const RETURNED_FORM: &[(&str, &str)] = &[
 ];
 
 #[tokio::test]
-async fn compose_form_keeps_good_files_and_names_a_bad_one() {
+async fn compose_form_names_a_bad_file() {
     let app = spawn_app().await;
     street(&app).await;
     let worker = app.login_as(Role::CommunityWorker, &[areas::COMMUNITY_A]).await;

@@ -1,5 +1,5 @@
-//! What an attachment file is: its type, recognised by its first bytes and its name's
-//! extension together, and its file name made safe to store and show.
+//! Type checks and file-name cleaning of notice attachments. A type is recognised by
+//! the first bytes and the name's extension together.
 
 /// Longest stored file name, in characters; longer names lose the end of their stem.
 pub const MAX_FILE_NAME_CHARS: usize = 120;
@@ -64,7 +64,7 @@ impl FileKind {
     /// `xl/workbook.xml`.
     ///
     /// NOTE: the Office check looks for the part name in the archive's headers, which
-    /// are stored uncompressed; it does not parse the archive, so a ZIP that only names
+    /// are stored uncompressed. It does not parse the archive, so a ZIP that only names
     /// such a part passes.
     fn sniff(bytes: &[u8]) -> Option<FileKind> {
         if bytes.starts_with(b"%PDF-") {
@@ -96,7 +96,7 @@ fn contains(haystack: &[u8], needle: &[u8]) -> bool {
 pub enum KindError {
     /// The name has no accepted extension, or the content is no accepted type.
     Unsupported,
-    /// The content is an accepted type, but not the one the name's extension says.
+    /// The content is an accepted type, but not the one the name's extension claims.
     Mismatch { content: FileKind },
 }
 
@@ -115,11 +115,11 @@ pub fn check_kind(file_name: &str, bytes: &[u8]) -> Result<FileKind, KindError> 
     Ok(content)
 }
 
-/// Makes an uploaded file name safe to store and to show: drops any folder part (`/`
-/// or `\`), control characters and bidirectional overrides that could disguise the
-/// extension, trims spaces, and shortens the stem so that the whole name has at most
-/// [`MAX_FILE_NAME_CHARS`] characters while the extension stays. Returns an empty
-/// string when nothing is left.
+/// Makes an uploaded file name safe to store and to show. It drops any folder part
+/// (`/` or `\`), control characters and bidirectional overrides that could disguise
+/// the extension, and trims spaces. A name over [`MAX_FILE_NAME_CHARS`] characters
+/// loses the end of its stem but keeps its extension. The result is empty when
+/// nothing is left.
 pub fn sanitise_file_name(raw: &str) -> String {
     let base = raw.rsplit(['/', '\\']).next().unwrap_or_default();
     let cleaned: String =

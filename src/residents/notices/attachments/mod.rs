@@ -13,10 +13,11 @@
 //! like case photos, which drops EXIF data such as the camera's position. Files live
 //! under `<attachments dir>/notices`, named by a random id ([`crate::stored_files`]).
 //! Staff download a notice's files when they may read the notice, and residents when
-//! the notice reached them; anyone else gets the same 404 as for a missing file.
+//! the notice reached them. Anyone else gets the same 404 as for a missing file.
 
 pub mod http;
 pub mod kind;
+mod links;
 pub mod store;
 
 use std::path::PathBuf;
@@ -25,6 +26,7 @@ use chrono::{DateTime, Duration, SubsecRound, Utc};
 use serde::Serialize;
 
 use self::kind::{FileKind, KindError, check_kind, sanitise_file_name};
+pub use self::links::{AttachmentLink, kind_label, resident_links, size_label, staff_links};
 use crate::{
     cases::attachment::photo::{PhotoError, clean_photo},
     config::Settings,
@@ -36,15 +38,15 @@ use crate::{
 
 /// Most files one notice may carry.
 pub const MAX_ATTACHMENTS_PER_NOTICE: usize = 5;
-/// Largest accepted file, in bytes: 10 MiB holds a scanned multi-page PDF.
+/// Largest accepted file, in bytes: 10 MiB fits a scanned multi-page PDF.
 pub const MAX_ATTACHMENT_BYTES: usize = 10 * 1024 * 1024;
 /// Hours an upload waits for a notice before it expires.
 pub const UPLOAD_TTL_HOURS: i64 = 24;
 /// Most unexpired uploads one user may hold without a notice, which bounds the disk
 /// space a sender can fill with uploads never sent: 20 × 10 MiB.
 pub const MAX_PENDING_UPLOADS: i64 = 20;
-/// Expired uploads removed per cleanup, so one upload request never waits on a long
-/// backlog.
+/// Expired uploads removed per cleanup, which bounds the work one upload request does
+/// for others.
 const CLEANUP_BATCH: i64 = 100;
 
 /// One row of `notice_attachment`: an upload, or a file of a notice once bound.
@@ -64,71 +66,6 @@ pub struct NoticeAttachment {
     pub expires_at: Option<DateTime<Utc>>,
 }
 
-/// An attachment as a notice lists it: what it is and where to download it.
-#[derive(Debug, Clone, Serialize)]
-pub struct AttachmentLink {
-    pub attachment_id: String,
-    pub file_name: String,
-    pub content_type: String,
-    pub byte_size: i64,
-    pub download_url: String,
-}
-
-impl AttachmentLink {
-    /// Describes `attachment` for a resident, with the URL of the resident API.
-    pub fn for_resident(attachment: NoticeAttachment, notice_id: i64) -> Self {
-        let url =
-            format!("/api/v1/my/notices/{notice_id}/attachments/{}", attachment.attachment_id);
-        Self::new(attachment, url)
-    }
-
-    /// Describes `attachment` for staff, with the URL of the staff API.
-    pub fn for_staff(attachment: NoticeAttachment, notice_id: i64) -> Self {
-        let url = format!(
-            "/api/v1/resident-notices/{notice_id}/attachments/{}",
-            attachment.attachment_id
-        );
-        Self::new(attachment, url)
-    }
-
-    fn new(attachment: NoticeAttachment, download_url: String) -> Self {
-        AttachmentLink {
-            attachment_id: attachment.attachment_id,
-            file_name: attachment.file_name,
-            content_type: attachment.content_type,
-            byte_size: attachment.byte_size,
-            download_url,
-        }
-    }
-
-    /// Returns the type's short label, such as `PDF`.
-    pub fn kind_label(&self) -> &'static str {
-        kind_label(&self.content_type)
-    }
-
-    /// Formats the size for people, such as `1.5 MiB`.
-    pub fn size_label(&self) -> String {
-        size_label(self.byte_size)
-    }
-}
-
-/// Returns the short label of a stored content type, such as `PDF`.
-pub fn kind_label(content_type: &str) -> &'static str {
-    FileKind::from_content_type(content_type).map_or("", FileKind::label)
-}
-
-/// Formats a size for people: bytes, or KiB or MiB with one decimal.
-pub fn size_label(byte_size: i64) -> String {
-    let bytes = byte_size as f64;
-    if byte_size < 1024 {
-        format!("{byte_size} B")
-    } else if byte_size < 1024 * 1024 {
-        format!("{:.1} KiB", bytes / 1024.0)
-    } else {
-        format!("{:.1} MiB", bytes / (1024.0 * 1024.0))
-    }
-}
-
 /// Failure of an attachment upload or download. Each variant names its status.
 #[derive(Debug, thiserror::Error)]
 pub enum AttachmentError {
@@ -141,7 +78,7 @@ pub enum AttachmentError {
     /// 422: no accepted extension or content.
     #[error("{name}: not a PDF, JPEG, PNG, DOCX or XLSX file")]
     Unsupported { name: String },
-    /// 422: the content is another accepted type than the extension says.
+    /// 422: the content is another accepted type than the extension claims.
     #[error("{name}: content is {content:?}, not what the extension says")]
     Mismatch { name: String, content: FileKind },
     /// 422: over [`MAX_ATTACHMENT_BYTES`].
@@ -150,7 +87,7 @@ pub enum AttachmentError {
     /// 422: an image whose pixels cannot be read.
     #[error("{name}: {reason}")]
     Undecodable { name: String, reason: String },
-    /// 422: the uploader holds [`MAX_PENDING_UPLOADS`] unsent uploads.
+    /// 422: the uploader has [`MAX_PENDING_UPLOADS`] unsent uploads already.
     #[error("too many pending uploads")]
     TooManyPending,
     /// 404: no such file on a notice the caller may read.
@@ -220,7 +157,7 @@ pub fn attachments_dir(settings: &Settings) -> PathBuf {
 ///
 /// # Errors
 /// 422 variants of [`AttachmentError`] for a bad name, type, size or image, or when
-/// the user holds too many unsent uploads; file and database failures.
+/// the user has too many unsent uploads. File and database failures.
 #[tracing::instrument(skip_all, fields(user.id = user_id, attachment.id = tracing::field::Empty))]
 pub async fn store_upload(
     db: &Db,
@@ -333,34 +270,6 @@ pub fn unusable_id(id: &str) -> ResidentError {
     ResidentError::Invalid(message.field("attachment_ids"))
 }
 
-/// Lists the attachments of `notice_ids` as links for residents.
-///
-/// # Errors
-/// A database failure.
-pub async fn resident_links(
-    db: &Db,
-    notice_ids: &[i64],
-) -> Result<std::collections::HashMap<i64, Vec<AttachmentLink>>, sqlx::Error> {
-    let rows = store::for_notices(db, notice_ids).await?;
-    Ok(rows
-        .into_iter()
-        .map(|(notice_id, rows)| {
-            let links = rows.into_iter().map(|row| AttachmentLink::for_resident(row, notice_id));
-            (notice_id, links.collect())
-        })
-        .collect())
-}
-
-/// Lists the attachments of notice `notice_id` as links for staff.
-///
-/// # Errors
-/// A database failure.
-pub async fn staff_links(db: &Db, notice_id: i64) -> Result<Vec<AttachmentLink>, sqlx::Error> {
-    let mut rows = store::for_notices(db, &[notice_id]).await?;
-    let rows = rows.remove(&notice_id).unwrap_or_default();
-    Ok(rows.into_iter().map(|row| AttachmentLink::for_staff(row, notice_id)).collect())
-}
-
 /// Reads file `attachment_id` of notice `notice_id`. The caller has checked that the
 /// user may read the notice.
 ///
@@ -383,7 +292,7 @@ pub async fn read_attachment(
     Ok((attachment, bytes))
 }
 
-/// Removes up to [`CLEANUP_BATCH`] uploads that expired unbound, rows first, so that
+/// Removes one batch of uploads that expired unbound, rows first, so that
 /// a file is never missing under a live row. Failures are logged, not returned,
 /// because the next upload retries them.
 pub async fn remove_expired(db: &Db, settings: &Settings, now: DateTime<Utc>) {

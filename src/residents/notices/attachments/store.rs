@@ -11,9 +11,9 @@ const COLUMNS: &str = "attachment_id, notice_id, uploaded_by, file_name, content
      byte_size, created_at, expires_at";
 
 /// Binds uploads `$ids` (`&[String]`) of user `$user_id` to notice `$notice_id` through
-/// transaction `$tx`, in the given order; evaluates to `Result<bool, sqlx::Error>`, false
-/// when an id is not a pending, unexpired upload of that user. A macro because the body
-/// is compiled once per backend, like the notice's fan-out.
+/// transaction `$tx`, in the given order. It evaluates to `Result<bool, sqlx::Error>`,
+/// false when an id is not a pending, unexpired upload of that user. It is a macro
+/// because the body is compiled once per backend, like the notice's fan-out.
 #[macro_export]
 macro_rules! bind_notice_attachments {
     ($tx:expr, $notice_id:expr, $ids:expr, $user_id:expr, $now:expr) => {{
