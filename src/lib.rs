@@ -26,5 +26,6 @@ pub mod places;
 pub mod portal;
 pub mod residents;
 pub mod sensors;
+pub mod stored_files;
 pub mod telemetry;
 pub mod text;

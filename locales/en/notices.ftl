@@ -19,3 +19,14 @@ error-notice-follow-up-method = method must be call or visit, not "{ $value }".
 error-notice-follow-up-outcome = outcome must be reached, not_reached or moved_away, not "{ $value }".
 error-notice-note-too-long = The note can have at most { $max } characters.
 error-notice-query-invalid = Invalid query parameters: { $reason }
+
+error-notice-attachment-missing-file = Send the file as a multipart/form-data request with one part named file.
+error-notice-attachment-no-name = The file has no name; send it with a file name that ends in .pdf, .jpg, .png, .docx or .xlsx.
+error-notice-attachment-type = { $name } is not a PDF, JPEG, PNG, DOCX or XLSX file; both its content and its name's extension must be one of these. Convert it and upload it again.
+error-notice-attachment-mismatch = { $name } contains a { $content } file, which its extension does not say; rename it to the right extension or convert it, then upload it again.
+error-notice-attachment-too-large = { $name } is over { $max } MiB; compress or split it and upload it again.
+error-notice-attachment-undecodable = The image { $name } cannot be read ({ $reason }); export it again or use another file.
+error-notice-attachment-pending = You have { $max } uploads that no notice uses yet; send them with a notice or wait until they expire { $hours } hours after upload.
+error-notice-attachment-too-many = A notice can carry at most { $max } attachments; remove some and try again.
+error-notice-attachment-twice = Attachment id { $id } is listed twice in attachment_ids; list each upload once.
+error-notice-attachment-unusable = Attachment id { $id } is not one of your unused uploads: it is unknown, was uploaded by someone else, is attached to another notice already or has expired. Upload the file again with POST /api/v1/resident-notices/attachments and use the new id.

@@ -56,6 +56,7 @@ portal-notices-new-arrived = A new notice has arrived; reload the page to see it
 portal-notice-urgent = Urgent
 portal-notice-unread = Unread
 portal-notice-sent-at = Published { $time }
+portal-notice-attachments = Attachments
 
 portal-signups-title = Resident sign-ups
 portal-signups-intro = These sign-ups carry the identity number of a resident in your grids. Check the name and phone, then approve, or reject with a reason.

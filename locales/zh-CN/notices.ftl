@@ -19,3 +19,14 @@ error-notice-follow-up-method = 回访方式应为 call（电话）或 visit（�
 error-notice-follow-up-outcome = 回访结果应为 reached（已联系到）、not_reached（未联系到）或 moved_away（已搬离），而不是“{ $value }”。
 error-notice-note-too-long = 回访备注最多 { $max } 个字。
 error-notice-query-invalid = 查询参数无效：{ $reason }
+
+error-notice-attachment-missing-file = 请以 multipart/form-data 格式发送文件，文件字段名为 file。
+error-notice-attachment-no-name = 文件没有名称；请使用以 .pdf、.jpg、.png、.docx 或 .xlsx 结尾的文件名重新上传。
+error-notice-attachment-type = { $name } 不是 PDF、JPEG、PNG、DOCX 或 XLSX 文件；文件内容和扩展名都必须是其中一种。请转换格式后重新上传。
+error-notice-attachment-mismatch = { $name } 的内容是 { $content } 文件，与扩展名不符；请改成正确的扩展名或转换格式后重新上传。
+error-notice-attachment-too-large = { $name } 超过 { $max } MiB；请压缩或拆分后重新上传。
+error-notice-attachment-undecodable = 无法读取图片 { $name }（{ $reason }）；请重新导出或换一个文件。
+error-notice-attachment-pending = 您已有 { $max } 个上传的文件尚未用于通知；请先随通知发出，或等待它们在上传 { $hours } 小时后过期。
+error-notice-attachment-too-many = 一条通知最多带 { $max } 个附件；请删去一些后重试。
+error-notice-attachment-twice = 附件编号 { $id } 在 attachment_ids 中出现了两次；每个上传的文件只需列一次。
+error-notice-attachment-unusable = 附件编号 { $id } 不是您尚未使用的上传文件：编号不存在、由他人上传、已附在其他通知上或已过期。请用 POST /api/v1/resident-notices/attachments 重新上传，并使用新的编号。

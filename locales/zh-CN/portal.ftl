@@ -56,6 +56,7 @@ portal-notices-new-arrived = 有新通知，刷新页面即可查看。
 portal-notice-urgent = 紧急
 portal-notice-unread = 未读
 portal-notice-sent-at = 发布时间：{ $time }
+portal-notice-attachments = 附件
 
 portal-signups-title = 居民注册核验
 portal-signups-intro = 以下注册的身份证号与您所辖网格的居民档案一致。核对姓名和电话后通过，或填写原因后退回。

@@ -93,6 +93,7 @@ pub async fn run_notices(mut settings: Settings, args: NoticeBenchArgs) -> anyho
         send_at: Utc::now(),
         follow_up_hours: 24,
         created_by: bench_user(&state).await?,
+        attachment_ids: Vec::new(),
     };
     for webhook in [false, true] {
         let started = Instant::now();

@@ -300,6 +300,30 @@ const ROWS: &[Row] = &[
         anonymous: 401,
         by_role: [422, 403, 403, 403, 422, 403, 403],
     },
+    // Attachments: the upload wants a multipart form, so a URL-encoded one passes
+    // authorization and gets 400. No notice 0 exists, so downloads are 404 for everyone
+    // allowed to ask.
+    Row {
+        method: "POST",
+        path: "/api/v1/resident-notices/attachments",
+        form: &[("file", "x")],
+        anonymous: 401,
+        by_role: [400, 403, 403, 403, 400, 403, 403],
+    },
+    Row {
+        method: "GET",
+        path: "/api/v1/resident-notices/0/attachments/00000000000000000000000000000000",
+        form: &[],
+        anonymous: 401,
+        by_role: registry_then(404),
+    },
+    Row {
+        method: "GET",
+        path: "/api/v1/my/notices/0/attachments/00000000000000000000000000000000",
+        form: &[],
+        anonymous: 401,
+        by_role: [404; 7],
+    },
     Row {
         method: "GET",
         path: "/api/v1/resident-notices/follow-up",

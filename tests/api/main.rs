@@ -34,6 +34,7 @@ mod duplicates;
 mod inbox;
 mod kpi_rollup;
 mod kpis;
+mod notice_attachments;
 mod notices;
 mod notices_audience;
 mod notices_email;

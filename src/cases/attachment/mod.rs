@@ -13,8 +13,6 @@
 pub mod photo;
 pub mod store;
 
-use std::path::{Path, PathBuf};
-
 use chrono::{DateTime, SubsecRound, Utc};
 
 use self::photo::{CleanPhoto, PhotoError, clean_photo};
@@ -23,6 +21,7 @@ use crate::{
     config::Settings,
     db::Db,
     http::{AppError, UserMessage},
+    stored_files::{file_path, is_file_id, new_file_id, write_file},
 };
 
 /// One stored photo.
@@ -46,6 +45,8 @@ pub struct Attachment {
 pub struct Upload {
     /// The form field it came in, named in error messages.
     pub field: String,
+    /// The file name the browser sent, unchecked; empty when it sent none.
+    pub file_name: String,
     pub bytes: Vec<u8>,
 }
 
@@ -162,7 +163,7 @@ pub async fn save_photos(
     let mut ids = Vec::with_capacity(photos.len());
     for CheckedPhoto(photo) in photos {
         let attachment = Attachment {
-            attachment_id: hex::encode(rand::random::<[u8; 16]>()),
+            attachment_id: new_file_id(),
             case_id,
             content_type: photo.format.content_type().to_owned(),
             byte_size: i64::try_from(photo.bytes.len()).unwrap_or(i64::MAX),
@@ -195,26 +196,11 @@ pub async fn read_photo(
     case_id: i64,
     attachment_id: &str,
 ) -> Result<(Attachment, Vec<u8>), AttachmentError> {
-    let well_formed =
-        attachment_id.len() == 32 && attachment_id.bytes().all(|b| b.is_ascii_hexdigit());
-    if !well_formed {
+    if !is_file_id(attachment_id) {
         return Err(AttachmentError::NotFound);
     }
     let attachment = db.attachment_by_id(attachment_id).await?.filter(|a| a.case_id == case_id);
     let attachment = attachment.ok_or(AttachmentError::NotFound)?;
     let bytes = tokio::fs::read(file_path(&settings.attachments_dir(), attachment_id)).await?;
     Ok((attachment, bytes))
-}
-
-/// Builds the path of a stored photo. Ids are generated hex, never user input, so the
-/// path stays inside `directory`.
-pub fn file_path(directory: &Path, attachment_id: &str) -> PathBuf {
-    directory.join(attachment_id)
-}
-
-/// Writes to a temporary name and renames, so a reader never sees half a file.
-async fn write_file(path: &Path, bytes: &[u8]) -> Result<(), std::io::Error> {
-    let temporary = path.with_extension("partial");
-    tokio::fs::write(&temporary, bytes).await?;
-    tokio::fs::rename(&temporary, path).await
 }

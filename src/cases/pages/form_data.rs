@@ -20,6 +20,8 @@ pub struct FormData {
     /// The first file over the size limit. Its bytes were dropped, but the text fields
     /// were still read so that the form can be shown again with the user's input.
     pub oversize: Option<AttachmentError>,
+    /// The browser's name of that file.
+    pub oversize_file_name: Option<String>,
 }
 
 impl FormData {
@@ -38,9 +40,24 @@ impl FormData {
 impl FromRequest<AppState> for FormData {
     type Rejection = AppError;
 
-    /// Reads the body. Each file is read chunk by chunk and dropped as soon as it passes
-    /// the configured photo size, so a large upload never sits whole in memory.
+    /// Reads the body with the configured photo size as the file limit.
     async fn from_request(request: Request, state: &AppState) -> Result<Self, AppError> {
+        FormData::read(request, state, state.settings.cases.max_photo_bytes).await
+    }
+}
+
+impl FormData {
+    /// Reads a URL-encoded or multipart body. Each file is read chunk by chunk and
+    /// dropped as soon as it passes `max_file_bytes`, so a large upload never sits whole
+    /// in memory.
+    ///
+    /// # Errors
+    /// 400 for a malformed body, 413 over the route's body limit.
+    pub async fn read(
+        request: Request,
+        state: &AppState,
+        max_file_bytes: usize,
+    ) -> Result<Self, AppError> {
         let content_type = request.headers().get(header::CONTENT_TYPE);
         let multipart = content_type
             .and_then(|value| value.to_str().ok())
@@ -60,7 +77,7 @@ impl FromRequest<AppState> for FormData {
             let reason = rejection.body_text();
             AppError::BadRequest(UserMessage::new("invalid_form_body").arg("reason", reason))
         })?;
-        read_multipart(multipart, state.settings.cases.max_photo_bytes).await
+        read_multipart(multipart, max_file_bytes).await
     }
 }
 
@@ -73,6 +90,7 @@ async fn read_multipart(mut multipart: Multipart, max_bytes: usize) -> Result<Fo
             form.pairs.push((name, text));
             continue;
         }
+        let file_name = field.file_name().unwrap_or_default().to_owned();
         let mut bytes = Vec::new();
         let mut oversize = false;
         // An oversize file is read to its end without keeping it, within the server's
@@ -86,10 +104,12 @@ async fn read_multipart(mut multipart: Multipart, max_bytes: usize) -> Result<Fo
             }
         }
         if oversize {
-            let error = AttachmentError::TooLarge { field: name, max_bytes };
-            form.oversize.get_or_insert(error);
+            if form.oversize.is_none() {
+                form.oversize = Some(AttachmentError::TooLarge { field: name, max_bytes });
+                form.oversize_file_name = Some(file_name);
+            }
         } else if !bytes.is_empty() {
-            form.uploads.push(Upload { field: name, bytes });
+            form.uploads.push(Upload { field: name, file_name, bytes });
         }
     }
     Ok(form)

@@ -15,6 +15,7 @@ use serde::{Deserialize, Serialize};
 
 use super::{
     Channels, Notice,
+    attachments::{self, AttachmentLink},
     audience::{self, AudienceSpec},
     inbox::{self, InboxEntry},
     receipts::{self, FollowUpInput, NoticeCounts, RecipientRow},
@@ -32,6 +33,7 @@ use crate::{
 
 pub fn router() -> Router<AppState> {
     Router::new()
+        .merge(attachments::http::router())
         .route("/api/v1/resident-notices", post(create_notice).get(list_notices))
         .route("/api/v1/resident-notices/audience", post(preview_audience))
         .route("/api/v1/resident-notices/follow-up", get(follow_up_list))
@@ -50,6 +52,7 @@ struct NoticeView {
     #[serde(flatten)]
     notice: Notice,
     counts: NoticeCounts,
+    attachments: Vec<AttachmentLink>,
 }
 
 #[derive(Debug, Serialize)]
@@ -110,7 +113,8 @@ async fn create_notice(
     let channels = Channels::from_settings(&state.settings.notices);
     let (notice, counts) =
         service::create_notice(&state.db, &index, &user, &actor, input, channels).await?;
-    Ok((StatusCode::CREATED, Json(NoticeView { notice, counts })))
+    let attachments = attachments::staff_links(&state.db, notice.notice_id).await?;
+    Ok((StatusCode::CREATED, Json(NoticeView { notice, counts, attachments })))
 }
 
 #[tracing::instrument(skip_all, fields(user.id = user.user_id))]
@@ -135,7 +139,8 @@ async fn get_notice(
     let notice_id = path_id(path, "notice")?;
     let index = state.locator.snapshot();
     let (notice, counts) = service::visible_notice(&state.db, &index, &user, notice_id).await?;
-    Ok(Json(NoticeView { notice, counts }))
+    let attachments = attachments::staff_links(&state.db, notice_id).await?;
+    Ok(Json(NoticeView { notice, counts, attachments }))
 }
 
 #[tracing::instrument(skip_all, fields(user.id = user.user_id))]

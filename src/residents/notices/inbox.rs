@@ -11,6 +11,7 @@ use chrono::{DateTime, Utc};
 use futures_util::{Stream, StreamExt};
 use serde::Serialize;
 
+use super::attachments::{AttachmentLink, resident_links};
 use crate::{
     accounts::{CurrentUser, Role},
     db::Db,
@@ -33,6 +34,22 @@ pub struct InboxEntry {
     pub priority: String,
     pub sent_at: Option<DateTime<Utc>>,
     pub read_at: Option<DateTime<Utc>>,
+    /// The notice's files, with download URLs of the resident API.
+    #[sqlx(skip)]
+    pub attachments: Vec<AttachmentLink>,
+}
+
+/// Fills in the attachments of `entries` with one query.
+async fn with_attachments(
+    db: &Db,
+    mut entries: Vec<InboxEntry>,
+) -> Result<Vec<InboxEntry>, sqlx::Error> {
+    let ids: Vec<i64> = entries.iter().map(|entry| entry.notice_id).collect();
+    let mut links = resident_links(db, &ids).await?;
+    for entry in &mut entries {
+        entry.attachments = links.remove(&entry.notice_id).unwrap_or_default();
+    }
+    Ok(entries)
 }
 
 const INBOX_SELECT: &str = "SELECT n.notice_id, n.title, n.body, n.priority, n.sent_at, \
@@ -131,13 +148,14 @@ pub async fn inbox(db: &Db, resident_id: i64, limit: i64) -> Result<Vec<InboxEnt
         "{INBOX_SELECT} ORDER BY CASE WHEN nr.read_at IS NULL AND n.priority = 'urgent' \
          THEN 0 ELSE 1 END, n.notice_id DESC LIMIT $2"
     );
-    with_pool!(db, |pool| {
+    let entries = with_pool!(db, |pool| {
         sqlx::query_as(sqlx::AssertSqlSafe(sql.clone()))
             .bind(resident_id)
             .bind(limit)
             .fetch_all(pool)
             .await
-    })
+    })?;
+    with_attachments(db, entries).await
 }
 
 /// Records that `resident_id` read `notice_id`, keeping an earlier receipt; returns the
@@ -152,7 +170,7 @@ pub async fn mark_read(
     now: DateTime<Utc>,
 ) -> Result<Option<InboxEntry>, sqlx::Error> {
     let sql = format!("{INBOX_SELECT} AND nr.notice_id = $2");
-    with_pool!(db, |pool| {
+    let entry: Option<InboxEntry> = with_pool!(db, |pool| {
         sqlx::query(
             "UPDATE notice_recipient SET read_at = $3 \
              WHERE notice_id = $1 AND resident_id = $2 AND read_at IS NULL",
@@ -167,7 +185,11 @@ pub async fn mark_read(
             .bind(notice_id)
             .fetch_optional(pool)
             .await
-    })
+    })?;
+    match entry {
+        Some(entry) => Ok(with_attachments(db, vec![entry]).await?.pop()),
+        None => Ok(None),
+    }
 }
 
 /// Streams the notices that reach `resident_id` from now on, one `notice` event each.
@@ -222,6 +244,7 @@ async fn newer_entries(
             .fetch_all(pool)
             .await
     })?;
+    let entries = with_attachments(db, entries).await?;
     let seen = entries.iter().map(|entry| entry.notice_id).max().unwrap_or(after);
     Ok((seen, entries))
 }

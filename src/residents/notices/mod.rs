@@ -13,6 +13,8 @@
 //!   channel's [`delivery::Transport`], retries and records per recipient.
 //! - [`webhook`]: posts each recipient to a gateway (SMS, WeCom).
 //! - [`smtp`]: e-mails each recipient through an SMTP server.
+//! - [`attachments`]: files sent with a notice, uploaded first and bound to the notice
+//!   in its transaction, downloadable by staff who may read it and by its recipients.
 //! - [`http`]: the JSON API.
 //!
 //! Invariants:
@@ -23,8 +25,8 @@
 //! - Every read is limited to the viewer's grids.
 //! - Phone numbers leave the database only in requests to the configured gateway, and
 //!   e-mail addresses only in messages to the configured SMTP server, one address each.
-// TODO: attachments on notices.
 
+pub mod attachments;
 pub mod audience;
 pub mod delivery;
 pub mod http;

@@ -4,7 +4,7 @@ use chrono::{DateTime, FixedOffset, Utc};
 use serde::Deserialize;
 
 use super::{
-    Channels, Notice, Priority,
+    Channels, Notice, Priority, attachments,
     audience::{self, Audience, AudienceSpec},
     receipts::{self, FollowUpInput, NoticeCounts},
     store::{self, NewNotice},
@@ -38,6 +38,8 @@ pub struct NoticeInput {
     pub send_at: Option<DateTime<FixedOffset>>,
     /// Hours after sending when unread recipients join the follow-up list; 24 by default.
     pub follow_up_hours: Option<i32>,
+    /// Ids of the sender's uploads to attach, in order; see [`super::attachments`].
+    pub attachment_ids: Vec<String>,
 }
 
 fn invalid(message: UserMessage, field: &str) -> ResidentError {
@@ -85,6 +87,7 @@ fn check_fields(input: &NoticeInput, now: DateTime<Utc>) -> Result<NewNotice, Re
         send_at,
         follow_up_hours,
         created_by: 0,
+        attachment_ids: Vec::new(),
     })
 }
 
@@ -92,8 +95,8 @@ fn check_fields(input: &NoticeInput, now: DateTime<Utc>) -> Result<NewNotice, Re
 /// unless it is scheduled. Returns the notice and its counts.
 ///
 /// # Errors
-/// 422 naming the field for a bad title, body, priority, time, follow-up hours or
-/// audience, and for an empty audience.
+/// 422 naming the field for a bad title, body, priority, time, follow-up hours,
+/// audience or attachment id, and for an empty audience.
 pub async fn create_notice(
     db: &Db,
     index: &AreaIndex,
@@ -111,9 +114,19 @@ pub async fn create_notice(
         return Err(invalid(UserMessage::new("notice_audience_empty"), "audience"));
     }
 
+    let attachment_ids = input.attachment_ids;
+    attachments::check_pending(db, user.user_id, &attachment_ids, now).await?;
+
     let send_at = checked.send_at;
-    let notice = NewNotice { audience, created_by: user.user_id, ..checked };
-    let (notice_id, recipients) = store::insert_notice(db, &notice, now, channels).await?;
+    let notice = NewNotice { audience, created_by: user.user_id, attachment_ids, ..checked };
+    let (notice_id, recipients) = match store::insert_notice(db, &notice, now, channels).await {
+        Ok(stored) => stored,
+        // Another request bound or the cleanup removed an upload after the check.
+        Err(sqlx::Error::RowNotFound) => {
+            return Err(attachments::unusable_id(&notice.attachment_ids.join(", ")));
+        }
+        Err(error) => return Err(error.into()),
+    };
     let detail =
         format!("recipients={recipients}; audience_now={count}; send_at={}", send_at.to_rfc3339());
     let entry = NewAuditEntry {

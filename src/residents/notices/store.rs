@@ -26,6 +26,8 @@ pub struct NewNotice {
     pub send_at: DateTime<Utc>,
     pub follow_up_hours: i32,
     pub created_by: i64,
+    /// Uploads of `created_by` to bind to the notice, in order.
+    pub attachment_ids: Vec<String>,
 }
 
 /// Fans notice `$notice_id` out to `$audience` through `$tx` and marks it sent; evaluates
@@ -79,7 +81,8 @@ macro_rules! fan_out {
 /// Returns its id and recipient count (0 for a scheduled notice).
 ///
 /// # Errors
-/// A database failure; nothing is written then.
+/// A database failure, and [`sqlx::Error::RowNotFound`] when an attachment id is not a
+/// pending upload of the sender; nothing is written then.
 pub async fn insert_notice(
     db: &Db,
     notice: &NewNotice,
@@ -107,6 +110,10 @@ pub async fn insert_notice(
         .bind(now)
         .fetch_one(&mut *tx)
         .await?;
+        let ids = &notice.attachment_ids;
+        if !crate::bind_notice_attachments!(tx, notice_id, ids, notice.created_by, now)? {
+            return Err(sqlx::Error::RowNotFound);
+        }
         let recipients = if due {
             fan_out!(tx, notice_id, &notice.audience, notice.follow_up_hours, now, channels)
         } else {

@@ -1,21 +1,32 @@
 //! The notice composer (`/resident-notices/new`): title, body, priority, audience by
 //! areas and tags, an optional send time and the follow-up hours. A "preview count"
 //! button re-renders the form with the size of the audience, and "send" stores the
-//! notice through the same function as the JSON API.
+//! notice through the same function as the JSON API. The form is multipart so that it
+//! can carry attachments ([`super::compose_files`]) without JavaScript.
 
 use askama::Template;
-use axum::{Form, extract::State, http::StatusCode, response::Response};
+use axum::{
+    extract::{Request, State},
+    http::StatusCode,
+    response::Response,
+};
 use chrono::{DateTime, FixedOffset, NaiveDate, NaiveDateTime, TimeZone};
 
-use super::{FieldError, error_for, field_error, render_page, see_other};
+use super::{
+    FieldError,
+    compose_files::{self, FILES_FIELD, KeptFile},
+    error_for, field_error, render_page, see_other,
+};
 use crate::{
     accounts::{ClientIp, CurrentUser, Permission},
     areas::Level,
+    cases::pages::form_data::FormData,
     http::{AppError, AppState, UserMessage, pages::PageContext},
-    i18n::Locale,
+    i18n::{Locale, arg},
     residents::{
         notices::{
             Channels,
+            attachments::{MAX_ATTACHMENT_BYTES, MAX_ATTACHMENTS_PER_NOTICE},
             audience::{self, AudienceSpec, TagCondition},
             service::{self, NoticeInput},
         },
@@ -40,6 +51,8 @@ pub struct ComposeValues {
     pub follow_up_hours: String,
     /// `preview` or `send`.
     pub action: String,
+    /// Uploads kept from an earlier submission of the form, checked to stay attached.
+    pub attachment_ids: Vec<String>,
 }
 
 impl ComposeValues {
@@ -58,6 +71,7 @@ impl ComposeValues {
                 "send_at" => values.send_at = value,
                 "follow_up_hours" => values.follow_up_hours = value,
                 "action" => values.action = value,
+                "attachment_ids" => values.attachment_ids.push(value),
                 _ => {}
             }
         }
@@ -114,6 +128,7 @@ impl ComposeValues {
             audience,
             send_at: parse_local_time(&self.send_at, tz)?,
             follow_up_hours,
+            attachment_ids: self.attachment_ids.clone(),
         })
     }
 }
@@ -159,6 +174,10 @@ struct ComposePage {
     /// The audience size after a preview.
     preview_count: Option<i64>,
     time_zone: String,
+    /// Uploads from earlier submissions, kept while their box stays checked.
+    kept_files: Vec<KeptFile>,
+    /// The accepted types and limits, shown under the file input.
+    files_hint: String,
 }
 
 impl ComposePage {
@@ -201,7 +220,16 @@ async fn compose_page(
             value: tag.code,
         })
         .collect();
+    let kept_files = compose_files::kept_files(state, user.user_id, &values.attachment_ids).await?;
     Ok(ComposePage {
+        kept_files,
+        files_hint: ctx.locale.t_args(
+            "notice-page-attachments-hint",
+            &[
+                ("max", arg(MAX_ATTACHMENTS_PER_NOTICE.to_string())),
+                ("mib", arg((MAX_ATTACHMENT_BYTES / (1024 * 1024)).to_string())),
+            ],
+        ),
         ctx: ctx.at("resident-notices"),
         values,
         errors,
@@ -244,19 +272,34 @@ enum Outcome {
     Sent(i64),
 }
 
-/// Counts the audience (`action=preview`) or sends the notice (`action=send`) and
-/// redirects to its receipts; a rejected field shows its message next to it.
+/// Stores the form's new files, then counts the audience (`action=preview`) or sends
+/// the notice (`action=send`) and redirects to its receipts. A rejected file or field
+/// shows its message next to it and in the error summary.
 #[tracing::instrument(skip_all, fields(user.id = user.user_id))]
 pub async fn post_compose(
     State(state): State<AppState>,
     user: CurrentUser,
     client_ip: ClientIp,
     ctx: PageContext,
-    Form(pairs): Form<Vec<(String, String)>>,
+    request: Request,
 ) -> Result<Response, AppError> {
     user.require(Permission::SendNotices)?;
-    let values = ComposeValues::from_pairs(pairs);
+    let mut form = FormData::read(request, &state, MAX_ATTACHMENT_BYTES).await?;
+    let mut values = ComposeValues::from_pairs(std::mem::take(&mut form.pairs));
     let locale = ctx.locale;
+    let file_errors = compose_files::store_new_files(
+        &state,
+        user.user_id,
+        &mut values,
+        form.uploads,
+        form.oversize_file_name,
+        locale,
+    )
+    .await?;
+    if !file_errors.is_empty() {
+        let page = compose_page(&state, &user, ctx, values, file_errors).await?;
+        return render_page(&page, StatusCode::UNPROCESSABLE_ENTITY);
+    }
     let outcome = if values.action == "send" {
         send_notice(&state, &user, &client_ip, &values).await.map(Outcome::Sent)
     } else {
@@ -272,7 +315,11 @@ pub async fn post_compose(
             render_page(&page, StatusCode::OK)
         }
         Err(error) => {
-            let errors = vec![field_error(error, locale)?];
+            let mut error = field_error(error, locale)?;
+            if error.field == "attachment_ids" {
+                error.field = FILES_FIELD.to_owned();
+            }
+            let errors = vec![error];
             let page = compose_page(&state, &user, ctx, values, errors).await?;
             render_page(&page, StatusCode::UNPROCESSABLE_ENTITY)
         }

@@ -8,6 +8,7 @@
 //! Every form works without JavaScript and carries the session's CSRF token.
 
 mod compose;
+mod compose_files;
 mod follow_up;
 mod import;
 mod import_job;
@@ -27,6 +28,7 @@ use chrono::{DateTime, Utc};
 use crate::{
     http::{AppError, AppState, UserMessage},
     i18n::Locale,
+    residents::notices::attachments::{MAX_ATTACHMENT_BYTES, MAX_ATTACHMENTS_PER_NOTICE},
 };
 
 /// Builds the `/residents` and `/resident-notices` console routes.
@@ -35,18 +37,26 @@ pub fn router() -> Router<AppState> {
         .route("/residents/import", get(import::get_import).post(import::post_import))
         // Room for the file and the multipart framing, as on the import API.
         .layer(DefaultBodyLimit::max(crate::residents::import::MAX_FILE_BYTES + 64 * 1024));
+    let compose = Router::new()
+        .route("/resident-notices/new", get(compose::get_compose).post(compose::post_compose))
+        // Room for a notice's files and the form's text around them.
+        .layer(DefaultBodyLimit::max(COMPOSE_BODY_BYTES));
     Router::new()
         .route("/residents", get(registry::get_registry))
         .route("/residents/households/{household_id}", get(registry::get_household))
         .route("/residents/import/{import_id}", get(import_job::get_import_job))
         .route("/residents/import/{import_id}/progress", get(import_job::get_import_progress))
         .route("/resident-notices", get(notices::get_notices))
-        .route("/resident-notices/new", get(compose::get_compose).post(compose::post_compose))
         .route("/resident-notices/follow-up", get(follow_up::get_follow_up))
         .route("/resident-notices/{notice_id}", get(notices::get_notice))
         .route("/resident-notices/{notice_id}/follow-ups", post(follow_up::post_follow_up))
         .merge(upload)
+        .merge(compose)
 }
+
+/// Largest body of the notice composer: its files at their maximum size plus 1 MiB of
+/// text fields and multipart framing.
+const COMPOSE_BODY_BYTES: usize = MAX_ATTACHMENTS_PER_NOTICE * MAX_ATTACHMENT_BYTES + 1024 * 1024;
 
 /// A message about one form field, shown next to it and in the error summary.
 #[derive(Debug, Clone)]

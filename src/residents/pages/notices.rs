@@ -22,6 +22,7 @@ use crate::{
         http::path_id,
         notices::{
             Notice,
+            attachments::{self, AttachmentLink},
             receipts::{self, NoticeCounts, RecipientRow},
             service, store,
         },
@@ -150,6 +151,7 @@ struct NoticePage {
     time_zone: String,
     previous_page: Option<String>,
     next_page: Option<String>,
+    attachments: Vec<AttachmentLink>,
 }
 
 /// Shows a notice's counts and recipients inside the user's grids.
@@ -184,8 +186,10 @@ pub async fn get_notice(
     let recipients =
         rows.into_iter().map(|row| RecipientView::new(row, &ctx, &index, tz)).collect();
 
+    let attachments = attachments::staff_links(&state.db, notice_id).await?;
     let base = format!("/resident-notices/{notice_id}?unread={}", query.unread);
     let page = NoticePage {
+        attachments,
         notice: NoticeSummary::new(notice, counts, &ctx, tz),
         recipients,
         unread_only: query.unread,

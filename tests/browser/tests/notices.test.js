@@ -1,9 +1,12 @@
 // Residents and notices in the console. A community worker imports a roster (a dry run,
-// then the apply, whose progress page reaches done), previews and sends a targeted notice and reads its receipts. A grid
-// worker then records a follow-up. Every new page is scanned with axe-core.
+// then the apply, whose progress page reaches done), previews and sends a targeted
+// notice with a PDF attached and reads its receipts. A grid worker then records a
+// follow-up, and a recipient downloads the PDF from the resident portal. Every new page
+// is scanned with axe-core.
 
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { test } from 'node:test';
 
@@ -44,6 +47,37 @@ async function createReturnedTag(page) {
   await logOut(page);
 }
 
+/** A small PDF: its magic bytes and a catalog are all the server checks. */
+const GUIDE_PDF = Buffer.from('%PDF-1.7\n1 0 obj << /Type /Catalog >> endobj\n%%EOF\n', 'latin1');
+const GUIDE_NAME = '登记指南.pdf';
+
+const RESIDENT = {
+  username: 'ci-notice-resident',
+  displayName: '钱一',
+  role: 'resident',
+  password: 'ci-notice-resident-password-8b41',
+};
+
+/** Reads a JSON API as the logged-in user. */
+async function getJson(page, apiPath) {
+  const response = await page.request.get(`${env.baseUrl}${apiPath}`);
+  assert.equal(response.status(), 200, `GET ${apiPath}`);
+  return response.json();
+}
+
+/** Links the resident account to the registry record of 钱一, as the logged-in worker. */
+async function linkResidentAccount(page, userId) {
+  const residents = await getJson(page, '/api/v1/residents');
+  const record = residents.find((resident) => resident.name === RESIDENT.displayName);
+  assert.ok(record, 'the imported resident is listed');
+  const token = await page.locator('input[name="csrf_token"]').first().getAttribute('value');
+  const response = await page.request.post(
+    `${env.baseUrl}/api/v1/residents/${record.resident_id}/account`,
+    { headers: { 'x-csrf-token': token }, data: { user_id: userId } },
+  );
+  assert.equal(response.status(), 201, 'account linked');
+}
+
 /** Moves every notice's follow-up time back to its send time, as if its hours had passed. */
 function makeFollowUpDue() {
   // NOTE: this needs the sqlite3 command-line tool, because the suite's server uses SQLite.
@@ -73,8 +107,13 @@ test('community worker imports, notifies, and a grid worker follows up', async (
     `春望里2号,${gridCode},孙三,${identityNumber(13)},户主,,returned:某地:2026-11-25`,
   ].join('\n');
 
+  addUser(env.server.dataDir, RESIDENT);
+
   await withPage(t, env.browser, env.baseUrl, {}, async (_context, page) => {
     await createReturnedTag(page);
+    await logIn(page, env.baseUrl, RESIDENT);
+    const residentUserId = (await getJson(page, '/api/v1/me')).user_id;
+    await logOut(page);
     await logIn(page, env.baseUrl, worker);
 
     await page.goto(`${env.baseUrl}/residents/import`);
@@ -103,23 +142,34 @@ test('community worker imports, notifies, and a grid worker follows up', async (
 
     await page.goto(`${env.baseUrl}/resident-notices/new`);
     await assertAccessible(page, '/resident-notices/new');
-    const form = page.locator('main form[action="/resident-notices/new"]');
+    const form = page.locator('main form[action^="/resident-notices/new"]');
     await form.locator('#title').fill('返回人员健康登记');
     await form.locator('#body').fill('请近日从某地返回的居民到社区登记。');
     await form.locator('input[name="priority"][value="urgent"]').check();
     await form.locator('input[name="tags"][value="returned"]').check();
     await form.locator('#returned_from_area').fill('某地');
     await form.locator('#returned_since').fill('2026-11-01');
+    await form.locator('#attachments').setInputFiles({
+      name: GUIDE_NAME,
+      mimeType: 'application/pdf',
+      buffer: GUIDE_PDF,
+    });
     await submit(page, form.locator('button[value="preview"]'));
     assert.match(await page.locator('#preview-count').innerText(), /\b2\b/, 'two returned residents');
-    await assertAccessible(page, 'composer with the preview count');
+    const kept = page.locator('#kept-files input[name="attachment_ids"]');
+    assert.equal(await kept.count(), 1, 'the uploaded PDF stays attached after the preview');
+    assert.equal(await kept.isChecked(), true);
+    await assertAccessible(page, 'composer with the preview count and a kept file');
     await submit(page, page.locator('main form button[value="send"]'));
     assert.match(page.url(), /\/resident-notices\/\d+\?notice=notice-resident-notice-sent$/, 'sent');
+    const noticePath = new URL(page.url()).pathname;
+    assert.equal(await page.locator('#notice-attachments a').innerText(), GUIDE_NAME, 'file listed');
     assert.equal(await page.locator('#count-unread').innerText(), '2', 'both unread');
     assert.equal(await page.evaluate(() => typeof window.htmx), 'object', 'htmx polls the counts');
     await assertAccessible(page, 'receipts page');
     await page.goto(`${env.baseUrl}/resident-notices`);
     await assertAccessible(page, '/resident-notices');
+    await linkResidentAccount(page, residentUserId);
     await logOut(page);
 
     makeFollowUpDue();
@@ -135,6 +185,18 @@ test('community worker imports, notifies, and a grid worker follows up', async (
     assert.equal(await page.locator('main tbody tr', { hasText: '钱一' }).count(), 0, 'reached resident left');
     assert.equal(await page.locator('main tbody tr', { hasText: '孙三' }).count(), 1, 'other resident stays');
     await assertAccessible(page, 'follow-up list after recording');
+    await logOut(page);
+
+    await logIn(page, env.baseUrl, RESIDENT);
+    const noticeId = noticePath.split('/').pop();
+    await page.goto(`${env.baseUrl}/portal/notices/${noticeId}`);
+    await assertAccessible(page, 'portal notice with an attachment');
+    const [download] = await Promise.all([
+      page.waitForEvent('download'),
+      page.locator('#notice-attachments a', { hasText: GUIDE_NAME }).click(),
+    ]);
+    assert.equal(download.suggestedFilename(), GUIDE_NAME, 'the Chinese file name survives');
+    assert.deepEqual(readFileSync(await download.path()), GUIDE_PDF, 'the same bytes');
     await logOut(page);
   });
 });
