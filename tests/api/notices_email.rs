@@ -160,6 +160,10 @@ async fn email_channel_retries_451_and_fails_550() {
         .finish();
     // Every task of this single-threaded test runtime, the server's too, logs here.
     let _logging = tracing::subscriber::set_default(subscriber);
+    // Another test's thread may register a log call site while this subscriber is being
+    // added, and tracing then caches that site as disabled; recomputing the cache here
+    // keeps the capture from missing it.
+    tracing::callsite::rebuild_interest_cache();
 
     let smtp = FakeSmtp::start(&[&address(2)], &[&address(3)]).await;
     let app = email_app(&smtp).await;
@@ -180,6 +184,7 @@ async fn email_channel_retries_451_and_fails_550() {
     assert_eq!(sent["recipient_count"], 5, "grid A1 only");
     assert_eq!(sent["counts"]["email_pending"], 4, "one delivery per recipient with an address");
 
+    tracing::callsite::rebuild_interest_cache();
     let counts = settled_counts(&worker, notice_id).await;
     assert_eq!(counts["email_sent"], 3, "{counts}");
     assert_eq!(counts["email_failed"], 1, "{counts}");
