@@ -51,3 +51,22 @@ parking-simulation-change = announced { $announced }, effective { $effective }: 
 parking-day-weekday = weekday
 parking-day-weekend = weekend
 parking-day-holiday = holiday
+
+## Parking inventory
+error-parking-ref-invalid = The ref "{ $value }" is invalid; use 1 to { $max } letters, digits, dots, colons, underscores or hyphens.
+error-parking-name-invalid = This value is required and at most { $max } characters long.
+error-parking-owner-type-invalid = Owner type "{ $value }" is invalid; use public, office, residential or merchant.
+error-parking-capacity-invalid = The capacity is missing or invalid; send a whole number from 0 to 100000.
+error-parking-status-invalid = Status "{ $value }" is invalid; use open or closed.
+error-parking-location-missing = The location is missing; send both longitude and latitude.
+error-parking-import-unreadable = The inventory file cannot be read: { $reason }
+error-parking-import-not-point = The geometry must be a GeoJSON Point; send each lot and space as one point.
+error-parking-record-kind-invalid = Record type "{ $value }" is invalid; use lot or space.
+error-parking-ref-repeated = The ref "{ $value }" appears twice in the file; keep one row per lot and per space.
+error-parking-import-invalid = { $count } values of the file are invalid; nothing was imported. Fix the rows listed and import again.
+error-parking-lot-not-found = Parking lot "{ $ref }" was not found; create or import it first.
+error-parking-space-not-found = Parking space "{ $ref }" was not found; create or import it first.
+error-parking-ref-taken = The ref "{ $ref }" already exists; update it with PUT or pick another ref.
+error-parking-count-out-of-range = The count { $value } is invalid; occupied spaces must be from 0 to { $max }, the open spaces of the lot.
+error-parking-count-missing = The count is missing; send occupied as a whole number.
+error-parking-count-in-future = The count time lies in the future; send the time the lot was counted.

@@ -51,3 +51,22 @@ parking-simulation-change = { $announced } 公布、{ $effective } 生效：{ $d
 parking-day-weekday = 工作日
 parking-day-weekend = 周末
 parking-day-holiday = 节假日
+
+## 停车资源
+error-parking-ref-invalid = 编号 “{ $value }” 无效；请用 1 到 { $max } 个字母、数字、点、冒号、下划线或连字符。
+error-parking-name-invalid = 此项必填，最多 { $max } 个字符。
+error-parking-owner-type-invalid = 产权类型 “{ $value }” 无效；请用 public、office、residential 或 merchant。
+error-parking-capacity-invalid = 车位总数缺失或无效；请填写 0 到 100000 的整数。
+error-parking-status-invalid = 状态 “{ $value }” 无效；请用 open 或 closed。
+error-parking-location-missing = 缺少位置；请同时提供经度和纬度。
+error-parking-import-unreadable = 无法读取停车资源文件：{ $reason }
+error-parking-import-not-point = 几何必须是 GeoJSON 点（Point）；每个停车场和车位各用一个点。
+error-parking-record-kind-invalid = 记录类型 “{ $value }” 无效；请用 lot 或 space。
+error-parking-ref-repeated = 编号 “{ $value }” 在文件中出现了两次；每个停车场和车位只保留一行。
+error-parking-import-invalid = 文件中有 { $count } 个值无效，未导入任何数据。请修改所列各行后重新导入。
+error-parking-lot-not-found = 未找到停车场 “{ $ref }”；请先创建或导入。
+error-parking-space-not-found = 未找到车位 “{ $ref }”；请先创建或导入。
+error-parking-ref-taken = 编号 “{ $ref }” 已存在；请用 PUT 修改，或换一个编号。
+error-parking-count-out-of-range = 计数 { $value } 无效；已占用车位数必须在 0 到 { $max }（该停车场开放的车位数）之间。
+error-parking-count-missing = 缺少计数；请以整数填写 occupied。
+error-parking-count-in-future = 计数时间晚于当前时间；请填写实际清点的时间。
