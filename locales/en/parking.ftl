@@ -70,3 +70,5 @@ error-parking-ref-taken = The ref "{ $ref }" already exists; update it with PUT 
 error-parking-count-out-of-range = The count { $value } is invalid; occupied spaces must be from 0 to { $max }, the open spaces of the lot.
 error-parking-count-missing = The count is missing; send occupied as a whole number.
 error-parking-count-in-future = The count time lies in the future; send the time the lot was counted.
+parking-import-row = row { $number }, field { $field }
+parking-import-feature = feature { $number }, field { $field }

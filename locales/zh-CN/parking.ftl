@@ -70,3 +70,5 @@ error-parking-ref-taken = 编号 “{ $ref }” 已存在；请用 PUT 修改，
 error-parking-count-out-of-range = 计数 { $value } 无效；已占用车位数必须在 0 到 { $max }（该停车场开放的车位数）之间。
 error-parking-count-missing = 缺少计数；请以整数填写 occupied。
 error-parking-count-in-future = 计数时间晚于当前时间；请填写实际清点的时间。
+parking-import-row = 第 { $number } 行，字段 { $field }
+parking-import-feature = 第 { $number } 个要素，字段 { $field }

@@ -132,7 +132,7 @@ impl From<crate::parking::inventory::InventoryError> for AppError {
                     .map(|(location, message)| {
                         let field = match &message.field {
                             Some(field) => format!("{location}: {field}"),
-                            None => location,
+                            None => location.to_string(),
                         };
                         message.field(field)
                     })

@@ -9,8 +9,9 @@
 //!   `sensors.time_zone`.
 //! - `status` is a list as in the model (`open` or `closed`), and `location` a GeoJSON
 //!   Point in WGS-84.
-//! Fields outside the models are `ownerType`,
-//! `occupancySource`, `occupancyProblem` and `shared`.
+//!
+//! Fields outside the models are `ownerType`, `occupancySource`, `occupancyProblem`,
+//! `gridAreaId` and `shared`.
 
 use chrono::{DateTime, TimeZone, Utc};
 use serde::Serialize;

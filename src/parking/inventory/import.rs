@@ -38,6 +38,23 @@ struct ImportRecord {
     closed: Option<bool>,
 }
 
+/// The place of a record in its file: the 1-based CSV data row (header excluded) or
+/// GeoJSON feature. It displays as `row 3` or `feature 3`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Position {
+    pub format: Format,
+    pub number: usize,
+}
+
+impl std::fmt::Display for Position {
+    fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.format {
+            Format::Csv => write!(formatter, "row {}", self.number),
+            Format::GeoJson => write!(formatter, "feature {}", self.number),
+        }
+    }
+}
+
 /// The file formats the import reads.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Format {
@@ -95,7 +112,7 @@ pub async fn import_inventory(
     Ok(report)
 }
 
-type Located = (String, Result<ImportRecord, UserMessage>);
+type Located = (Position, Result<ImportRecord, UserMessage>);
 
 fn read_csv(bytes: &[u8]) -> Result<Vec<Located>, InventoryError> {
     let mut reader = csv::ReaderBuilder::new().trim(csv::Trim::All).from_reader(bytes);
@@ -117,7 +134,7 @@ fn read_csv(bytes: &[u8]) -> Result<Vec<Located>, InventoryError> {
                 None => message,
             }
         });
-        records.push((format!("row {}", index + 1), record));
+        records.push((Position { format: Format::Csv, number: index + 1 }, record));
     }
     Ok(records)
 }
@@ -135,7 +152,9 @@ fn read_geojson(bytes: &[u8]) -> Result<Vec<Located>, InventoryError> {
     let records = features
         .iter()
         .enumerate()
-        .map(|(index, feature)| (format!("feature {}", index + 1), read_feature(feature)))
+        .map(|(index, feature)| {
+            (Position { format: Format::GeoJson, number: index + 1 }, read_feature(feature))
+        })
         .collect();
     Ok(records)
 }
@@ -198,7 +217,7 @@ fn check_records(
             Ok(Checked::Lot(lot)) => lots.push(lot),
             Ok(Checked::Space(space)) => spaces.push(space),
             Err(messages) => {
-                errors.extend(messages.into_iter().map(|message| (location.clone(), message)));
+                errors.extend(messages.into_iter().map(|message| (location, message)));
             }
         }
     }

@@ -14,6 +14,7 @@
 //!
 //! It does not publish sharing windows or take bookings; those live in the booking module.
 
+pub mod cli;
 pub mod fiware;
 pub mod http;
 pub mod import;
@@ -122,10 +123,9 @@ pub enum InventoryError {
     /// Invalid fields of one record, each message naming its field.
     #[error("invalid parking record: {0:?}")]
     Invalid(Vec<UserMessage>),
-    /// Invalid records of an import: position (`row 3` or `feature 2`, 1-based, header
-    /// excluded) and message.
+    /// Invalid records of an import, each with its position and message.
     #[error("{} invalid import records", .0.len())]
-    InvalidImport(Vec<(String, UserMessage)>),
+    InvalidImport(Vec<(import::Position, UserMessage)>),
     /// The file is neither the expected CSV nor a GeoJSON FeatureCollection.
     #[error("unreadable inventory file: {0}")]
     Unreadable(String),
