@@ -618,6 +618,7 @@ const ROWS: &[Row] = &[
         by_role: STAFF_NOT_FOUND,
     },
     // Parking inventory: staff read and count, administrators write and import.
+    Row { method: "GET", path: "/parking/lots", form: &[], anonymous: 401, by_role: STAFF },
     Row { method: "GET", path: "/api/v1/parking/lots", form: &[], anonymous: 401, by_role: STAFF },
     Row {
         method: "GET",

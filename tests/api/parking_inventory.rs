@@ -395,3 +395,22 @@ async fn closed_lot_is_neither_free_nor_full() {
     assert_eq!(shown["occupiedSpotNumber"], Value::Null);
     assert_eq!(count.status(), 422, "a closed lot has no open space to count");
 }
+
+#[tokio::test]
+async fn lots_page_lists_free_count_and_age() {
+    let app = spawn_app().await;
+    let session = admin(&app).await;
+    create_lot(&session, "lot-p", 10).await;
+    let count = json!({"occupied": 4, "observed_at": seconds_ago(300)});
+    session.post_json("/api/v1/parking/lots/lot-p/counts", &count).await;
+
+    let response = session.get("/parking/lots").await;
+
+    assert_eq!(response.status(), 200);
+    let page = response.text().await.unwrap();
+    assert!(page.contains("停车场 lot-p"), "lot name listed");
+    assert!(page.contains("6 / 10"), "free of open spaces:\n{page}");
+    assert!(page.contains("5 分钟前"), "data age shown");
+    assert!(page.contains("人工清点"), "source shown");
+    assert!(page.contains("data-longitude=\"116.47\""), "map position in the row");
+}
