@@ -207,6 +207,8 @@ async fn from_space_sensors(
 ) -> Result<Occupancy, InventoryError> {
     let closed: Vec<&str> =
         spaces.iter().filter(|space| space.closed).map(|space| space.space_ref.as_str()).collect();
+    // NOTE: with sensors the open capacity is the lot's registered open spaces, not its
+    // `capacity`; spaces missing from the inventory are not counted at all.
     let open_capacity = (spaces.len() - closed.len()) as i64;
     let mut occupancy = Occupancy::empty(open_capacity);
     occupancy.source = Source::SpaceSensors;
