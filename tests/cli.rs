@@ -233,6 +233,40 @@ fn devices_import_is_all_or_nothing() {
 }
 
 #[test]
+fn parking_import_is_all_or_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let bad = dir.path().join("bad.csv");
+    std::fs::write(
+        &bad,
+        "record,lot_ref,space_ref,name,owner_type,capacity,longitude,latitude\n\
+         lot,lot-a,,望京西园,residential,2,116.47,39.99\n\
+         lot,lot-b,,商场,shop,5,116.4,39.9\n",
+    )
+    .unwrap();
+    let failed =
+        citycore(dir.path()).args(["parking", "import-inventory"]).arg(&bad).output().unwrap();
+    let errors = String::from_utf8_lossy(&failed.stderr);
+    assert!(!failed.status.success());
+    assert!(errors.contains("第 2 行，字段 owner_type"), "names row and field:\n{errors}");
+
+    let good = dir.path().join("lots.geojson");
+    std::fs::write(
+        &good,
+        r#"{"type": "FeatureCollection", "features": [{"type": "Feature",
+            "geometry": {"type": "Point", "coordinates": [116.47, 39.99]},
+            "properties": {"record": "lot", "lot_ref": "lot-a", "name": "望京西园",
+                           "owner_type": "residential", "capacity": 2}}]}"#,
+    )
+    .unwrap();
+    let dry = stdout_of(
+        citycore(dir.path()).args(["parking", "import-inventory", "--dry-run"]).arg(&good),
+    );
+    let applied = stdout_of(citycore(dir.path()).args(["parking", "import-inventory"]).arg(&good));
+    assert_eq!(dry.trim(), "would import 1 lots and 0 spaces");
+    assert_eq!(applied.trim(), "imported 1 lots and 0 spaces");
+}
+
+#[test]
 fn bench_intake_posts_cases_and_reports_rate() {
     let dir = tempfile::tempdir().unwrap();
     let text = stdout_of(citycore(dir.path()).args([

@@ -91,6 +91,8 @@ pub enum ParkingCommand {
     Analyze(Box<crate::parking::cli::AnalyzeArgs>),
     /// Replay the demand-responsive pricing rule on an occupancy series.
     SimulatePricing(Box<crate::parking::cli::SimulatePricingArgs>),
+    /// Import parking lots and spaces from CSV or GeoJSON; all or nothing, upserted by ref.
+    ImportInventory(crate::parking::inventory::cli::ImportInventoryArgs),
 }
 
 #[derive(Debug, Subcommand)]
@@ -276,6 +278,10 @@ async fn dispatch(command: Command, settings: Settings) -> anyhow::Result<()> {
         }
         Command::Parking(ParkingCommand::SimulatePricing(args)) => {
             crate::parking::cli::run_simulate_pricing(&settings, *args)
+        }
+        Command::Parking(ParkingCommand::ImportInventory(args)) => {
+            let db = open_database(&settings).await?;
+            crate::parking::inventory::cli::run_import_inventory(&db, &settings, args).await
         }
         Command::Bench(BenchCommand::Ingest(args)) => {
             crate::bench::ingest::run_ingest(settings, args).await

@@ -143,6 +143,9 @@ pub struct SensorSettings {
     pub max_decompressed_bytes: usize,
     /// Maximum number of readings in one batch.
     pub max_batch_items: usize,
+    /// A parking space sensor's new status counts only once it has held this long, in
+    /// seconds, so that a flapping sensor does not flip the lot's free count.
+    pub parking_status_hold_seconds: i64,
 }
 
 impl Default for Settings {
@@ -289,6 +292,7 @@ impl Default for SensorSettings {
             max_batch_bytes: 16 * 1024 * 1024,
             max_decompressed_bytes: 64 * 1024 * 1024,
             max_batch_items: 100_000,
+            parking_status_hold_seconds: 60,
         }
     }
 }
@@ -360,6 +364,9 @@ impl Settings {
         }
         if self.sensors.max_past_age_days > self.sensors.raw_retention_days {
             return bad("sensors.max_past_age_days", "must not exceed sensors.raw_retention_days");
+        }
+        if self.sensors.parking_status_hold_seconds < 0 {
+            return bad("sensors.parking_status_hold_seconds", "must be 0 or more seconds");
         }
         if self.sensors.max_batch_items == 0 || self.sensors.max_batch_bytes == 0 {
             return bad("sensors.max_batch_items", "batch limits must be at least 1");

@@ -114,6 +114,60 @@ impl From<crate::db::DbError> for AppError {
     }
 }
 
+impl From<crate::parking::inventory::InventoryError> for AppError {
+    /// Invalid records and counts become 422, an unreadable file 400, a missing lot or
+    /// space 404 and a taken ref 409.
+    fn from(error: crate::parking::inventory::InventoryError) -> Self {
+        use crate::parking::inventory::InventoryError as E;
+        match error {
+            E::Invalid(mut messages) => {
+                let first = messages.remove(0);
+                let mut all = vec![first.clone()];
+                all.extend(messages);
+                AppError::Invalid(first.details(all))
+            }
+            E::InvalidImport(records) => {
+                let details = records
+                    .into_iter()
+                    .map(|(location, message)| {
+                        let field = match &message.field {
+                            Some(field) => format!("{location}: {field}"),
+                            None => location.to_string(),
+                        };
+                        message.field(field)
+                    })
+                    .collect::<Vec<_>>();
+                AppError::Invalid(
+                    UserMessage::new("parking_import_invalid")
+                        .arg("count", details.len())
+                        .details(details),
+                )
+            }
+            E::Unreadable(reason) => AppError::BadRequest(
+                UserMessage::new("parking_import_unreadable").arg("reason", reason),
+            ),
+            E::LotNotFound(lot_ref) => AppError::NotFound(
+                UserMessage::new("parking_lot_not_found").arg("ref", lot_ref).field("lot_ref"),
+            ),
+            E::SpaceNotFound(space_ref) => AppError::NotFound(
+                UserMessage::new("parking_space_not_found")
+                    .arg("ref", space_ref)
+                    .field("space_ref"),
+            ),
+            E::Duplicate(taken) => {
+                AppError::Conflict(UserMessage::new("parking_ref_taken").arg("ref", taken))
+            }
+            E::CountOutOfRange { occupied, open_capacity } => AppError::Invalid(
+                UserMessage::new("parking_count_out_of_range")
+                    .arg("value", occupied)
+                    .arg("max", open_capacity)
+                    .field("occupied"),
+            ),
+            E::Database(error) => AppError::Internal(error.into()),
+        }
+    }
+}
+
 /// Error details that `render_errors` turns into a body, carried as a response extension.
 #[derive(Debug, Clone)]
 pub struct ErrorReport {

@@ -96,6 +96,7 @@ pub fn router(state: AppState) -> Router {
         .merge(crate::accounts::router())
         .merge(crate::console::router())
         .merge(crate::sensors::router())
+        .merge(crate::parking::inventory::router())
         .fallback(not_found);
     let timeout = Duration::from_secs(state.settings.server.request_timeout_seconds);
     routes

@@ -13,8 +13,9 @@
 //! - The capacity gain is computed only on grid points where every lot has a value,
 //!   so a lot's missing hours cannot inflate the gain.
 //!
-//! It does not store anything, read live sensors or allocate shared spaces; the live
-//! inventory and the allocator are separate work.
+//! The analysis modules store nothing. The stored inventory of lots and spaces, with
+//! their live occupancy from sensors and manual counts, lives in [`inventory`]; the
+//! shared-space allocator in [`allocate`].
 
 pub mod align;
 pub mod allocate;
@@ -22,6 +23,7 @@ pub mod analysis;
 pub mod cli;
 mod columns;
 pub mod html;
+pub mod inventory;
 pub mod landuse;
 pub mod pricing;
 pub mod pricing_report;

@@ -17,6 +17,7 @@ mod open311;
 mod ops;
 mod organisations;
 mod parking;
+mod parking_inventory;
 mod places;
 mod portal;
 mod residents;
