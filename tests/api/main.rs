@@ -6,6 +6,7 @@
 mod accounts;
 mod areas_access;
 mod authz;
+mod booking;
 // Helpers serve every test file; a helper unused by the current set is not an error.
 mod areas;
 #[allow(dead_code)]

@@ -1,0 +1,24 @@
+# Messages of shared-space bookings and sharing windows.
+error-parking-no-space-free = No shared space is free for the whole stay. Choose another time, a shorter stay or another lot.
+error-parking-space-taken = Another driver booked the last fitting space at the same moment. Send the request again to try the remaining spaces.
+error-parking-booking-wrong-state = Booking { $id } is { $status }, so { $action } is not possible.
+error-parking-window-in-use = Window { $id } is used by bookings { $bookings }. Cancel them first, then remove the window.
+error-parking-audience = audience must be one of: any, resident, commuter, visitor.
+error-parking-window-once = A one-off window needs starts_at and a later ends_at, both with offsets.
+error-parking-window-kind = kind must be weekly or once.
+error-parking-weekdays = weekdays must list days from 1 (Monday) to 7 (Sunday), at least one.
+error-parking-local-time = Give the local time as HH:MM, such as 19:00.
+error-parking-time-zone = time_zone must be an IANA zone such as Asia/Shanghai.
+error-parking-valid-range = valid_until must not be before valid_from.
+error-parking-target = Give either lot_ref or area_code, not both.
+error-parking-plate = plate must have 1 to 16 characters.
+error-parking-driver-kind = driver_kind must be resident, commuter or visitor.
+error-parking-stay-order = ends_at must be after starts_at.
+error-parking-stay-too-long = A booking may last at most { $hours } hours.
+error-parking-start-in-past = starts_at is in the past; choose a later start.
+error-parking-lot-closed = The lot is closed and takes no bookings.
+error-parking-check-in-early = Check-in opens 15 minutes before the booking starts.
+error-parking-check-in-late = The hold time has passed; the booking is a no-show.
+error-parking-tariff-settings = The booking tariff settings are invalid: booking.day_starts and booking.day_ends must be HH:MM with the day starting after midnight and ending after it starts.
+error-parking-space-not-in-lot = space_ref does not name a space of this lot.
+error-parking-status = status must be one of: requested, confirmed, checked_in, completed, cancelled, no_show, rejected.

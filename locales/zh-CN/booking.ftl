@@ -1,0 +1,24 @@
+# 共享车位预约与共享时段的文字。
+error-parking-no-space-free = 整段停车时间内没有空闲的共享车位。请换个时间、缩短停车时长或选择其他停车场。
+error-parking-space-taken = 另一位车主同时预约了最后一个合适的车位。请重新提交，系统会尝试其余车位。
+error-parking-booking-wrong-state = 预约 { $id } 当前状态为 { $status }，不能执行 { $action }。
+error-parking-window-in-use = 共享时段 { $id } 仍有预约 { $bookings } 使用。请先取消这些预约，再删除时段。
+error-parking-audience = audience 只能是 any、resident、commuter 或 visitor。
+error-parking-window-once = 单次时段需要 starts_at 和更晚的 ends_at，均带时区偏移。
+error-parking-window-kind = kind 只能是 weekly 或 once。
+error-parking-weekdays = weekdays 至少列出一天，取值 1（周一）到 7（周日）。
+error-parking-local-time = 当地时间请写成 HH:MM，例如 19:00。
+error-parking-time-zone = time_zone 必须是 IANA 时区名，例如 Asia/Shanghai。
+error-parking-valid-range = valid_until 不能早于 valid_from。
+error-parking-target = 请填写 lot_ref 或 area_code 之一，不能同时填写。
+error-parking-plate = plate（车牌号）须为 1 到 16 个字符。
+error-parking-driver-kind = driver_kind 只能是 resident、commuter 或 visitor。
+error-parking-stay-order = ends_at 必须晚于 starts_at。
+error-parking-stay-too-long = 一次预约最长 { $hours } 小时。
+error-parking-start-in-past = starts_at 已经过去，请选择更晚的开始时间。
+error-parking-lot-closed = 该停车场已关闭，不接受预约。
+error-parking-check-in-early = 预约开始前 15 分钟起才能签到入场。
+error-parking-check-in-late = 已超过保留时间，该预约按未到场处理。
+error-parking-tariff-settings = 预约收费设置无效：booking.day_starts 和 booking.day_ends 须为 HH:MM，白天须在零点之后开始，并在开始之后结束。
+error-parking-space-not-in-lot = space_ref 不是本停车场的车位。
+error-parking-status = status 只能是 requested、confirmed、checked_in、completed、cancelled、no_show 或 rejected。
