@@ -22,3 +22,5 @@ error-parking-check-in-late = The hold time has passed; the booking is a no-show
 error-parking-tariff-settings = The booking tariff settings are invalid: booking.day_starts and booking.day_ends must be HH:MM with the day starting after midnight and ending after it starts.
 error-parking-space-not-in-lot = space_ref does not name a space of this lot.
 error-parking-status = status must be one of: requested, confirmed, checked_in, completed, cancelled, no_show, rejected.
+error-parking-batch-needs-lot = A request for the batch allocation must name a lot with lot_ref.
+error-parking-mode = mode must be online or batch.

@@ -22,3 +22,5 @@ error-parking-check-in-late = 已超过保留时间，该预约按未到场处�
 error-parking-tariff-settings = 预约收费设置无效：booking.day_starts 和 booking.day_ends 须为 HH:MM，白天须在零点之后开始，并在开始之后结束。
 error-parking-space-not-in-lot = space_ref 不是本停车场的车位。
 error-parking-status = status 只能是 requested、confirmed、checked_in、completed、cancelled、no_show 或 rejected。
+error-parking-batch-needs-lot = 批量分配的预约请求须用 lot_ref 指定停车场。
+error-parking-mode = mode 只能是 online 或 batch。

@@ -718,6 +718,13 @@ const ROWS: &[Row] = &[
         by_role: [201, 403, 403, 403, 403, 403, 403],
     },
     Row {
+        method: "POST_JSON",
+        path: "/api/v1/parking/lots/{lot}/allocation",
+        form: &[],
+        anonymous: 401,
+        by_role: ADMIN_ONLY,
+    },
+    Row {
         method: "DELETE",
         path: "/api/v1/parking/windows/999999",
         form: &[],

@@ -538,3 +538,112 @@ async fn window_and_booking_input_errors_name_the_field() {
     let response = stranger.post_json("/api/v1/parking/lots/INPUT/windows", &window).await;
     assert_eq!(response.status(), 403, "only the owner publishes windows");
 }
+
+#[tokio::test]
+async fn batch_allocation_serves_more_than_arrival_order() {
+    let app = spawn_app().await;
+    let owner = app.login_as(Role::Merchant, &[]).await;
+    insert_lot(&app.db, "BATCH", Some(owner.user_id), 1).await;
+    open_once(&app, "BATCH", "2027-03-01T08:00:00+08:00", "2027-03-01T20:00:00+08:00").await;
+    let driver = app.login_as(Role::Resident, &[]).await;
+    // In arrival order the long stay would block both others; the batch takes the two.
+    let stays = [
+        ("2027-03-01T09:00:00+08:00", "2027-03-01T17:00:00+08:00"),
+        ("2027-03-01T08:00:00+08:00", "2027-03-01T11:45:00+08:00"),
+        ("2027-03-01T12:00:00+08:00", "2027-03-01T19:00:00+08:00"),
+    ];
+    let mut ids = Vec::new();
+    for (from, to) in stays {
+        let body = json!({
+            "lot_ref": "BATCH", "plate": "京D11111", "driver_kind": "visitor",
+            "starts_at": from, "ends_at": to, "mode": "batch"
+        });
+        let response = driver.post_json("/api/v1/parking/bookings", &body).await;
+        assert_eq!(response.status(), 202);
+        let booking: Value = response.json().await.unwrap();
+        assert_eq!(booking["status"], "requested");
+        assert!(booking["space_ref"].is_null());
+        ids.push(booking["booking_id"].as_i64().unwrap());
+    }
+    let refused = driver.post_json("/api/v1/parking/lots/BATCH/allocation", &json!({})).await;
+    assert_eq!(refused.status(), 403, "only the owner runs the allocation");
+    let response = owner.post_json("/api/v1/parking/lots/BATCH/allocation", &json!({})).await;
+    assert_eq!(response.status(), 200);
+    let report: Value = response.json().await.unwrap();
+    assert_eq!(report["confirmed"], json!([ids[1], ids[2]]));
+    assert_eq!(report["rejected"], json!([ids[0]]));
+    let second: Value =
+        driver.get(&format!("/api/v1/parking/bookings/{}", ids[1])).await.json().await.unwrap();
+    assert_eq!(second["status"], "confirmed");
+    assert_eq!(second["space_ref"], "BATCH-1");
+    assert_eq!(second["vacate_by"], "2027-03-01T12:00:00Z");
+}
+
+#[tokio::test]
+async fn area_request_finds_a_lot_in_the_area() {
+    let app = spawn_app().await;
+    app.ensure_test_areas().await;
+    let (driver, _, _) = app.create_user(Role::Resident, &[]).await;
+    let (lot_a, _) = insert_lot(&app.db, "AREA-A", None, 1).await;
+    let (lot_b, _) = insert_lot(&app.db, "AREA-B", None, 1).await;
+    let grid = |code: &str| app.state.locator.snapshot().by_code(code).unwrap().area_id;
+    for (lot_id, area_id) in [
+        (lot_a, grid(crate::helpers::areas::GRID_A1)),
+        (lot_b, grid(crate::helpers::areas::GRID_B1)),
+    ] {
+        with_pool!(&app.db, |pool| {
+            sqlx::query("UPDATE parking_lot SET grid_area_id = $2 WHERE lot_id = $1")
+                .bind(lot_id)
+                .bind(area_id)
+                .execute(pool)
+                .await
+                .map(drop)
+        })
+        .unwrap();
+    }
+    open_once(&app, "AREA-A", "2027-03-01T08:00:00+08:00", "2027-03-01T20:00:00+08:00").await;
+    open_once(&app, "AREA-B", "2027-03-01T08:00:00+08:00", "2027-03-01T20:00:00+08:00").await;
+    let settings = BookingSettings::default();
+    let request = |area: &str| {
+        let input: BookingInput = serde_json::from_value(json!({
+            "area_code": area, "plate": "京E22222", "driver_kind": "visitor",
+            "starts_at": "2027-03-01T09:00:00+08:00", "ends_at": "2027-03-01T10:00:00+08:00"
+        }))
+        .unwrap();
+        input.parse(&settings, at("2027-03-01T07:00:00+08:00")).unwrap()
+    };
+    let areas = app.state.locator.snapshot();
+    let now = at("2027-03-01T07:00:00+08:00");
+    let in_b = reserve::reserve(
+        &app.db,
+        &settings,
+        &areas,
+        driver,
+        &request(crate::helpers::areas::COMMUNITY_B),
+        now,
+    )
+    .await
+    .unwrap();
+    assert_eq!(in_b.lot_ref, "AREA-B", "the community holds only lot B");
+    let full = reserve::reserve(
+        &app.db,
+        &settings,
+        &areas,
+        driver,
+        &request(crate::helpers::areas::COMMUNITY_B),
+        now,
+    )
+    .await;
+    assert!(matches!(full, Err(BookingError::NoSpaceFree)), "got {full:?}");
+    let in_street = reserve::reserve(
+        &app.db,
+        &settings,
+        &areas,
+        driver,
+        &request(crate::helpers::areas::STREET),
+        now,
+    )
+    .await
+    .unwrap();
+    assert_eq!(in_street.lot_ref, "AREA-A", "lot B is full, so the street request takes lot A");
+}

@@ -15,6 +15,7 @@ use serde::{Deserialize, Serialize};
 
 use super::{
     Booking, Status,
+    batch::{self, BatchReport},
     lifecycle::{self, Actor},
     reserve::{self, BookingInput},
     sharing,
@@ -30,6 +31,7 @@ pub fn router() -> Router<AppState> {
     Router::new()
         .route("/api/v1/parking/lots/{lot_ref}/windows", get(list_windows).post(create_window))
         .route("/api/v1/parking/windows/{window_id}", delete(delete_window))
+        .route("/api/v1/parking/lots/{lot_ref}/allocation", post(allocate_lot))
         .route("/api/v1/parking/bookings", get(list_bookings).post(create_booking))
         .route("/api/v1/parking/bookings/{booking_id}", get(get_booking))
         .route("/api/v1/parking/bookings/{booking_id}/cancel", post(cancel_booking))
@@ -93,10 +95,28 @@ async fn create_booking(
     let now = Utc::now();
     let settings = &state.settings.booking;
     let request = json_body(body)?.parse(settings, now)?;
+    if request.batch {
+        let booking_id = batch::queue(&state.db, settings, user.user_id, &request, now).await?;
+        let booking = lifecycle::visible_booking(&state.db, actor(&user), booking_id).await?;
+        return Ok((StatusCode::ACCEPTED, Json(booking)));
+    }
     let areas = state.locator.snapshot();
     let booking =
         reserve::reserve(&state.db, settings, &areas, user.user_id, &request, now).await?;
     Ok((StatusCode::CREATED, Json(booking)))
+}
+
+/// Runs the batch allocation of a lot's pending requests; for its owner or an
+/// administrator.
+async fn allocate_lot(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    Path(lot_ref): Path<String>,
+) -> Result<Json<BatchReport>, AppError> {
+    let settings = &state.settings.booking;
+    let report =
+        batch::allocate_pending(&state.db, settings, actor(&user), &lot_ref, Utc::now()).await?;
+    Ok(Json(report))
 }
 
 /// Query of `GET /api/v1/parking/bookings`.

@@ -19,6 +19,7 @@
 //!
 //! It does not manage lots and spaces (the inventory does) nor read sensors.
 
+pub mod batch;
 pub mod http;
 pub mod lifecycle;
 pub mod reserve;

@@ -36,6 +36,9 @@ pub struct BookingInput {
     pub driver_kind: String,
     pub starts_at: DateTime<Utc>,
     pub ends_at: DateTime<Utc>,
+    /// `online` (the default) books at once; `batch` queues the request for the lot's
+    /// next batch allocation.
+    pub mode: Option<String>,
 }
 
 /// The place a driver requests: one lot, or any lot in an area.
@@ -53,6 +56,8 @@ pub struct BookingRequest {
     pub driver_kind: DriverKind,
     pub starts_at: DateTime<Utc>,
     pub ends_at: DateTime<Utc>,
+    /// Whether the request waits for the batch allocation.
+    pub batch: bool,
 }
 
 impl BookingInput {
@@ -89,7 +94,13 @@ impl BookingInput {
         if self.starts_at < now - Duration::minutes(5) {
             return Err(invalid("parking_start_in_past", "starts_at"));
         }
+        let batch = match self.mode.as_deref() {
+            None | Some("online") => false,
+            Some("batch") => true,
+            Some(_) => return Err(invalid("parking_mode", "mode")),
+        };
         Ok(BookingRequest {
+            batch,
             target,
             plate,
             driver_kind,
