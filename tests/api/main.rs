@@ -7,6 +7,7 @@ mod accounts;
 mod areas_access;
 mod authz;
 mod booking;
+mod booking_pages;
 // Helpers serve every test file; a helper unused by the current set is not an error.
 mod areas;
 #[allow(dead_code)]

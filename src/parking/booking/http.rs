@@ -17,6 +17,7 @@ use super::{
     Booking, Status,
     batch::{self, BatchReport},
     lifecycle::{self, Actor},
+    owner_pages, pages,
     reserve::{self, BookingInput},
     sharing,
     store::{self, BookingFilter},
@@ -37,6 +38,14 @@ pub fn router() -> Router<AppState> {
         .route("/api/v1/parking/bookings/{booking_id}/cancel", post(cancel_booking))
         .route("/api/v1/parking/bookings/{booking_id}/check-in", post(check_in_booking))
         .route("/api/v1/parking/bookings/{booking_id}/check-out", post(check_out_booking))
+        .route("/parking/bookings", get(pages::get_bookings).post(pages::post_booking))
+        .route("/parking/bookings/{booking_id}/cancel", post(pages::post_cancel))
+        .route("/parking/lots/{lot_ref}/sharing", get(owner_pages::get_sharing))
+        .route("/parking/lots/{lot_ref}/windows", post(owner_pages::post_window))
+        .route(
+            "/parking/lots/{lot_ref}/windows/{window_id}/delete",
+            post(owner_pages::post_window_delete),
+        )
 }
 
 fn actor(user: &CurrentUser) -> Actor {

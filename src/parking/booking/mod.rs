@@ -22,6 +22,8 @@
 pub mod batch;
 pub mod http;
 pub mod lifecycle;
+mod owner_pages;
+mod pages;
 pub mod reserve;
 pub mod sharing;
 pub mod store;
