@@ -72,9 +72,9 @@ pub async fn publish_window(
 /// # Errors
 /// [`BookingError::WindowInUse`] listing those bookings, so the owner can cancel them
 /// first; [`BookingError::Forbidden`] unless the actor owns the lot.
-// NOTE: a booking is counted as depending on the window when it overlaps one of its
-// openings, even if another window of the lot would also cover it; the owner then
-// cancels a booking that could have stayed.
+// NOTE: a booking overlapping an opening counts as dependent even if another window
+// also covers it. The check and the delete are not one transaction, so a booking made
+// between them on PostgreSQL can outlive its window.
 #[tracing::instrument(skip_all, fields(user.id = actor.user_id, window.id = window_id))]
 pub async fn remove_window(
     db: &Db,
