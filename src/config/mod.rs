@@ -6,6 +6,7 @@
 //! `citycore config example` prints `example.toml`, which documents every key; a unit
 //! test keeps that file equal to the defaults below.
 
+mod booking;
 mod notices;
 
 use std::{net::SocketAddr, path::PathBuf};
@@ -16,6 +17,7 @@ use figment::{
 };
 use serde::{Deserialize, Serialize};
 
+pub use booking::BookingSettings;
 pub use notices::{NoticeSettings, SmtpTls};
 
 /// The commented example configuration printed by `citycore config example`.
@@ -38,6 +40,7 @@ pub struct Settings {
     pub sensors: SensorSettings,
     pub residents: ResidentSettings,
     pub notices: NoticeSettings,
+    pub booking: BookingSettings,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -163,6 +166,7 @@ impl Default for Settings {
             sensors: SensorSettings::default(),
             residents: ResidentSettings::default(),
             notices: NoticeSettings::default(),
+            booking: BookingSettings::default(),
         }
     }
 }

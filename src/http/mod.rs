@@ -88,6 +88,7 @@ pub fn router(state: AppState) -> Router {
         .merge(crate::cases::router())
         .merge(crate::locate::router())
         .merge(crate::open311::router())
+        .merge(crate::parking::booking::router())
         .merge(crate::places::router())
         .merge(crate::portal::router())
         .merge(crate::residents::router())
@@ -191,6 +192,7 @@ pub async fn serve(state: AppState, listener: tokio::net::TcpListener) -> anyhow
     let grace = Duration::from_secs(state.settings.server.shutdown_grace_seconds);
     let refresher = state.locator.spawn_refresher(state.db.clone());
     let notice_worker = crate::residents::notices::delivery::spawn(state.clone());
+    let booking_worker = crate::parking::booking::worker::spawn(state.clone());
     let app = router(state.clone());
     let address = listener.local_addr()?;
     tracing::info!(server.address = %address, "serving");
@@ -214,6 +216,7 @@ pub async fn serve(state: AppState, listener: tokio::net::TcpListener) -> anyhow
     };
     refresher.abort();
     notice_worker.abort();
+    booking_worker.abort();
     state.db.close().await;
     tracing::info!("stopped");
     outcome

@@ -20,6 +20,7 @@
 pub mod align;
 pub mod allocate;
 pub mod analysis;
+pub mod booking;
 pub mod cli;
 mod columns;
 pub mod html;

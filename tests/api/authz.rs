@@ -5,7 +5,8 @@
 //! resident, merchant. A new capability adds its rows here. State-changing requests
 //! carry a valid CSRF token, so the matrix tests authorization, not CSRF. `{target}`
 //! in a path is replaced by the id of a resident account made for the purpose, and
-//! `{case}` by the id of a case another resident reported outside every grid.
+//! `{case}` by the id of a case another resident reported outside every grid, and
+//! `{lot}` by the reference of a parking lot without an owner.
 
 use citycore::accounts::Role;
 
@@ -802,6 +803,95 @@ const ROWS: &[Row] = &[
         anonymous: 404,
         by_role: [404; 7],
     },
+    // Shared parking: `{lot}` is a lot without an owner, so only administrators manage it.
+    Row {
+        method: "GET",
+        path: "/api/v1/parking/lots/{lot}/windows",
+        form: &[],
+        anonymous: 401,
+        by_role: ALL_200,
+    },
+    Row {
+        method: "POST_JSON",
+        path: "/api/v1/parking/lots/{lot}/windows",
+        form: &[
+            ("kind", "once"),
+            ("starts_at", "2027-03-01T08:00:00Z"),
+            ("ends_at", "2027-03-01T18:00:00Z"),
+        ],
+        anonymous: 401,
+        by_role: [201, 403, 403, 403, 403, 403, 403],
+    },
+    Row {
+        method: "POST_JSON",
+        path: "/api/v1/parking/lots/{lot}/allocation",
+        form: &[],
+        anonymous: 401,
+        by_role: ADMIN_ONLY,
+    },
+    Row {
+        method: "DELETE",
+        path: "/api/v1/parking/windows/999999",
+        form: &[],
+        anonymous: 401,
+        by_role: [404; 7],
+    },
+    Row {
+        method: "GET",
+        path: "/api/v1/parking/bookings",
+        form: &[],
+        anonymous: 401,
+        by_role: ALL_200,
+    },
+    Row {
+        method: "GET",
+        path: "/api/v1/parking/bookings?lot_ref={lot}",
+        form: &[],
+        anonymous: 401,
+        by_role: ADMIN_ONLY,
+    },
+    // Everyone may book; this request then fails on its driver kind.
+    Row {
+        method: "POST_JSON",
+        path: "/api/v1/parking/bookings",
+        form: &[
+            ("lot_ref", "AUTHZ-LOT"),
+            ("plate", "京A00001"),
+            ("driver_kind", "pilot"),
+            ("starts_at", "2027-03-01T09:00:00Z"),
+            ("ends_at", "2027-03-01T10:00:00Z"),
+        ],
+        anonymous: 401,
+        by_role: [422; 7],
+    },
+    Row {
+        method: "GET",
+        path: "/api/v1/parking/bookings/999999",
+        form: &[],
+        anonymous: 401,
+        by_role: [404; 7],
+    },
+    Row {
+        method: "POST_JSON",
+        path: "/api/v1/parking/bookings/999999/cancel",
+        form: &[],
+        anonymous: 401,
+        by_role: [404; 7],
+    },
+    Row {
+        method: "POST_JSON",
+        path: "/api/v1/parking/bookings/999999/check-in",
+        form: &[],
+        anonymous: 401,
+        by_role: [404; 7],
+    },
+    Row {
+        method: "POST_JSON",
+        path: "/api/v1/parking/bookings/999999/check-out",
+        form: &[],
+        anonymous: 401,
+        by_role: [404; 7],
+    },
     Row { method: "POST", path: "/logout", form: &[], anonymous: 303, by_role: [303; 7] },
 ];
 
@@ -834,6 +924,26 @@ fn json_object(fields: &[(&str, &str)]) -> serde_json::Value {
     object.into()
 }
 
+/// Reference of the lot that [`insert_parking_lot`] creates for the `{lot}` rows.
+const PARKING_LOT: &str = "AUTHZ-LOT";
+
+/// Inserts a lot with no owner and one shared space, as the inventory would.
+async fn insert_parking_lot(app: &TestApp) {
+    let now = chrono::Utc::now();
+    citycore::with_pool!(&app.db, |pool| {
+        sqlx::query(
+            "INSERT INTO parking_lot (lot_ref, name, owner_type, capacity, longitude, latitude, \
+             created_at, updated_at) VALUES ($1, $1, 'public', 1, 116.47, 39.99, $2, $2)",
+        )
+        .bind(PARKING_LOT)
+        .bind(now)
+        .execute(pool)
+        .await
+        .map(drop)
+    })
+    .expect("parking lot inserted");
+}
+
 /// Reports a case as a resident of its own and returns its id.
 async fn report_case(app: &TestApp) -> i64 {
     let reporter = app.login_as(Role::Resident, &[]).await;
@@ -855,6 +965,7 @@ async fn send(app: &TestApp, client: &reqwest::Client, csrf: &str, row: &Row, pa
         "POST_JSON" => client.post(url).header("x-csrf-token", csrf).json(&json_object(row.form)),
         "PUT_JSON" => client.put(url).header("x-csrf-token", csrf).json(&json_object(row.form)),
         "PATCH_JSON" => client.patch(url).header("x-csrf-token", csrf).json(&json_object(row.form)),
+        "DELETE" => client.delete(url).header("x-csrf-token", csrf),
         other => panic!("add method {other} to the matrix runner"),
     };
     request.send().await.expect("request sent").status().as_u16()
@@ -866,6 +977,7 @@ async fn every_endpoint_answers_each_role_as_expected() {
     app.ensure_test_areas().await;
     let (target_id, _, _) = app.create_user(Role::Resident, &[]).await;
     let case_id = report_case(&app).await;
+    insert_parking_lot(&app).await;
     let callers: Vec<Option<Role>> = std::iter::once(None).chain(Role::ALL.map(Some)).collect();
     let mut failures = Vec::new();
     for role in callers {
@@ -879,7 +991,8 @@ async fn every_endpoint_answers_each_role_as_expected() {
             let path = row
                 .path
                 .replace("{target}", &target_id.to_string())
-                .replace("{case}", &case_id.to_string());
+                .replace("{case}", &case_id.to_string())
+                .replace("{lot}", PARKING_LOT);
             let actual = send(&app, &client, &csrf, row, &path).await;
             if actual != expected {
                 failures.push(format!(

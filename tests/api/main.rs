@@ -6,6 +6,8 @@
 mod accounts;
 mod areas_access;
 mod authz;
+mod booking;
+mod booking_pages;
 // Helpers serve every test file; a helper unused by the current set is not an error.
 mod areas;
 // The fake SMTP server of the e-mail channel's tests.
