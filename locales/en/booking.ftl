@@ -26,7 +26,7 @@ error-parking-batch-needs-lot = A request for the batch allocation must name a l
 error-parking-mode = mode must be online or batch.
 error-parking-local-date-time = Give the date and local time, such as 2027-03-01 20:00.
 
-nav-parking = Shared parking
+nav-shared-parking = Shared parking
 notice-parking-booked = The space is booked.
 notice-parking-cancelled = The booking is cancelled.
 notice-parking-window-published = The sharing window is published.

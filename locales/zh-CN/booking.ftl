@@ -26,7 +26,7 @@ error-parking-batch-needs-lot = 批量分配的预约请求须用 lot_ref 指定
 error-parking-mode = mode 只能是 online 或 batch。
 error-parking-local-date-time = 请填写日期和当地时间，例如 2027-03-01 20:00。
 
-nav-parking = 共享停车
+nav-shared-parking = 共享停车
 notice-parking-booked = 车位已预约。
 notice-parking-cancelled = 预约已取消。
 notice-parking-window-published = 共享时段已发布。

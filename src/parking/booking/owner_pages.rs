@@ -106,7 +106,7 @@ async fn sharing_page(
         .sum();
     let rows = bookings.iter().map(|booking| BookingRow::new(booking, zone, ctx.locale)).collect();
     Ok(SharingPage {
-        ctx: ctx.at("parking"),
+        ctx: ctx.at("shared-parking"),
         lot_ref: lot.lot_ref,
         windows,
         rows,

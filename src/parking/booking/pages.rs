@@ -146,7 +146,7 @@ async fn bookings_page(
     let zone = zone(state);
     let rows = bookings.iter().map(|booking| BookingRow::new(booking, zone, ctx.locale)).collect();
     let time_zone = state.settings.booking.time_zone.clone();
-    Ok(BookingsPage { ctx: ctx.at("parking"), rows, form, errors, time_zone })
+    Ok(BookingsPage { ctx: ctx.at("shared-parking"), rows, form, errors, time_zone })
 }
 
 /// Shows the driver's bookings and the form to request one.
