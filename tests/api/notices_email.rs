@@ -3,8 +3,9 @@
 //! second copy, and no clear address in the log.
 
 use std::{
+    cell::RefCell,
     io::Write,
-    sync::{Arc, Mutex},
+    sync::{Arc, Mutex, Once},
     time::Duration,
 };
 
@@ -32,15 +33,51 @@ fn address(n: u32) -> String {
 #[derive(Clone, Default)]
 struct Captured(Arc<Mutex<Vec<u8>>>);
 
-impl Write for Captured {
+thread_local! {
+    /// The sink of the test running on this thread, if it captures its log.
+    static SINK: RefCell<Option<Captured>> = const { RefCell::new(None) };
+}
+
+/// Writes to this thread's [`SINK`], or nowhere.
+struct ThreadSink;
+
+impl Write for ThreadSink {
     fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(bytes);
+        SINK.with(|sink| {
+            if let Some(captured) = sink.borrow().as_ref() {
+                captured.0.lock().unwrap().extend_from_slice(bytes);
+            }
+        });
         Ok(bytes.len())
     }
 
     fn flush(&mut self) -> std::io::Result<()> {
         Ok(())
     }
+}
+
+/// Captures the warnings and errors logged on this thread from now on. Every task of a
+/// single-threaded test runtime, the server's too, runs on the test's thread.
+///
+/// The subscriber is the process's global one. A scoped subscriber (`set_default`) missed
+/// lines in full runs: tracing caches a call site as disabled when another test's thread
+/// registers it while no subscriber wants it.
+fn capture_warnings() -> Captured {
+    static INSTALL: Once = Once::new();
+    INSTALL.call_once(|| {
+        let subscriber = tracing_subscriber::fmt()
+            .with_max_level(tracing::Level::WARN)
+            .with_ansi(false)
+            .with_writer(|| ThreadSink)
+            .finish();
+        tracing::subscriber::set_global_default(subscriber).expect("no other global subscriber");
+        // Fixes any call site that another thread registered while the subscriber was
+        // being installed; no subscriber changes after this, so the cache stays right.
+        tracing::callsite::rebuild_interest_cache();
+    });
+    let captured = Captured::default();
+    SINK.with(|sink| *sink.borrow_mut() = Some(captured.clone()));
+    captured
 }
 
 async fn email_app(smtp: &FakeSmtp) -> TestApp {
@@ -152,18 +189,7 @@ fn decoded_body(data: &str) -> String {
 
 #[tokio::test]
 async fn email_channel_retries_451_and_fails_550() {
-    let log = Captured::default();
-    let sink = log.clone();
-    let subscriber = tracing_subscriber::fmt()
-        .with_max_level(tracing::Level::DEBUG)
-        .with_writer(move || sink.clone())
-        .finish();
-    // Every task of this single-threaded test runtime, the server's too, logs here.
-    let _logging = tracing::subscriber::set_default(subscriber);
-    // Another test's thread may register a log call site while this subscriber is being
-    // added, and tracing then caches that site as disabled; recomputing the cache here
-    // keeps the capture from missing it.
-    tracing::callsite::rebuild_interest_cache();
+    let log = capture_warnings();
 
     let smtp = FakeSmtp::start(&[&address(2)], &[&address(3)]).await;
     let app = email_app(&smtp).await;
@@ -184,7 +210,6 @@ async fn email_channel_retries_451_and_fails_550() {
     assert_eq!(sent["recipient_count"], 5, "grid A1 only");
     assert_eq!(sent["counts"]["email_pending"], 4, "one delivery per recipient with an address");
 
-    tracing::callsite::rebuild_interest_cache();
     let counts = settled_counts(&worker, notice_id).await;
     assert_eq!(counts["email_sent"], 3, "{counts}");
     assert_eq!(counts["email_failed"], 1, "{counts}");
