@@ -11,7 +11,7 @@ pub struct BookingSettings {
     /// Minutes after each booking's end in which the space stays taken, so the driver
     /// can leave and the next one finds it free.
     pub buffer_minutes: i64,
-    /// Longest stay one booking may request, in hours.
+    /// Maximum stay one booking may request, in hours.
     pub max_stay_hours: i64,
     /// A cancellation at least this many minutes before the start is free.
     pub free_cancel_minutes: i64,

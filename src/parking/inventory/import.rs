@@ -1,7 +1,7 @@
 //! Import of lots and spaces from CSV or from a GeoJSON FeatureCollection of Points.
 //!
-//! Both formats carry the same fields. A `record` field tells whether a row is a `lot`
-//! or a `space`; the other fields are those of [`LotInput`] and [`SpaceInput`]. In
+//! Both formats carry the same fields. The `record` field marks each row as a `lot`
+//! or a `space`, and the other fields are those of [`LotInput`] and [`SpaceInput`]. In
 //! GeoJSON the point comes from the geometry and the fields from `properties`. Lots and
 //! spaces are upserted by `lot_ref` and `space_ref`, all or nothing, and a dry run
 //! checks everything (database constraints included) without writing.

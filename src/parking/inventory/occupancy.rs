@@ -50,9 +50,9 @@ impl SpotStatus {
 /// Picks the status a flapping sensor is at: the newest status that held for at
 /// least `hold_ms`, from `history` (measurement ms and status code, newest first).
 ///
-/// A status holds from its first reading in a run of equal readings until the next
+/// A status lasts from its first reading in a run of equal readings until the next
 /// different reading, or until `now_ms` for the newest run. Returns `Unknown` when no
-/// run in `history` held that long, such as for a sensor that reported only just now.
+/// run in `history` lasted that long, such as for a sensor that reported only just now.
 pub fn debounce(history: &[(i64, f64)], now_ms: i64, hold_ms: i64) -> SpotStatus {
     let mut run_end = now_ms;
     let mut index = 0;

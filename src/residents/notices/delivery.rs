@@ -32,7 +32,7 @@ const ROUND_SIZE: i64 = 500;
 const CLAIM_SECONDS: i64 = 120;
 /// How often the worker looks for due notices and deliveries.
 const TICK: Duration = Duration::from_secs(1);
-/// Longest wait between two attempts of one delivery.
+/// Maximum wait between two attempts of one delivery.
 const MAX_RETRY_SECONDS: u64 = 3600;
 
 /// An outside channel, as `notice_delivery.channel` names it.

@@ -114,7 +114,7 @@ pub struct ImportJob {
     /// The user id of the account that started the job.
     pub started_by: i64,
     pub started_at: DateTime<Utc>,
-    /// When the counts were read: now for a job running on the answering node, else the
+    /// When the counts were read: now for a job running on the node serving the request, else the
     /// last stored heartbeat.
     pub updated_at: DateTime<Utc>,
     pub finished_at: Option<DateTime<Utc>>,
