@@ -458,3 +458,43 @@ async fn analysis_page_shows_the_report_and_names_bad_columns() {
     assert_eq!(rejected.status(), 422);
     assert!(rejected.text().await.unwrap().contains("href=\"#file\""));
 }
+
+#[tokio::test]
+async fn analysis_page_on_mantova_equals_the_library_report() {
+    let Some(dir) = crate::helpers::shared_data("mantova-parking-2019") else { return };
+    let file = dir.join("mantova_parking_occupancy.csv");
+    let app = spawn_app().await;
+    let session = app.login_as(Role::Administrator, &[]).await;
+    let fields =
+        [("occupied_fraction_col", "percentage"), ("capacity", "68"), ("time_zone", "UTC")];
+    let response = upload(&session, std::fs::read(&file).unwrap(), &fields).await;
+    assert_eq!(response.status(), 200);
+    let html = response.text().await.unwrap();
+    let encoded = html
+        .split("data:application/json;charset=utf-8;base64,")
+        .nth(1)
+        .and_then(|rest| rest.split('"').next())
+        .expect("the page links the JSON download");
+    use base64::Engine;
+    let bytes = base64::engine::general_purpose::STANDARD.decode(encoded).unwrap();
+    let downloaded: Value = serde_json::from_slice(&bytes).unwrap();
+
+    use citycore::parking::{align::AlignOptions, report::SeriesReport, series};
+    let options = series::ColumnOptions {
+        occupied_fraction_col: Some("percentage".into()),
+        capacity: Some(68.0),
+        ..series::ColumnOptions::default()
+    };
+    let read = series::read_series(&file, &options, chrono_tz::UTC).unwrap();
+    let alignment = AlignOptions::new(5, 30).unwrap();
+    let zone = app.settings.time_zone();
+    let expected = SeriesReport::build("lots.csv", read, alignment, chrono_tz::UTC, zone).unwrap();
+    // Parsed from text like the download, because serde_json's default float parsing
+    // may differ from the in-memory value in the last bit.
+    let expected: Value =
+        serde_json::from_str(&serde_json::to_string_pretty(&expected).unwrap()).unwrap();
+    assert_eq!(downloaded["series"]["analysis"], expected["analysis"]);
+    assert_eq!(downloaded["series"]["problems"], expected["problems"]);
+    let mean = downloaded["series"]["analysis"]["lots"][0]["mean_occupied"].as_f64().unwrap();
+    assert!((mean - 58.7).abs() < 0.05, "README's mean of 58.7 spaces, got {mean}");
+}

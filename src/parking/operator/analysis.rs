@@ -31,8 +31,8 @@ use crate::{
     },
 };
 
-/// Largest uploaded file, in bytes. The real 68-space lot sampled every 5 minutes for
-/// nine months is about 4 MiB, so 16 MiB leaves room for several lots.
+/// Largest uploaded file, in bytes. The real Mantova series of one 68-space lot, sampled
+/// every 5 minutes for nine months, is 2.1 MB, so 16 MiB leaves room for several lots.
 pub const MAX_UPLOAD_BYTES: usize = 16 * 1024 * 1024;
 
 /// The analysis form's values, kept to fill the form again.
@@ -176,11 +176,14 @@ fn analyse_upload(
         capacity,
         arrivals_col: text(&form.arrivals_col),
     };
-    let shown = if name.is_empty() { "upload.csv" } else { name };
-    let series = read_series_from(bytes, shown, &options, input_zone).map_err(parking_error)?;
+    let source_name = if name.is_empty() { "upload.csv" } else { name };
+    let series =
+        read_series_from(bytes, source_name, &options, input_zone).map_err(parking_error)?;
+    // The command's defaults: a 5-minute grid, readings carried forward 30 minutes.
     let alignment = AlignOptions::new(5, 30).map_err(parking_error)?;
     let report_zone = state.settings.time_zone();
-    SeriesReport::build(shown, series, alignment, input_zone, report_zone).map_err(parking_error)
+    SeriesReport::build(source_name, series, alignment, input_zone, report_zone)
+        .map_err(parking_error)
 }
 
 /// Turns a parking error into a form error on the field the user must change. A

@@ -53,8 +53,8 @@ fn hours(value: f64) -> String {
     format!("{value:.1}")
 }
 
-/// The figure rows: catalog id of the label (its formula is `<id>-formula`) and how
-/// to format the figure.
+/// Builds one row per figure over `columns`. Each row's label is a catalog id whose
+/// formula is the message `<id>-formula`.
 fn figure_rows(locale: Locale, columns: &[&Figures]) -> Vec<FigureRow> {
     type Format = fn(&Figures) -> String;
     let rows: [(&str, Format); 19] = [

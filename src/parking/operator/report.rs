@@ -18,7 +18,7 @@ use crate::{
     with_pool,
 };
 
-/// Longest period one report covers, in days; a year and a leap day.
+/// Maximum period of one report, in days: a leap year.
 pub const MAX_PERIOD_DAYS: i64 = 366;
 
 /// Days of the default period, which ends today.
