@@ -167,7 +167,17 @@ async fn operator_report_matches_hand_counted_figures() {
     .await
     .unwrap();
 
-    let session = app.login_as(Role::Dispatcher, default_areas(Role::Dispatcher)).await;
+    let dispatcher = app.login_as(Role::Dispatcher, default_areas(Role::Dispatcher)).await;
+    let scoped: Value = dispatcher
+        .get("/api/v1/parking/operator-report?from=2027-03-01&to=2027-03-01")
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(scoped["lots"], json!([]), "a lot in no grid is outside the dispatcher's areas");
+    assert_eq!(scoped["total"]["served_online"], 0);
+
+    let session = app.login_as(Role::Administrator, &[]).await;
     let response =
         session.get("/api/v1/parking/operator-report?from=2027-03-01&to=2027-03-01").await;
     assert_eq!(response.status(), 200);

@@ -13,7 +13,7 @@ use super::{
     report::{self, OperatorReport, Period},
 };
 use crate::{
-    accounts::{CurrentUser, Permission},
+    accounts::{CurrentUser, Permission, Role},
     http::{AppError, AppState},
 };
 
@@ -50,7 +50,13 @@ pub(super) async fn operator_report(
     let today = report::local_today(Utc::now(), zone);
     let period = Period::parse(query.from.as_deref(), query.to.as_deref(), today)?;
     let max_stay = state.settings.booking.max_stay_hours;
-    Ok(report::build(&state.db, zone, period, max_stay).await?)
+    let areas = state.locator.snapshot();
+    // Staff see the lots in their areas; a lot in no grid only administrators see.
+    let scope = |area_id: Option<i64>| match area_id {
+        Some(area_id) => user.can_access_area(&areas, area_id),
+        None => user.role == Role::Administrator,
+    };
+    Ok(report::build(&state.db, zone, period, max_stay, &scope, &areas).await?)
 }
 
 #[tracing::instrument(skip_all, fields(user.id = user.user_id))]

@@ -10,8 +10,9 @@
 //!   `citycore parking analyze`, with JSON and CSV downloads ([`analysis`]).
 //!
 //! Both are for administrators and dispatchers
-//! ([`crate::accounts::Permission::ViewParkingOperations`]). This context stores
-//! nothing; it reads the booking tables and the inventory.
+//! ([`crate::accounts::Permission::ViewParkingOperations`]). The report covers the lots
+//! in the reader's areas; lots placed in no grid appear to administrators only. This
+//! context stores nothing; it reads the booking tables and the inventory.
 
 pub mod analysis;
 pub mod figures;

@@ -11,6 +11,7 @@ use super::figures::{self, BookingFacts, Bounds, Figures};
 use crate::{
     db::Db,
     http::{AppError, UserMessage},
+    locate::AreaIndex,
     parking::booking::{
         rejections, store,
         windows::{self, Window},
@@ -124,15 +125,22 @@ struct LotRow {
     lot_id: i64,
     lot_ref: String,
     name: String,
+    grid_area_id: Option<i64>,
 }
 
 async fn load_lots(db: &Db) -> Result<Vec<LotRow>, sqlx::Error> {
     with_pool!(db, |pool| {
-        sqlx::query_as("SELECT lot_id, lot_ref, name FROM parking_lot ORDER BY lot_ref")
-            .fetch_all(pool)
-            .await
+        sqlx::query_as(
+            "SELECT lot_id, lot_ref, name, grid_area_id FROM parking_lot ORDER BY lot_ref",
+        )
+        .fetch_all(pool)
+        .await
     })
 }
+
+/// Which areas the reader may see: called with a lot's grid, or the area of a request
+/// made at an area; `None` is a lot placed in no grid.
+pub type Scope<'a> = &'a (dyn Fn(Option<i64>) -> bool + Sync);
 
 /// Loads the bookings that may touch `bounds`: those starting in it, and those
 /// starting up to `max_stay` before it, whose stay may reach into it.
@@ -172,8 +180,9 @@ fn published_hours(space_ids: &[i64], lot_id: i64, lot_windows: &[Window], bound
         .sum()
 }
 
-/// Builds the report of `period` in `zone`. `max_stay_hours` bounds how long before the
-/// period a booking may start and still reach into it.
+/// Builds the report of `period` in `zone` over the lots and area requests that `scope`
+/// admits. `max_stay_hours` bounds how long before the period a booking may start and
+/// still reach into it.
 ///
 /// # Errors
 /// A database failure.
@@ -183,9 +192,12 @@ pub async fn build(
     zone: Tz,
     period: Period,
     max_stay_hours: i64,
+    scope: Scope<'_>,
+    areas: &AreaIndex,
 ) -> Result<OperatorReport, sqlx::Error> {
     let bounds = period.bounds(zone);
-    let lots = load_lots(db).await?;
+    let mut lots = load_lots(db).await?;
+    lots.retain(|lot| scope(lot.grid_area_id));
     let lot_ids: Vec<i64> = lots.iter().map(|lot| lot.lot_id).collect();
     let spaces = store::shared_spaces(db, &lot_ids).await?;
     let lot_windows = store::windows_of_lots(db, &lot_ids).await?;
@@ -202,15 +214,26 @@ pub async fn build(
             published_hours(&space_ids, lot.lot_id, &lot_windows, &bounds);
     }
     let mut per_day = BTreeMap::new();
+    // by_lot holds exactly the lots in scope, so rows of other lots are skipped.
     for booking in &bookings {
-        let figures = by_lot.entry(booking.lot_id).or_default();
-        figures::count_booking(figures, &mut per_day, booking, &bounds);
+        if let Some(figures) = by_lot.get_mut(&booking.lot_id) {
+            figures::count_booking(figures, &mut per_day, booking, &bounds);
+        }
     }
     let mut area = Figures::default();
     for request in &rejected {
-        match request.lot_id {
-            Some(lot_id) => by_lot.entry(lot_id).or_default().rejected_online += 1,
-            None => area.rejected_online += 1,
+        match (request.lot_id, &request.area_code) {
+            (Some(lot_id), _) => {
+                if let Some(figures) = by_lot.get_mut(&lot_id) {
+                    figures.rejected_online += 1;
+                }
+            }
+            (None, Some(code)) => {
+                if scope(areas.by_code(code).map(|found| found.area_id)) {
+                    area.rejected_online += 1;
+                }
+            }
+            (None, None) => {}
         }
     }
 
