@@ -113,18 +113,18 @@ pub fn read_series(
     read_series_from(file, &shown, options, input_zone)
 }
 
-/// Reads and validates CSV text from `input`, such as an uploaded file; `shown` names
-/// the input in errors and in the report.
+/// Reads and validates CSV text from `input`, such as an uploaded file; `source_name`
+/// names the input in errors and in the report.
 ///
 /// # Errors
 /// As [`read_series`], except opening the file.
 pub fn read_series_from(
     input: impl std::io::Read,
-    shown: &str,
+    source_name: &str,
     options: &ColumnOptions,
     input_zone: Tz,
 ) -> Result<Series, ParkingError> {
-    let shown = shown.to_owned();
+    let shown = source_name.to_owned();
     let mut reader =
         csv::ReaderBuilder::new().flexible(true).trim(csv::Trim::All).from_reader(input);
     let header: Vec<String> = reader

@@ -1,7 +1,7 @@
-//! The parking operator console: report figures on a known set of bookings, stored
-//! online rejections, scheduled batch allocation (with the PostgreSQL lot lock),
-//! overstay warnings seen by the driver and the owner, API timestamps with offsets,
-//! and the analysis upload page.
+//! The parking operator console on the real database. Covered: the report figures on a
+//! known set of bookings, stored online rejections and the scheduled batch allocation
+//! with the PostgreSQL lot lock. Also overstay warnings seen by driver and owner, API
+//! timestamps with offsets, and the analysis upload page.
 
 use chrono::{DateTime, Duration, Utc};
 use citycore::{
@@ -313,7 +313,7 @@ async fn scheduled_batch_places_requests_by_interval_and_cutoff() {
 }
 
 #[tokio::test]
-async fn scheduled_batch_skips_a_lot_another_node_is_running() {
+async fn scheduled_batch_skips_locked_lot() {
     if !backend_is_postgres() {
         // SQLite serves one node, so there is no lock to contend for.
         return;
@@ -396,7 +396,7 @@ async fn overstay_warning_reaches_driver_and_owner() {
 }
 
 #[tokio::test]
-async fn booking_and_window_api_timestamps_carry_the_zone_offset() {
+async fn api_timestamps_carry_zone_offset() {
     let app = spawn_app().await;
     let admin = app.login_as(Role::Administrator, &[]).await;
     insert_lot(&app.db, "ZONE", None, 1).await;
@@ -441,7 +441,7 @@ async fn upload(
 }
 
 #[tokio::test]
-async fn analysis_page_shows_the_report_and_names_bad_columns() {
+async fn analysis_page_reports_and_names_bad_columns() {
     let app = spawn_app().await;
     let session = app.login_as(Role::Administrator, &[]).await;
     let mut csv = String::from("lot,capacity,occupied,time\n");
@@ -470,7 +470,7 @@ async fn analysis_page_shows_the_report_and_names_bad_columns() {
 }
 
 #[tokio::test]
-async fn analysis_page_on_mantova_equals_the_library_report() {
+async fn analysis_page_matches_library_on_mantova() {
     let Some(dir) = crate::helpers::shared_data("mantova-parking-2019") else { return };
     let file = dir.join("mantova_parking_occupancy.csv");
     let app = spawn_app().await;

@@ -66,7 +66,7 @@ struct WindowList {
     windows: Vec<WindowView>,
 }
 
-/// The configured zone that API timestamps are shown in.
+/// Returns the configured zone that API timestamps are shown in.
 fn api_zone(state: &AppState) -> chrono_tz::Tz {
     state.settings.time_zone()
 }

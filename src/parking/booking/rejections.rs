@@ -1,6 +1,6 @@
 //! Online requests that found no space. They leave no booking behind, so each one is
 //! stored in `parking_rejected_request` for the operator report's served/rejected
-//! ratio; batch requests that found no space stay as bookings with status `rejected`.
+//! ratio. Batch requests that found no space stay as bookings with status `rejected`.
 
 use chrono::{DateTime, Utc};
 
@@ -11,7 +11,7 @@ use super::{
 };
 use crate::{db::Db, with_pool};
 
-/// Why an online request was rejected.
+/// Reason an online request was rejected.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum RejectReason {
     /// No shared space fits the whole stay.

@@ -4,7 +4,7 @@
 //!
 //! Several nodes may run the worker on one PostgreSQL database. Each lot's run holds a
 //! transaction-scoped advisory lock, so one node runs a lot's batch at a time and the
-//! others skip the lot until the next tick; the lock ends with the transaction, even
+//! others skip the lot until the next tick. The lock ends with the transaction, even
 //! when the run fails. SQLite serves one node, so it needs no lock.
 
 use std::collections::BTreeMap;
@@ -27,7 +27,7 @@ pub const BATCH_LOCK_CLASS: i32 = 0x5042_4154;
 /// User id 0 belongs to no account and marks the run as the worker's in the logs.
 const WORKER: Actor = Actor { user_id: 0, is_administrator: true };
 
-/// What one scheduled pass did.
+/// Outcome of one scheduled pass.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct ScheduleReport {
     /// Lots whose batch ran, by reference.
