@@ -508,3 +508,34 @@ async fn analysis_page_matches_library_on_mantova() {
     let mean = downloaded["series"]["analysis"]["lots"][0]["mean_occupied"].as_f64().unwrap();
     assert!((mean - 58.7).abs() < 0.05, "README's mean of 58.7 spaces, got {mean}");
 }
+
+#[tokio::test]
+async fn operator_report_shows_lots_in_reader_areas() {
+    use crate::helpers::areas;
+    let app = spawn_app().await;
+    let dispatcher = app.login_as(Role::Dispatcher, &[areas::COMMUNITY_A]).await;
+    let index = app.state.locator.snapshot();
+    for (lot_ref, grid) in [("INSIDE", areas::GRID_A1), ("OUTSIDE", areas::GRID_B1)] {
+        let (lot_id, _) = insert_lot(&app.db, lot_ref, None, 1).await;
+        let area_id = index.by_code(grid).expect("test grid exists").area_id;
+        with_pool!(&app.db, |pool| {
+            sqlx::query("UPDATE parking_lot SET grid_area_id = $1 WHERE lot_id = $2")
+                .bind(area_id)
+                .bind(lot_id)
+                .execute(pool)
+                .await
+                .map(drop)
+        })
+        .unwrap();
+    }
+    let report: Value =
+        dispatcher.get("/api/v1/parking/operator-report").await.json().await.unwrap();
+    let shown: Vec<&str> = report["lots"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|lot| lot["lot_ref"].as_str().unwrap())
+        .collect();
+    assert_eq!(shown, ["INSIDE"], "a community dispatcher sees the lots of its grids only");
+    assert_eq!(report["total"]["shared_spaces"], 1);
+}
