@@ -129,6 +129,8 @@ pub enum Permission {
     ManageResidentTags,
     /// Compose and send notices to the residents of the user's area scope.
     SendNotices,
+    /// Read the parking operator report and run the occupancy analysis in the console.
+    ViewParkingOperations,
 }
 
 impl Role {
@@ -147,6 +149,7 @@ impl Role {
             ViewResidents | ManageResidents => {
                 matches!(self, Role::Administrator | Role::GridWorker | Role::CommunityWorker)
             }
+            ViewParkingOperations => matches!(self, Role::Administrator | Role::Dispatcher),
             RevealResidentNumbers | SendNotices => {
                 matches!(self, Role::Administrator | Role::CommunityWorker)
             }

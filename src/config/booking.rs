@@ -33,6 +33,12 @@ pub struct BookingSettings {
     pub day_fen_per_hour: u32,
     /// Rate of the booked stay by night, in fen per hour.
     pub night_fen_per_hour: u32,
+    /// Minutes between two scheduled batch allocations of a lot's pending requests;
+    /// 0 turns the schedule off (batches then run only on request).
+    pub batch_every_minutes: i64,
+    /// A pending request is placed at the latest this many minutes before its start,
+    /// even between two scheduled runs.
+    pub batch_cutoff_minutes: i64,
 }
 
 impl Default for BookingSettings {
@@ -50,6 +56,8 @@ impl Default for BookingSettings {
             day_ends: "20:00".to_owned(),
             day_fen_per_hour: 600,
             night_fen_per_hour: 200,
+            batch_every_minutes: 15,
+            batch_cutoff_minutes: 60,
         }
     }
 }

@@ -89,6 +89,7 @@ pub fn router(state: AppState) -> Router {
         .merge(crate::locate::router())
         .merge(crate::open311::router())
         .merge(crate::parking::booking::router())
+        .merge(crate::parking::operator::router())
         .merge(crate::places::router())
         .merge(crate::portal::router())
         .merge(crate::residents::router())

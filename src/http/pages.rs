@@ -34,6 +34,8 @@ pub struct NavUser {
     pub can_view_residents: bool,
     /// Shows the resident portal entry.
     pub is_resident: bool,
+    /// Shows the parking operations and parking analysis entries.
+    pub can_view_parking_operations: bool,
     /// Shows the sign-up verification entry to those who manage residents.
     pub can_verify_signups: bool,
 }
@@ -133,6 +135,9 @@ impl axum::extract::FromRequestParts<super::AppState> for PageContext {
             can_view_kpis: u.role.allows(crate::accounts::Permission::ViewKpis),
             can_view_residents: u.role.allows(crate::accounts::Permission::ViewResidents),
             is_resident: u.role == crate::accounts::Role::Resident,
+            can_view_parking_operations: u
+                .role
+                .allows(crate::accounts::Permission::ViewParkingOperations),
             can_verify_signups: u.role.allows(crate::accounts::Permission::ManageResidents),
         });
         Ok(PageContext {

@@ -8,7 +8,6 @@ use clap::{Args, ValueEnum};
 use super::{
     ParkingError,
     align::{AlignOptions, align},
-    analysis::analyze,
     html::render_html,
     landuse::{mix_demand, parse_mix},
     pricing::PricingRule,
@@ -178,29 +177,12 @@ fn analyze_file(
         None => settings.time_zone(),
     };
     let alignment = align_options(args)?;
-    let mut series = read_series(path, &column_options(args), input_zone)?;
+    let series = read_series(path, &column_options(args), input_zone)?;
     if series.readings.is_empty() {
         print_problems(&series.problems);
-        return Err(ParkingError::NoValidReadings { path: path.display().to_string() }.into());
     }
-    let aligned = align(&series.readings, alignment, &mut series.problems);
-    let analysis = analyze(&aligned, report_zone);
-    tracing::info!(
-        parking.rows = series.rows,
-        parking.lots = analysis.lots.len(),
-        parking.gain_spaces = analysis.gain.gain_spaces,
-        "parking series analyzed"
-    );
-    Ok(SeriesReport {
-        path: path.display().to_string(),
-        rows: series.rows,
-        columns_used: series.columns_used,
-        input_zone: input_zone.to_string(),
-        report_zone: report_zone.to_string(),
-        alignment,
-        problems: series.problems,
-        analysis,
-    })
+    let source = path.display().to_string();
+    Ok(SeriesReport::build(&source, series, alignment, input_zone, report_zone)?)
 }
 
 /// Runs `parking simulate-pricing`.

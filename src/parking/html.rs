@@ -136,7 +136,8 @@ pub fn render_html(report: &AnalysisReport, locale: Locale) -> Result<String, as
     page.render()
 }
 
-fn series_view(series: &SeriesReport, locale: Locale) -> SeriesView {
+/// Formats the occupancy part for a template.
+pub fn series_view(series: &SeriesReport, locale: Locale) -> SeriesView {
     SeriesView {
         source: series.source_text(locale),
         alignment: series.alignment_text(locale),
@@ -176,7 +177,8 @@ fn charts(series: &SeriesReport, locale: Locale) -> Vec<Chart> {
     charts
 }
 
-fn mix_view(mix: &MixDemand, locale: Locale) -> MixView {
+/// Formats the land-use part for a template.
+pub fn mix_view(mix: &MixDemand, locale: Locale) -> MixView {
     MixView {
         rows: mix
             .uses

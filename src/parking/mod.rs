@@ -26,6 +26,7 @@ mod columns;
 pub mod html;
 pub mod inventory;
 pub mod landuse;
+pub mod operator;
 pub mod pricing;
 pub mod pricing_report;
 pub mod report;

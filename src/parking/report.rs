@@ -4,10 +4,11 @@ use chrono_tz::Tz;
 use serde::Serialize;
 
 use super::{
-    align::AlignOptions,
-    analysis::{Analysis, LotStats},
+    ParkingError,
+    align::{AlignOptions, align},
+    analysis::{Analysis, LotStats, analyze},
     landuse::MixDemand,
-    series::{ProblemKind, Problems},
+    series::{ProblemKind, Problems, Series},
 };
 use crate::i18n::{Locale, arg};
 
@@ -37,6 +38,41 @@ pub fn fixed(value: f64, decimals: usize) -> String {
 }
 
 impl SeriesReport {
+    /// Aligns the readings of `series` on one grid and analyses them; the steps of
+    /// `citycore parking analyze` and of the console's analysis page.
+    ///
+    /// # Errors
+    /// [`ParkingError::NoValidReadings`] when no reading of `source` is usable.
+    pub fn build(
+        source: &str,
+        mut series: Series,
+        alignment: AlignOptions,
+        input_zone: Tz,
+        report_zone: Tz,
+    ) -> Result<SeriesReport, ParkingError> {
+        if series.readings.is_empty() {
+            return Err(ParkingError::NoValidReadings { path: source.to_owned() });
+        }
+        let aligned = align(&series.readings, alignment, &mut series.problems);
+        let analysis = analyze(&aligned, report_zone);
+        tracing::info!(
+            parking.rows = series.rows,
+            parking.lots = analysis.lots.len(),
+            parking.gain_spaces = analysis.gain.gain_spaces,
+            "parking series analyzed"
+        );
+        Ok(SeriesReport {
+            path: source.to_owned(),
+            rows: series.rows,
+            columns_used: series.columns_used,
+            input_zone: input_zone.to_string(),
+            report_zone: report_zone.to_string(),
+            alignment,
+            problems: series.problems,
+            analysis,
+        })
+    }
+
     /// Formats the sentence that states how readings were aligned.
     pub fn alignment_text(&self, locale: Locale) -> String {
         locale.t_args(

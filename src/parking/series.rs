@@ -110,8 +110,23 @@ pub fn read_series(
     let shown = path.display().to_string();
     let file = std::fs::File::open(path)
         .map_err(|source| ParkingError::Io { path: shown.clone(), source })?;
+    read_series_from(file, &shown, options, input_zone)
+}
+
+/// Reads and validates CSV text from `input`, such as an uploaded file; `source_name`
+/// names the input in errors and in the report.
+///
+/// # Errors
+/// As [`read_series`], except opening the file.
+pub fn read_series_from(
+    input: impl std::io::Read,
+    source_name: &str,
+    options: &ColumnOptions,
+    input_zone: Tz,
+) -> Result<Series, ParkingError> {
+    let shown = source_name.to_owned();
     let mut reader =
-        csv::ReaderBuilder::new().flexible(true).trim(csv::Trim::All).from_reader(file);
+        csv::ReaderBuilder::new().flexible(true).trim(csv::Trim::All).from_reader(input);
     let header: Vec<String> = reader
         .headers()
         .map_err(|source| ParkingError::Header { path: shown.clone(), source })?

@@ -56,6 +56,13 @@ const fn registry_then(status: u16) -> [u16; 7] {
     [status, 403, 403, status, status, 403, 403]
 }
 
+/// The parking operator console and analysis: administrators and dispatchers.
+const PARKING_OPERATORS: [u16; 7] = [200, 200, 403, 403, 403, 403, 403];
+/// Parking operators pass authorization and then meet a status of their own.
+const fn parking_operators_then(status: u16) -> [u16; 7] {
+    [status, status, 403, 403, 403, 403, 403]
+}
+
 /// The resident portal's home: residents only.
 const RESIDENT_ONLY: [u16; 7] = [403, 403, 403, 403, 403, 200, 403];
 
@@ -891,6 +898,43 @@ const ROWS: &[Row] = &[
         form: &[],
         anonymous: 401,
         by_role: [404; 7],
+    },
+    // The parking operator console, its JSON report and the analysis upload page.
+    Row {
+        method: "GET",
+        path: "/parking/operator",
+        form: &[],
+        anonymous: 401,
+        by_role: PARKING_OPERATORS,
+    },
+    Row {
+        method: "GET",
+        path: "/api/v1/parking/operator-report",
+        form: &[],
+        anonymous: 401,
+        by_role: PARKING_OPERATORS,
+    },
+    Row {
+        method: "GET",
+        path: "/api/v1/parking/operator-report?from=2027-02-30",
+        form: &[],
+        anonymous: 401,
+        by_role: parking_operators_then(422),
+    },
+    Row {
+        method: "GET",
+        path: "/parking/analysis",
+        form: &[],
+        anonymous: 401,
+        by_role: PARKING_OPERATORS,
+    },
+    // A form that is not multipart: operators pass authorization and get 400.
+    Row {
+        method: "POST",
+        path: "/parking/analysis",
+        form: &[("time_zone", "UTC")],
+        anonymous: 401,
+        by_role: parking_operators_then(400),
     },
     Row { method: "POST", path: "/logout", form: &[], anonymous: 303, by_role: [303; 7] },
 ];

@@ -22,13 +22,18 @@ use serde_json::{Value, json};
 
 use crate::helpers::{TestApp, spawn_app};
 
-fn at(text: &str) -> DateTime<Utc> {
+pub(crate) fn at(text: &str) -> DateTime<Utc> {
     DateTime::parse_from_rfc3339(text).unwrap().with_timezone(&Utc)
 }
 
 /// Inserts an open lot `lot_ref` owned by `owner` with `spaces` shared spaces named
 /// `<lot_ref>-1`, `<lot_ref>-2`, …; returns the lot id and the space ids.
-async fn insert_lot(db: &Db, lot_ref: &str, owner: Option<i64>, spaces: usize) -> (i64, Vec<i64>) {
+pub(crate) async fn insert_lot(
+    db: &Db,
+    lot_ref: &str,
+    owner: Option<i64>,
+    spaces: usize,
+) -> (i64, Vec<i64>) {
     let now = Utc::now();
     let lot_id: i64 = with_pool!(db, |pool| {
         sqlx::query_scalar(
@@ -66,7 +71,7 @@ async fn insert_lot(db: &Db, lot_ref: &str, owner: Option<i64>, spaces: usize) -
 }
 
 /// Publishes a one-off window on every shared space of `lot_ref` through the library.
-async fn open_once(app: &TestApp, lot_ref: &str, from: &str, to: &str) {
+pub(crate) async fn open_once(app: &TestApp, lot_ref: &str, from: &str, to: &str) {
     let input: citycore::parking::booking::windows::WindowInput = serde_json::from_value(json!({
         "kind": "once", "starts_at": from, "ends_at": to
     }))
@@ -451,7 +456,8 @@ async fn owner_shares_and_resident_books_through_api() {
     let booking_id = booking["booking_id"].as_i64().unwrap();
     assert_eq!(booking["status"], "confirmed");
     assert_eq!(booking["space_ref"], "API-1");
-    assert_eq!(booking["vacate_by"], "2027-03-02T00:00:00Z");
+    // API timestamps are shown in the configured zone, Asia/Shanghai by default.
+    assert_eq!(booking["vacate_by"], "2027-03-02T08:00:00+08:00");
 
     let mine: Value = resident.get("/api/v1/parking/bookings").await.json().await.unwrap();
     assert_eq!(mine["bookings"].as_array().unwrap().len(), 1);
@@ -576,7 +582,7 @@ async fn batch_allocation_serves_more_than_arrival_order() {
         driver.get(&format!("/api/v1/parking/bookings/{}", ids[1])).await.json().await.unwrap();
     assert_eq!(second["status"], "confirmed");
     assert_eq!(second["space_ref"], "BATCH-1");
-    assert_eq!(second["vacate_by"], "2027-03-01T12:00:00Z");
+    assert_eq!(second["vacate_by"], "2027-03-01T20:00:00+08:00");
 }
 
 #[tokio::test]

@@ -20,6 +20,7 @@ mod ops;
 mod organisations;
 mod parking;
 mod parking_inventory;
+mod parking_operator;
 mod places;
 mod portal;
 mod residents;

@@ -21,7 +21,8 @@ use super::{
     reserve::{self, BookingInput},
     sharing,
     store::{self, BookingFilter},
-    windows::{Window, WindowInput},
+    view::{BookingView, WindowView},
+    windows::WindowInput,
 };
 use crate::{
     accounts::{CurrentUser, Role},
@@ -62,7 +63,16 @@ fn json_body<T>(body: Result<Json<T>, JsonRejection>) -> Result<T, AppError> {
 
 #[derive(Serialize)]
 struct WindowList {
-    windows: Vec<Window>,
+    windows: Vec<WindowView>,
+}
+
+/// Returns the configured zone that API timestamps are shown in.
+fn api_zone(state: &AppState) -> chrono_tz::Tz {
+    state.settings.time_zone()
+}
+
+fn booking_json(state: &AppState, booking: Booking) -> Json<BookingView> {
+    Json(BookingView::new(booking, api_zone(state)))
 }
 
 #[tracing::instrument(skip_all, fields(user.id = _user.user_id))]
@@ -71,7 +81,9 @@ async fn list_windows(
     _user: CurrentUser,
     Path(lot_ref): Path<String>,
 ) -> Result<Json<WindowList>, AppError> {
+    let zone = api_zone(&state);
     let windows = sharing::list_windows(&state.db, &lot_ref).await?;
+    let windows = windows.into_iter().map(|window| WindowView::new(window, zone)).collect();
     Ok(Json(WindowList { windows }))
 }
 
@@ -80,11 +92,11 @@ async fn create_window(
     user: CurrentUser,
     Path(lot_ref): Path<String>,
     body: Result<Json<WindowInput>, JsonRejection>,
-) -> Result<(StatusCode, Json<Window>), AppError> {
+) -> Result<(StatusCode, Json<WindowView>), AppError> {
     let window = json_body(body)?.parse(&state.settings.booking.time_zone)?;
     let stored =
         sharing::publish_window(&state.db, actor(&user), &lot_ref, &window, Utc::now()).await?;
-    Ok((StatusCode::CREATED, Json(stored)))
+    Ok((StatusCode::CREATED, Json(WindowView::new(stored, api_zone(&state)))))
 }
 
 async fn delete_window(
@@ -100,19 +112,19 @@ async fn create_booking(
     State(state): State<AppState>,
     user: CurrentUser,
     body: Result<Json<BookingInput>, JsonRejection>,
-) -> Result<(StatusCode, Json<Booking>), AppError> {
+) -> Result<(StatusCode, Json<BookingView>), AppError> {
     let now = Utc::now();
     let settings = &state.settings.booking;
     let request = json_body(body)?.parse(settings, now)?;
     if request.batch {
         let booking_id = batch::queue(&state.db, settings, user.user_id, &request, now).await?;
         let booking = lifecycle::visible_booking(&state.db, actor(&user), booking_id).await?;
-        return Ok((StatusCode::ACCEPTED, Json(booking)));
+        return Ok((StatusCode::ACCEPTED, booking_json(&state, booking)));
     }
     let areas = state.locator.snapshot();
     let booking =
         reserve::reserve(&state.db, settings, &areas, user.user_id, &request, now).await?;
-    Ok((StatusCode::CREATED, Json(booking)))
+    Ok((StatusCode::CREATED, booking_json(&state, booking)))
 }
 
 /// Runs the batch allocation of a lot's pending requests; for its owner or an
@@ -138,7 +150,7 @@ struct ListQuery {
 
 #[derive(Serialize)]
 struct BookingList {
-    bookings: Vec<Booking>,
+    bookings: Vec<BookingView>,
 }
 
 /// Lists the caller's own bookings, or with `lot_ref` those of a lot they own.
@@ -167,7 +179,9 @@ async fn list_bookings(
         }
         None => filter.driver_user_id = Some(user.user_id),
     }
+    let zone = api_zone(&state);
     let bookings = store::list_bookings(&state.db, &filter).await?;
+    let bookings = bookings.into_iter().map(|booking| BookingView::new(booking, zone)).collect();
     Ok(Json(BookingList { bookings }))
 }
 
@@ -175,39 +189,40 @@ async fn get_booking(
     State(state): State<AppState>,
     user: CurrentUser,
     Path(booking_id): Path<i64>,
-) -> Result<Json<Booking>, AppError> {
-    Ok(Json(lifecycle::visible_booking(&state.db, actor(&user), booking_id).await?))
+) -> Result<Json<BookingView>, AppError> {
+    let booking = lifecycle::visible_booking(&state.db, actor(&user), booking_id).await?;
+    Ok(booking_json(&state, booking))
 }
 
 async fn cancel_booking(
     State(state): State<AppState>,
     user: CurrentUser,
     Path(booking_id): Path<i64>,
-) -> Result<Json<Booking>, AppError> {
+) -> Result<Json<BookingView>, AppError> {
     let settings = &state.settings.booking;
     let booking =
         lifecycle::cancel(&state.db, settings, actor(&user), booking_id, Utc::now()).await?;
-    Ok(Json(booking))
+    Ok(booking_json(&state, booking))
 }
 
 async fn check_in_booking(
     State(state): State<AppState>,
     user: CurrentUser,
     Path(booking_id): Path<i64>,
-) -> Result<Json<Booking>, AppError> {
+) -> Result<Json<BookingView>, AppError> {
     let settings = &state.settings.booking;
     let booking =
         lifecycle::check_in(&state.db, settings, actor(&user), booking_id, Utc::now()).await?;
-    Ok(Json(booking))
+    Ok(booking_json(&state, booking))
 }
 
 async fn check_out_booking(
     State(state): State<AppState>,
     user: CurrentUser,
     Path(booking_id): Path<i64>,
-) -> Result<Json<Booking>, AppError> {
+) -> Result<Json<BookingView>, AppError> {
     let settings = &state.settings.booking;
     let booking =
         lifecycle::check_out(&state.db, settings, actor(&user), booking_id, Utc::now()).await?;
-    Ok(Json(booking))
+    Ok(booking_json(&state, booking))
 }

@@ -23,10 +23,13 @@ pub mod batch;
 pub mod http;
 pub mod lifecycle;
 mod owner_pages;
-mod pages;
+pub(crate) mod pages;
+pub mod rejections;
 pub mod reserve;
+pub mod schedule;
 pub mod sharing;
 pub mod store;
+pub mod view;
 pub mod windows;
 pub mod worker;
 
@@ -136,6 +139,19 @@ pub struct Booking {
     pub cancel_fee_fen: i64,
 }
 
+impl Booking {
+    /// Reports whether the driver is still parked past the end and was warned that the
+    /// owner returns soon.
+    pub fn has_overstay_warning(&self) -> bool {
+        self.status == Status::CheckedIn && self.overstay_warned_at.is_some()
+    }
+
+    /// Reports whether the driver is still parked past the booking's end.
+    pub fn is_overstaying(&self) -> bool {
+        self.status == Status::CheckedIn && self.overstay_flagged_at.is_some()
+    }
+}
+
 /// Failures of sharing and booking, in domain terms; `http` picks the status codes.
 #[derive(Debug, thiserror::Error)]
 pub enum BookingError {
@@ -188,6 +204,17 @@ impl From<BookingError> for crate::http::AppError {
                 )
             }
             BookingError::Database(error) => AppError::Internal(error.into()),
+        }
+    }
+}
+
+/// Returns the SQL condition `$1 <= column AND column < $2` for a time column. SQLite
+/// compares through julianday() because the stored text may carry any offset.
+pub(crate) fn starts_in_range(backend: crate::db::Backend, column: &str) -> String {
+    match backend {
+        crate::db::Backend::Postgres => format!("$1 <= {column} AND {column} < $2"),
+        crate::db::Backend::Sqlite => {
+            format!("julianday($1) <= julianday({column}) AND julianday({column}) < julianday($2)")
         }
     }
 }

@@ -78,6 +78,8 @@ struct SharingPage {
     rows: Vec<BookingRow>,
     /// Charges of completed stays and late cancellations, in yuan.
     earnings_yuan: String,
+    /// Drivers parked past their booking's end right now, warned ones included.
+    overstays: Vec<BookingRow>,
     errors: Vec<FieldError>,
 }
 
@@ -104,8 +106,15 @@ async fn sharing_page(
         .filter(|booking| matches!(booking.status, Status::Completed | Status::Cancelled))
         .map(|booking| booking.stay_fee_fen + booking.overstay_fee_fen + booking.cancel_fee_fen)
         .sum();
-    let rows = bookings.iter().map(|booking| BookingRow::new(booking, zone, ctx.locale)).collect();
+    let rows: Vec<BookingRow> =
+        bookings.iter().map(|booking| BookingRow::new(booking, zone, ctx.locale)).collect();
+    let overstays = bookings
+        .iter()
+        .filter(|booking| booking.is_overstaying())
+        .map(|booking| BookingRow::new(booking, zone, ctx.locale))
+        .collect();
     Ok(SharingPage {
+        overstays,
         ctx: ctx.at("shared-parking"),
         lot_ref: lot.lot_ref,
         windows,

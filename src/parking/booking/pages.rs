@@ -36,7 +36,7 @@ pub struct FieldError {
 }
 
 /// Turns a rejected input into a message for the form; other errors pass through.
-pub(super) fn field_error(error: AppError, locale: Locale) -> Result<FieldError, AppError> {
+pub(crate) fn field_error(error: AppError, locale: Locale) -> Result<FieldError, AppError> {
     match error {
         AppError::Invalid(message)
         | AppError::Conflict(message)
@@ -63,7 +63,7 @@ pub(super) fn local_time(at: DateTime<Utc>, zone: Tz) -> String {
 }
 
 /// Builds the 303 See Other response that ends a successful form POST.
-pub(super) fn see_other(location: &str) -> Response {
+pub(crate) fn see_other(location: &str) -> Response {
     let mut response = StatusCode::SEE_OTHER.into_response();
     if let Ok(value) = HeaderValue::from_str(location) {
         response.headers_mut().insert(header::LOCATION, value);
@@ -71,7 +71,7 @@ pub(super) fn see_other(location: &str) -> Response {
     response
 }
 
-pub(super) fn render(page: &impl Template, status: StatusCode) -> Result<Response, AppError> {
+pub(crate) fn render(page: &impl Template, status: StatusCode) -> Result<Response, AppError> {
     crate::console::render(page).map(|html| (status, html).into_response())
 }
 
@@ -88,10 +88,12 @@ pub struct BookingRow {
     /// All charges of the booking, in yuan with two decimals.
     pub charges_yuan: String,
     pub can_cancel: bool,
+    /// The driver stays past the end and the owner returns soon.
+    pub overstay_warning: bool,
 }
 
 /// Formats fen as yuan, such as `34.50`.
-pub(super) fn yuan(fen: i64) -> String {
+pub(crate) fn yuan(fen: i64) -> String {
     format!("{}.{:02}", fen / 100, (fen % 100).abs())
 }
 
@@ -110,6 +112,7 @@ impl BookingRow {
                 .t(&format!("parking-status-{}", booking.status.as_str().replace('_', "-"))),
             charges_yuan: yuan(charges),
             can_cancel: matches!(booking.status, Status::Requested | Status::Confirmed),
+            overstay_warning: booking.has_overstay_warning(),
         }
     }
 }
@@ -132,6 +135,23 @@ struct BookingsPage {
     form: BookingForm,
     errors: Vec<FieldError>,
     time_zone: String,
+    /// One sentence per booking whose driver must leave because the owner returns soon.
+    overstay_warnings: Vec<String>,
+}
+
+/// Formats the overstay warning of `row`, naming the time to leave and the rate.
+fn overstay_warning(row: &BookingRow, rate_yuan: &str, locale: Locale) -> String {
+    use crate::i18n::arg;
+    locale.t_args(
+        "parking-overstay-warning",
+        &[
+            ("id", arg(row.booking_id.to_string())),
+            ("lot", arg(row.lot_ref.clone())),
+            ("space", arg(row.space_ref.clone())),
+            ("vacate_by", arg(row.vacate_by.clone())),
+            ("rate", arg(rate_yuan.to_owned())),
+        ],
+    )
 }
 
 async fn bookings_page(
@@ -144,9 +164,23 @@ async fn bookings_page(
     let filter = BookingFilter { driver_user_id: Some(user.user_id), ..BookingFilter::default() };
     let bookings = store::list_bookings(&state.db, &filter).await?;
     let zone = zone(state);
-    let rows = bookings.iter().map(|booking| BookingRow::new(booking, zone, ctx.locale)).collect();
+    let rows: Vec<BookingRow> =
+        bookings.iter().map(|booking| BookingRow::new(booking, zone, ctx.locale)).collect();
     let time_zone = state.settings.booking.time_zone.clone();
-    Ok(BookingsPage { ctx: ctx.at("shared-parking"), rows, form, errors, time_zone })
+    let rate = yuan(state.settings.booking.overstay_fen_per_hour);
+    let overstay_warnings = rows
+        .iter()
+        .filter(|row: &&BookingRow| row.overstay_warning)
+        .map(|row| overstay_warning(row, &rate, ctx.locale))
+        .collect();
+    Ok(BookingsPage {
+        ctx: ctx.at("shared-parking"),
+        rows,
+        form,
+        errors,
+        time_zone,
+        overstay_warnings,
+    })
 }
 
 /// Shows the driver's bookings and the form to request one.

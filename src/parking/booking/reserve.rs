@@ -8,6 +8,7 @@ use serde::Deserialize;
 
 use super::{
     Booking, BookingError, DriverKind, Status, invalid,
+    rejections::{self, RejectReason},
     store::{self, Lot, NewBooking},
     windows::{self, Span, Window},
 };
@@ -234,6 +235,9 @@ pub fn vacate_by(
 /// writes the booking. When the database rejects the write because another request
 /// took that space in between, the next attempt starts over on fresh data.
 ///
+/// Both rejections, no space free and losing every attempt, are stored for the
+/// operator report.
+///
 /// # Errors
 /// [`BookingError::NoSpaceFree`] when no space fits, [`BookingError::Overlap`] when
 /// every attempt lost its space to a concurrent booking, and the lookup errors.
@@ -247,11 +251,33 @@ pub async fn reserve(
     now: DateTime<Utc>,
 ) -> Result<Booking, BookingError> {
     let lots = candidate_lots(db, areas, &request.target).await?;
+    let outcome = place(db, settings, driver_user_id, request, &lots, now).await;
+    if let Some(reason) = outcome.as_ref().err().and_then(RejectReason::of) {
+        // The driver still gets the rejection when it cannot be stored; the report
+        // then undercounts rejections, which the log line makes visible.
+        if let Err(error) =
+            rejections::record(db, driver_user_id, request, &lots, reason, now).await
+        {
+            tracing::error!(%error, reason = reason.as_str(), "rejected request not stored");
+        }
+    }
+    outcome
+}
+
+/// Runs the attempts of [`reserve`] on the candidate `lots`.
+async fn place(
+    db: &Db,
+    settings: &BookingSettings,
+    driver_user_id: i64,
+    request: &BookingRequest,
+    lots: &[Lot],
+    now: DateTime<Utc>,
+) -> Result<Booking, BookingError> {
     let buffer = Duration::minutes(settings.buffer_minutes.max(0));
     let occupied_until = request.ends_at + buffer;
     for attempt in 1..=MAX_ATTEMPTS {
         let times =
-            space_times(db, &lots, request.driver_kind, request.starts_at, occupied_until).await?;
+            space_times(db, lots, request.driver_kind, request.starts_at, occupied_until).await?;
         let Some(space_id) = choose_space(&times, buffer, request.starts_at, request.ends_at)
         else {
             tracing::debug!(attempt, "no shared space free for the stay");

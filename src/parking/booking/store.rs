@@ -309,12 +309,20 @@ pub async fn insert_booking(
     booking: &NewBooking,
     now: DateTime<Utc>,
 ) -> Result<i64, BookingError> {
+    // A request stored without a space waits for the batch allocator.
+    let mode = if booking.space_id.is_none() && booking.status == Status::Requested {
+        "batch"
+    } else {
+        "online"
+    };
     let _turn = db.write_turn().await;
     let inserted = with_pool!(db, |pool| {
         sqlx::query_scalar(
             "INSERT INTO parking_booking (lot_id, space_id, driver_user_id, plate, driver_kind, \
-             status, starts_at, ends_at, occupied_until, vacate_by, created_at, updated_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $11) RETURNING booking_id",
+             status, starts_at, ends_at, occupied_until, vacate_by, created_at, updated_at, \
+             request_mode) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $11, $12) \
+             RETURNING booking_id",
         )
         .bind(booking.lot_id)
         .bind(booking.space_id)
@@ -327,6 +335,7 @@ pub async fn insert_booking(
         .bind(booking.occupied_until)
         .bind(booking.vacate_by)
         .bind(now)
+        .bind(mode)
         .fetch_one(pool)
         .await
     });

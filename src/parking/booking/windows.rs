@@ -173,7 +173,7 @@ impl WindowInput {
 
 /// Returns the instant of `minute` after local midnight of `date` in `zone`, taking the
 /// earlier instant of a repeated hour and skipping forward over a missing one.
-fn local_instant(zone: Tz, date: NaiveDate, minute: u16) -> Option<DateTime<Utc>> {
+pub(crate) fn local_instant(zone: Tz, date: NaiveDate, minute: u16) -> Option<DateTime<Utc>> {
     let midnight = date.and_time(NaiveTime::MIN);
     let local = midnight + chrono::Duration::minutes(i64::from(minute));
     let resolved = zone.from_local_datetime(&local);

@@ -1,4 +1,5 @@
-//! The booking worker: releases no-shows and flags and warns overstays.
+//! The booking worker: releases no-shows, flags and warns overstays, and runs the
+//! scheduled batch allocation of [`super::schedule`].
 //!
 //! Each tick claims the due rows with one `UPDATE … WHERE booking_id IN (SELECT … FOR
 //! UPDATE SKIP LOCKED)` on PostgreSQL, so that nodes running the worker at once split
@@ -97,6 +98,9 @@ pub async fn tick(
     )
     .await?;
     // The owner returns at vacate_by; warn once the overstay is within the warning time.
+    // NOTE: the driver sees the warning on /parking/bookings and as the booking's
+    // `overstay_warning` field, but nothing is pushed: the account inbox carries case
+    // notices only, and resident notices go to household records, not to accounts.
     let warning = Duration::minutes(settings.overstay_warning_minutes.max(0));
     let warnings = claim_and_set(
         db,
@@ -122,14 +126,19 @@ pub async fn tick(
     Ok(TickReport { no_shows, overstays, warnings })
 }
 
-/// Runs [`tick`] every 30 seconds until the task is aborted.
+/// Runs [`tick`] and the scheduled batch allocation every 30 seconds until the task
+/// is aborted.
 pub fn spawn(state: AppState) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
         tracing::info!("booking worker started");
         loop {
             tokio::time::sleep(TICK).await;
-            if let Err(error) = tick(&state.db, &state.settings.booking, Utc::now()).await {
+            let settings = &state.settings.booking;
+            if let Err(error) = tick(&state.db, settings, Utc::now()).await {
                 tracing::error!(%error, "booking worker tick failed");
+            }
+            if let Err(error) = super::schedule::run_due(&state.db, settings, Utc::now()).await {
+                tracing::error!(%error, "scheduled batch allocation failed");
             }
         }
     })

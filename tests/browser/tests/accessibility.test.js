@@ -28,6 +28,7 @@ const LOGGED_IN_PAGES = [
   '/', '/areas', '/map', '/users', '/users/new', '/audit', '/routing',
   '/residents', '/residents/import', '/resident-notices', '/resident-notices/new',
   '/resident-notices/follow-up', '/parking/lots', '/parking/bookings',
+  '/parking/operator', '/parking/analysis',
 ];
 const LANGUAGES = ['zh-CN', 'en'];
 
@@ -83,6 +84,39 @@ for (const lang of LANGUAGES) {
       await logIn(page, env.baseUrl, ADMIN);
       await ensureLanguage(page, lang);
       await assertAccessible(page, await editPagePath(page), lang);
+    });
+  });
+}
+
+// A lot for the owner's sharing page, imported through the API; the demo has no lots.
+const SHARED_LOT_CSV = [
+  'record,lot_ref,name,owner_type,capacity,longitude,latitude,space_ref,shared',
+  'lot,a11y-lot,无障碍测试停车场,residential,2,116.47,39.99,,',
+  'space,a11y-lot,,,,,,a11y-lot-1,true',
+].join('\n');
+
+/** Imports SHARED_LOT_CSV from a logged-in page; an import upserts, so repeats are harmless. */
+async function importSharedLot(page) {
+  await page.goto(`${env.baseUrl}/parking/lots`);
+  const status = await page.evaluate(async (body) => {
+    const csrf = document.querySelector('input[name=csrf_token]').value;
+    const response = await fetch('/api/v1/parking/import', {
+      method: 'POST',
+      headers: { 'content-type': 'text/csv', 'x-csrf-token': csrf },
+      body,
+    });
+    return response.status;
+  }, SHARED_LOT_CSV);
+  assert.equal(status, 200, 'POST /api/v1/parking/import');
+}
+
+for (const lang of LANGUAGES) {
+  test(`axe: owner sharing page, ${lang}`, async (t) => {
+    await withPage(t, env.browser, env.baseUrl, {}, async (_context, page) => {
+      await logIn(page, env.baseUrl, ADMIN);
+      await importSharedLot(page);
+      await ensureLanguage(page, lang);
+      await assertAccessible(page, '/parking/lots/a11y-lot/sharing', lang);
     });
   });
 }
