@@ -286,3 +286,62 @@ async fn calendar_holiday_is_priced_as_holiday_and_make_up_day_as_weekday() {
     assert_eq!(weekend, 500, "weekend band");
     assert_eq!(weekday, 800, "weekday day band");
 }
+
+#[tokio::test]
+async fn tariff_page_creates_and_replaces_through_the_form() {
+    let app = spawn_app().await;
+    let admin = app.login_as(Role::Administrator, &[]).await;
+    let bands = "weekday 00:00 08:00 100\nweekday 08:00 24:00 800\n\
+                 weekend 00:00 24:00 500\nholiday 00:00 24:00 900";
+    let form = |name: &'static str, bands: &'static str| {
+        vec![
+            ("code", "page"),
+            ("name", name),
+            ("bands", bands),
+            ("rule_enabled", "on"),
+            ("raise_at", "0.85"),
+            ("lower_below", "0.6"),
+            ("step_fen", "50"),
+            ("min_fen", "50"),
+            ("max_fen", "1500"),
+            ("period_days", "14"),
+            ("notice_days", "3"),
+        ]
+    };
+
+    let page = admin.get("/parking/tariffs").await;
+    let created = admin.post_form("/parking/tariffs", &form("Page tariff", bands)).await;
+    let replaced = admin.post_form("/parking/tariffs", &form("Page tariff 2", bands)).await;
+    let gap = admin
+        .post_form(
+            "/parking/tariffs",
+            &form("Gap", "weekday 00:00 08:00 100\nweekday 09:00 24:00 800"),
+        )
+        .await;
+    let stored: Value = admin.get("/api/v1/parking/tariffs/page").await.json().await.unwrap();
+
+    assert_eq!(page.status(), 200);
+    assert!(page.text().await.unwrap().contains("weekday 08:00 20:00 600"), "default listed");
+    assert_eq!(created.status(), 303);
+    assert_eq!(replaced.status(), 303);
+    assert_eq!(stored["name"], "Page tariff 2");
+    assert_eq!(stored["rule"]["raise_at"], 0.85);
+    assert_eq!(stored["rule"]["period_days"], 14);
+    assert_eq!(gap.status(), 422);
+    let html = gap.text().await.unwrap();
+    assert!(html.contains("href=\"#bands\""), "the summary links the bands");
+    assert!(html.contains("08:00"), "the message names the uncovered time");
+}
+
+#[tokio::test]
+async fn sharing_page_lists_band_prices() {
+    let app = spawn_app().await;
+    let admin = app.login_as(Role::Administrator, &[]).await;
+    insert_lot(&app.db, "SHOW", "").await;
+
+    let page = admin.get("/parking/lots/SHOW/sharing").await.text().await.unwrap();
+
+    assert!(page.contains("08:00–20:00"), "the day band is listed");
+    assert!(page.contains("6.00"), "its price in yuan per hour");
+    assert!(page.contains("暂无已公布的调价"), "no change is announced");
+}
