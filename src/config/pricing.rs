@@ -2,7 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 
-/// How the pricing worker samples occupancy and when the rule may act on a band.
+/// Sampling interval of the pricing worker and the samples the rule needs to act on a band.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 #[serde(default, deny_unknown_fields)]
 pub struct PricingSettings {
@@ -11,9 +11,9 @@ pub struct PricingSettings {
     /// A lot whose live figures are older than this is not sampled, in minutes, so that a
     /// silent counter does not repeat its last value into the history.
     pub max_data_age_minutes: i64,
-    /// Fewest samples of a band in one period for the rule to act; with fewer the price
-    /// holds and the review is logged. At 15-minute samples one hour of 20 weekdays
-    /// gives 80 samples.
+    /// Minimum number of samples of a band in one period for the rule to act. With fewer
+    /// the price stays and the review is logged. At 15-minute samples, one hour of 20
+    /// weekdays gives 80 samples.
     pub min_samples: i64,
 }
 

@@ -146,7 +146,7 @@ async fn rule_keeps_prices_within_min_and_max() {
 }
 
 #[tokio::test]
-async fn rule_changes_a_band_at_most_once_per_period() {
+async fn band_changes_once_per_period() {
     let app = spawn_app().await;
     let lot_id = insert_lot(&app.db, "ONCE", "").await;
     sample_period(&app.db, lot_id, 9, review_time()).await;
@@ -260,7 +260,7 @@ async fn prices_and_changes_apis_show_times_with_offset() {
 }
 
 #[tokio::test]
-async fn live_occupancy_is_sampled_once_per_slot_and_gives_utilisation() {
+async fn occupancy_sampled_once_per_slot() {
     let app = spawn_app().await;
     insert_lot(&app.db, "LIVE", "").await;
     insert_lot(&app.db, "STALE", "").await;
@@ -291,4 +291,26 @@ async fn live_occupancy_is_sampled_once_per_slot_and_gives_utilisation() {
     assert!((live.occupied_space_hours - 3.0).abs() < 1e-9, "(4 + 8) spaces × 0.25 h");
     assert!((live.available_space_hours - 5.0).abs() < 1e-9, "2 × 10 spaces × 0.25 h");
     assert!((live.utilisation.unwrap() - 0.6).abs() < 1e-9);
+}
+
+#[tokio::test]
+async fn worker_tick_samples_and_reviews() {
+    let app = spawn_app().await;
+    let lot_id = insert_lot(&app.db, "TICK", "").await;
+    sample_period(&app.db, lot_id, 9, review_time()).await;
+    let (user_id, _, _) = app.create_user(Role::Administrator, &[]).await;
+    let now = review_time();
+    inventory::record_count(&app.db, "TICK", 5, now.timestamp_millis(), user_id).await.unwrap();
+    let mut last_slot = None;
+
+    let report = citycore::parking::live_pricing::worker::tick(&app.state, now, &mut last_slot)
+        .await
+        .unwrap();
+
+    assert_eq!(report.changes.len(), 1, "20 samples meet the default min_samples of 20");
+    assert_eq!(report.unchanged, 8, "the other bands have too few samples");
+    let sampled =
+        history::samples_between(&app.db, lot_id, now.timestamp_millis(), i64::MAX).await.unwrap();
+    assert_eq!(sampled.len(), 1, "the live count was sampled");
+    assert_eq!(last_slot, Some(now.timestamp_millis()), "noon starts a slot");
 }

@@ -96,7 +96,7 @@ async fn tariff_api_creates_lists_and_replaces() {
     let put = put_json(&admin, "/api/v1/parking/tariffs/evening", &replaced).await;
     let again = admin.post_json("/api/v1/parking/tariffs", &evening_tariff("evening")).await;
     let missing = put_json(&admin, "/api/v1/parking/tariffs/nothing", &replaced).await;
-    let shown: Value = admin.get("/api/v1/parking/tariffs/evening").await.json().await.unwrap();
+    let fetched: Value = admin.get("/api/v1/parking/tariffs/evening").await.json().await.unwrap();
 
     let codes: Vec<&str> =
         list["tariffs"].as_array().unwrap().iter().map(|t| t["code"].as_str().unwrap()).collect();
@@ -104,11 +104,11 @@ async fn tariff_api_creates_lists_and_replaces() {
     assert_eq!(put.status(), 200);
     assert_eq!(again.status(), 409);
     assert_eq!(missing.status(), 404);
-    assert_eq!(shown["name"], "Evening tariff 2027");
-    assert_eq!(shown["code"], "evening", "the path gives the code");
-    assert_eq!(shown["bands"].as_array().unwrap().len(), 5);
-    assert_eq!(shown["rule"]["enabled"], false);
-    assert_eq!(shown["rule"]["raise_at"], 0.8, "missing rule fields take the SFpark defaults");
+    assert_eq!(fetched["name"], "Evening tariff 2027");
+    assert_eq!(fetched["code"], "evening", "the path gives the code");
+    assert_eq!(fetched["bands"].as_array().unwrap().len(), 5);
+    assert_eq!(fetched["rule"]["enabled"], false);
+    assert_eq!(fetched["rule"]["raise_at"], 0.8, "missing rule fields take the SFpark defaults");
 }
 
 #[tokio::test]
@@ -134,7 +134,7 @@ async fn default_tariff_equals_booking_rates() {
 }
 
 #[tokio::test]
-async fn tariff_band_gaps_and_bad_fields_are_rejected_naming_the_field() {
+async fn invalid_tariff_fields_are_named() {
     let app = spawn_app().await;
     let admin = app.login_as(Role::Administrator, &[]).await;
     let mut gap = evening_tariff("gap");
@@ -232,7 +232,7 @@ async fn book(
 }
 
 #[tokio::test]
-async fn stay_crossing_midnight_and_two_bands_is_priced_with_the_lot_tariff() {
+async fn overnight_stay_uses_lot_tariff_bands() {
     let app = spawn_app().await;
     let admin = app.login_as(Role::Administrator, &[]).await;
     create_tariff(&admin, &evening_tariff("evening")).await;
@@ -255,7 +255,7 @@ async fn stay_crossing_midnight_and_two_bands_is_priced_with_the_lot_tariff() {
 }
 
 #[tokio::test]
-async fn calendar_holiday_is_priced_as_holiday_and_make_up_day_as_weekday() {
+async fn calendar_decides_holiday_and_make_up_rates() {
     let app = spawn_app().await;
     let admin = app.login_as(Role::Administrator, &[]).await;
     create_tariff(&admin, &evening_tariff("evening")).await;

@@ -112,7 +112,7 @@ pub struct TariffForm {
 }
 
 impl Default for TariffForm {
-    /// An empty form with the SFpark rule filled in.
+    /// Returns an empty form with the SFpark rule filled in.
     fn default() -> Self {
         let rule = PricingRule::default();
         TariffForm {

@@ -2,9 +2,9 @@
 //!
 //! Periods are runs of `period_days` local dates counted from Monday 1970-01-05, so a
 //! period of whole weeks always starts on a Monday and every node computes the same
-//! periods. A review looks at the period that ended last, once per lot and band; the
-//! unique key of `parking_price_review` makes a second review of the same period, by
-//! this node or another, write nothing.
+//! periods. A review looks at the period that ended last, once per lot and band. The
+//! unique key of `parking_price_review` makes a second review of the same period write
+//! nothing, whether this node or another runs it.
 
 use std::collections::HashMap;
 
@@ -28,7 +28,7 @@ use crate::{
     with_pool,
 };
 
-/// The first local date of period 0.
+/// Returns the first local date of period 0.
 fn period_origin() -> NaiveDate {
     NaiveDate::from_ymd_opt(1970, 1, 5).expect("valid date")
 }
@@ -42,8 +42,8 @@ pub fn last_complete_period(today: NaiveDate, period_days: u32) -> (NaiveDate, N
     (end - Duration::days(length), end)
 }
 
-/// Returns local midnight of `date` in `zone` as UTC ms; the earlier instant when the
-/// clock shows midnight twice, and the first valid minute when it skips midnight.
+/// Returns local midnight of `date` in `zone` as UTC ms. When the clock shows midnight
+/// twice it takes the earlier instant, and when it skips midnight the first valid minute.
 fn midnight_ms(date: NaiveDate, zone: Tz) -> i64 {
     let mut local = date.and_time(NaiveTime::MIN);
     for _ in 0..180 {
@@ -101,7 +101,7 @@ pub fn band_stats(
     stats
 }
 
-/// What a review decided for one band.
+/// Decision of a review for one band.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum ReviewDecision {
@@ -140,7 +140,7 @@ pub fn decide_band(
     }
 }
 
-/// What one call of [`review_prices`] stored.
+/// Outcome of one call of [`review_prices`].
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct ReviewReport {
     /// Reviews that moved a price, as stored by this call.
@@ -361,7 +361,8 @@ mod tests {
         let (start, end) = last_complete_period(date("2027-03-10"), 28);
         assert_eq!(end - start, Duration::days(28));
         assert_eq!(start.format("%a").to_string(), "Mon");
-        assert!(end <= date("2027-03-10") && date("2027-03-10") < end + Duration::days(28));
+        assert!(end <= date("2027-03-10"), "the period ended by that day");
+        assert!(date("2027-03-10") < end + Duration::days(28), "it is the latest such period");
     }
 
     #[test]

@@ -14,9 +14,9 @@ use crate::{
 use chrono::Utc;
 use serde::{Deserialize, Serialize};
 
-/// Longest tariff code; codes are what lots and imports refer to.
+/// Maximum length of a tariff code, the key that lots and imports refer to, in characters.
 const MAX_CODE_CHARS: usize = 32;
-/// Longest tariff name.
+/// Maximum length of a tariff name, in characters.
 const MAX_NAME_CHARS: usize = 100;
 
 /// A tariff as sent to the API or built from the console form.
@@ -234,7 +234,7 @@ pub async fn tariff_by_code(db: &Db, code: &str) -> Result<StoredTariff, Pricing
     with_bands(db, head).await
 }
 
-/// Loads the tariff of a lot whose `tariff_code` column holds `lot_tariff_code`.
+/// Loads the tariff of a lot whose `tariff_code` column contains `lot_tariff_code`.
 ///
 /// # Errors
 /// As [`tariff_by_code`].
@@ -315,7 +315,7 @@ pub enum WriteMode {
 /// Writes `tariff` and its bands in one transaction; returns whether anything changed.
 ///
 /// # Errors
-/// [`PricingError::Duplicate`] or [`PricingError::NotFound`] as `mode` says, or a
+/// [`PricingError::Duplicate`] or [`PricingError::NotFound`] as `mode` selects, or a
 /// database failure. Nothing is written on any error.
 pub async fn write_tariff(
     db: &Db,

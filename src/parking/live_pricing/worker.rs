@@ -14,14 +14,26 @@ use crate::http::AppState;
 /// slot is sampled within a minute of its start.
 const TICK: StdDuration = StdDuration::from_secs(60);
 
-/// Samples occupancy and reviews prices once at `now`.
+/// Samples occupancy unless `last_slot` is the slot of `now` already, then reviews
+/// prices; updates `last_slot` once the slot is sampled.
 ///
 /// # Errors
-/// The first failure of either step; the other step still ran.
-pub async fn tick(state: &AppState, now: DateTime<Utc>) -> anyhow::Result<review::ReviewReport> {
+/// The first failure of either step; the review runs even when sampling failed.
+pub async fn tick(
+    state: &AppState,
+    now: DateTime<Utc>,
+    last_slot: &mut Option<i64>,
+) -> anyhow::Result<review::ReviewReport> {
     let settings = &state.settings;
-    let hold = settings.sensors.parking_status_hold_seconds;
-    let sampled = history::record_samples(&state.db, &settings.pricing, hold, now).await;
+    let slot = history::slot_start(now.timestamp_millis(), settings.pricing.sample_minutes);
+    let mut sampled = Ok(0);
+    if *last_slot != Some(slot) {
+        let hold = settings.sensors.parking_status_hold_seconds;
+        sampled = history::record_samples(&state.db, &settings.pricing, hold, now).await;
+        if sampled.is_ok() {
+            *last_slot = Some(slot);
+        }
+    }
     let zone = settings.booking.time_zone.parse().unwrap_or(chrono_tz::Asia::Shanghai);
     let reviewed = review::review_prices(&state.db, zone, &settings.pricing, now).await;
     sampled?;
@@ -32,9 +44,10 @@ pub async fn tick(state: &AppState, now: DateTime<Utc>) -> anyhow::Result<review
 pub fn spawn(state: AppState) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
         tracing::info!("pricing worker started");
+        let mut last_slot = None;
         loop {
             tokio::time::sleep(TICK).await;
-            if let Err(error) = tick(&state, Utc::now()).await {
+            if let Err(error) = tick(&state, Utc::now(), &mut last_slot).await {
                 tracing::error!(error = %format!("{error:#}"), "pricing worker tick failed");
             }
         }
