@@ -22,11 +22,13 @@
 //! review at once, because the table's unique key rejects the second insert. Band times
 //! are local times of `[booking] time_zone`; day types come from the working calendar.
 
+pub mod band_review;
 pub mod history;
 pub mod http;
 mod pages;
 pub mod prices;
 pub mod review;
+pub mod tariff_input;
 pub mod tariffs;
 pub mod worker;
 
