@@ -8,8 +8,9 @@ use serde::{Deserialize, Serialize};
 pub struct PricingSettings {
     /// Minutes between two occupancy samples of a lot; each sample stands for this long.
     pub sample_minutes: i64,
-    /// A lot whose live figures are older than this is not sampled, in minutes, so that a
-    /// silent counter does not repeat its last value into the history.
+    /// A lot counter or manual count older than this is not sampled, in minutes, so that
+    /// a silent counter does not repeat its last value into the history. Space sensors
+    /// are sampled whatever their age, as their last status stays valid until it changes.
     pub max_data_age_minutes: i64,
     /// Minimum number of samples of a band in one period for the rule to act. With fewer
     /// the price stays and the review is logged. At 15-minute samples, one hour of 20

@@ -16,6 +16,7 @@ use citycore::{
             utilisation,
         },
     },
+    sensors::devices::{DeviceInput, register_devices},
     with_pool,
 };
 use serde_json::{Value, json};
@@ -313,4 +314,67 @@ async fn worker_tick_samples_and_reviews() {
         history::samples_between(&app.db, lot_id, now.timestamp_millis(), i64::MAX).await.unwrap();
     assert_eq!(sampled.len(), 1, "the live count was sampled");
     assert_eq!(last_slot, Some(now.timestamp_millis()), "noon starts a slot");
+}
+
+/// Registers a space sensor on `space_ref` and posts one status `status_text` measured
+/// `minutes_ago` before now.
+async fn sensor_status(
+    app: &TestApp,
+    id: &str,
+    space_ref: &str,
+    status_text: &str,
+    minutes_ago: i64,
+) {
+    let input = DeviceInput {
+        id: id.to_owned(),
+        kind: "parking_space_sensor".to_owned(),
+        name: format!("车位传感器 {id}"),
+        longitude: 116.47,
+        latitude: 39.99,
+        crs: None,
+        owner: "街道办".to_owned(),
+        capacity: None,
+        parking_space: Some(space_ref.to_owned()),
+        merchant: None,
+        resident: None,
+    };
+    let index = app.state.locator.snapshot();
+    let token = register_devices(&app.db, &index, vec![input]).await.unwrap().remove(0).token;
+    let observed_at = (Utc::now() - Duration::minutes(minutes_ago)).to_rfc3339();
+    let body = json!({"readings": [{"device": id, "attribute": "status", "value": status_text,
+        "observed_at": observed_at}]});
+    let response = app
+        .client
+        .post(app.url("/api/v1/readings"))
+        .bearer_auth(token)
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    assert!(response.status().is_success(), "reading of {id} accepted");
+}
+
+#[tokio::test]
+async fn old_sensor_statuses_are_sampled_as_known_spaces() {
+    let app = spawn_app().await;
+    let admin = app.login_as(Role::Administrator, &[]).await;
+    let lot = json!({"lot_ref": "SENS", "name": "SENS", "owner_type": "public", "capacity": 3,
+                     "longitude": 116.47, "latitude": 39.99});
+    assert_eq!(admin.post_json("/api/v1/parking/lots", &lot).await.status(), 201);
+    for space_ref in ["SENS-1", "SENS-2", "SENS-3"] {
+        let space = json!({"space_ref": space_ref, "lot_ref": "SENS"});
+        assert_eq!(admin.post_json("/api/v1/parking/spots", &space).await.status(), 201);
+    }
+    // Three hours old, far past max_data_age_minutes; SENS-3 has no sensor at all.
+    sensor_status(&app, "sens-a", "SENS-1", "occupied", 180).await;
+    sensor_status(&app, "sens-b", "SENS-2", "free", 180).await;
+    let now = Utc::now();
+
+    let stored = history::record_samples(&app.db, &settings(), 60, now).await.unwrap();
+    let rows =
+        utilisation(&app.db, now - Duration::hours(1), now + Duration::hours(1)).await.unwrap();
+
+    assert_eq!(stored, 1);
+    assert_eq!(rows[0].lot_ref, "SENS");
+    assert!((rows[0].utilisation.unwrap() - 0.5).abs() < 1e-9, "1 of the 2 known spaces");
 }

@@ -7,7 +7,7 @@ use serde::Serialize;
 use crate::{
     config::PricingSettings,
     db::Db,
-    parking::inventory::{self, LotState},
+    parking::inventory::{self, LotState, occupancy::Source},
     with_pool,
 };
 
@@ -57,7 +57,12 @@ pub async fn insert_sample(
 }
 
 /// Builds the sample of one lot's live state at `now_ms`, or `None` when the lot is
-/// closed, has no usable figures, or its figures are older than the allowed age.
+/// closed or has no usable figures.
+///
+/// A counter or manual count older than `max_data_age_minutes` is not used. Space
+/// sensors are used whatever their age, because a sensor's last status stays valid until
+/// it reports a change. Their sample counts only spaces with a known status, so a sensor
+/// showing `unknown` does not read as a free space.
 pub fn sample_of(
     state: &LotState,
     settings: &PricingSettings,
@@ -66,10 +71,15 @@ pub fn sample_of(
     let occupancy = &state.occupancy;
     let occupied = occupancy.occupied?;
     let observed_at_ms = occupancy.observed_at_ms?;
-    if occupancy.open_capacity <= 0 || occupied > occupancy.open_capacity {
+    let open_capacity = match occupancy.source {
+        Source::SpaceSensors => occupied + occupancy.free?,
+        _ => occupancy.open_capacity,
+    };
+    if open_capacity <= 0 || occupied > open_capacity {
         return None;
     }
-    if now_ms - observed_at_ms > settings.max_data_age_minutes * 60_000 {
+    let too_old = now_ms - observed_at_ms > settings.max_data_age_minutes * 60_000;
+    if too_old && occupancy.source != Source::SpaceSensors {
         return None;
     }
     let sample = Sample {
@@ -77,7 +87,7 @@ pub fn sample_of(
         slot_start_ms: slot_start(now_ms, settings.sample_minutes),
         interval_minutes: i32::try_from(settings.sample_minutes).ok()?,
         occupied: i32::try_from(occupied).ok()?,
-        open_capacity: i32::try_from(occupancy.open_capacity).ok()?,
+        open_capacity: i32::try_from(open_capacity).ok()?,
     };
     Some((sample, observed_at_ms))
 }
