@@ -25,7 +25,8 @@ pub struct BookingSettings {
     pub overstay_warning_minutes: i64,
     /// Rate of the minutes past the booking's end, in fen per hour.
     pub overstay_fen_per_hour: i64,
-    /// Local time (HH:MM) at which the day rate starts.
+    /// Local time (HH:MM) at which the day rate starts. This and the three fields below
+    /// seed the `default` tariff when the database has none; stored tariffs win after.
     pub day_starts: String,
     /// Local time (HH:MM) at which the day rate ends and the night rate starts.
     pub day_ends: String,

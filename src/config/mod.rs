@@ -8,6 +8,7 @@
 
 mod booking;
 mod notices;
+mod pricing;
 
 use std::{net::SocketAddr, path::PathBuf};
 
@@ -19,6 +20,7 @@ use serde::{Deserialize, Serialize};
 
 pub use booking::BookingSettings;
 pub use notices::{NoticeSettings, SmtpTls};
+pub use pricing::PricingSettings;
 
 /// The commented example configuration printed by `citycore config example`.
 pub const EXAMPLE_TOML: &str = include_str!("example.toml");
@@ -41,6 +43,7 @@ pub struct Settings {
     pub residents: ResidentSettings,
     pub notices: NoticeSettings,
     pub booking: BookingSettings,
+    pub pricing: PricingSettings,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -167,6 +170,7 @@ impl Default for Settings {
             residents: ResidentSettings::default(),
             notices: NoticeSettings::default(),
             booking: BookingSettings::default(),
+            pricing: PricingSettings::default(),
         }
     }
 }
@@ -378,6 +382,7 @@ impl Settings {
         if self.database.max_connections == 0 {
             return bad("database.max_connections", "must be at least 1");
         }
+        self.pricing.validate().or_else(|(key, reason)| bad(key, reason))?;
         self.notices.validate().or_else(|(key, reason)| bad(key, reason))
     }
 

@@ -115,7 +115,7 @@ impl From<crate::db::DbError> for AppError {
 }
 
 impl From<crate::parking::inventory::InventoryError> for AppError {
-    /// Invalid records and counts become 422, an unreadable file 400, a missing lot or
+    /// Invalid records, counts and unknown tariffs become 422, an unreadable file 400, a missing lot or
     /// space 404 and a taken ref 409.
     fn from(error: crate::parking::inventory::InventoryError) -> Self {
         use crate::parking::inventory::InventoryError as E;
@@ -157,6 +157,12 @@ impl From<crate::parking::inventory::InventoryError> for AppError {
             E::Duplicate(taken) => {
                 AppError::Conflict(UserMessage::new("parking_ref_taken").arg("ref", taken))
             }
+            E::UnknownTariff { lot_ref, code } => AppError::Invalid(
+                UserMessage::new("parking_tariff_unknown")
+                    .arg("ref", lot_ref)
+                    .arg("code", code)
+                    .field("tariff_code"),
+            ),
             E::CountOutOfRange { occupied, open_capacity } => AppError::Invalid(
                 UserMessage::new("parking_count_out_of_range")
                     .arg("value", occupied)

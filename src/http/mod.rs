@@ -52,13 +52,17 @@ impl Deref for AppState {
 }
 
 impl AppState {
-    /// Builds the state, loads the area index and opens the registry's keys.
+    /// Builds the state, loads the area index, opens the registry's keys and seeds the
+    /// `default` parking tariff when none is stored.
     ///
     /// # Errors
-    /// Fails when the areas cannot be read or the data key is missing or wrong.
+    /// Fails when the areas cannot be read, the data key is missing or wrong, or the
+    /// `[booking]` rates form no tariff.
     pub async fn new(settings: Settings, db: Db) -> anyhow::Result<Self> {
         let locator = Locator::new(settings.locate.clone());
         locator.reload(&db).await?;
+        crate::parking::live_pricing::tariffs::ensure_default_tariff(&db, &settings.booking)
+            .await?;
         let metrics = crate::ops::metrics_handle();
         let residents = crate::residents::keys::load_keyring(&settings, &db).await?;
         Ok(AppState(Arc::new(App {
@@ -99,6 +103,7 @@ pub fn router(state: AppState) -> Router {
         .merge(crate::console::router())
         .merge(crate::sensors::router())
         .merge(crate::parking::inventory::router())
+        .merge(crate::parking::live_pricing::router())
         .fallback(not_found);
     let timeout = Duration::from_secs(state.settings.server.request_timeout_seconds);
     routes
@@ -194,6 +199,7 @@ pub async fn serve(state: AppState, listener: tokio::net::TcpListener) -> anyhow
     let refresher = state.locator.spawn_refresher(state.db.clone());
     let notice_worker = crate::residents::notices::delivery::spawn(state.clone());
     let booking_worker = crate::parking::booking::worker::spawn(state.clone());
+    let pricing_worker = crate::parking::live_pricing::worker::spawn(state.clone());
     let app = router(state.clone());
     let address = listener.local_addr()?;
     tracing::info!(server.address = %address, "serving");
@@ -218,6 +224,7 @@ pub async fn serve(state: AppState, listener: tokio::net::TcpListener) -> anyhow
     refresher.abort();
     notice_worker.abort();
     booking_worker.abort();
+    pricing_worker.abort();
     state.db.close().await;
     tracing::info!("stopped");
     outcome

@@ -15,7 +15,8 @@
 //!
 //! The analysis modules store nothing. The stored inventory of lots and spaces, with
 //! their live occupancy from sensors and manual counts, lives in [`inventory`]; the
-//! shared-space allocator in [`allocate`].
+//! shared-space allocator in [`allocate`]; stored tariffs, the occupancy history and
+//! the live demand-responsive prices in [`live_pricing`].
 
 pub mod align;
 pub mod allocate;
@@ -26,6 +27,7 @@ mod columns;
 pub mod html;
 pub mod inventory;
 pub mod landuse;
+pub mod live_pricing;
 pub mod operator;
 pub mod pricing;
 pub mod pricing_report;

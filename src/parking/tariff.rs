@@ -3,7 +3,9 @@
 //! Times are local wall-clock times of the lot, so a stay across a daylight-saving change
 //! is charged by clock time. A stay is cut at every band boundary and at every midnight.
 //! Each segment is charged at the rate of its own day and band. The total is rounded to
-//! the fen once, so segment rounding cannot add up.
+//! the fen once, so segment rounding cannot add up. The day type of each date comes from
+//! [`DayTypes`], which the working calendar fills with public holidays and make-up
+//! working days (调休).
 
 use std::collections::BTreeSet;
 
@@ -26,14 +28,53 @@ pub enum DayType {
 }
 
 impl DayType {
-    /// Classifies `date`; a date in `holidays` is a holiday whatever its weekday.
-    pub fn of(date: NaiveDate, holidays: &BTreeSet<NaiveDate>) -> DayType {
-        if holidays.contains(&date) {
+    pub const ALL: [DayType; 3] = [DayType::Weekday, DayType::Weekend, DayType::Holiday];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DayType::Weekday => "weekday",
+            DayType::Weekend => "weekend",
+            DayType::Holiday => "holiday",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<DayType> {
+        DayType::ALL.into_iter().find(|day_type| day_type.as_str() == text.trim())
+    }
+}
+
+/// The dated exceptions that decide a date's [`DayType`] besides its weekday.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct DayTypes {
+    /// Public holidays, priced as [`DayType::Holiday`] whatever their weekday.
+    pub holidays: BTreeSet<NaiveDate>,
+    /// Make-up working days (调休上班), priced as [`DayType::Weekday`] although they
+    /// fall on a weekend.
+    pub workdays: BTreeSet<NaiveDate>,
+}
+
+impl DayTypes {
+    /// Builds the exceptions from the working calendar's holidays and make-up days.
+    pub fn from_calendar(calendar: &crate::cases::calendar::WorkingCalendar) -> DayTypes {
+        use crate::cases::calendar::DayKind;
+        let mut day_types = DayTypes::default();
+        for day in calendar.special_days_between(NaiveDate::MIN, NaiveDate::MAX) {
+            match day.kind {
+                DayKind::Holiday => day_types.holidays.insert(day.date),
+                DayKind::Workday => day_types.workdays.insert(day.date),
+            };
+        }
+        day_types
+    }
+
+    /// Classifies `date`: a holiday first, then a make-up working day, then by weekday.
+    pub fn of(&self, date: NaiveDate) -> DayType {
+        if self.holidays.contains(&date) {
             DayType::Holiday
-        } else if is_weekend(date.weekday()) {
-            DayType::Weekend
-        } else {
+        } else if self.workdays.contains(&date) || !is_weekend(date.weekday()) {
             DayType::Weekday
+        } else {
+            DayType::Weekend
         }
     }
 }
@@ -119,7 +160,7 @@ impl Tariff {
     }
 
     /// Finds the band in force at `minute` of a `day_type` day; `new` ensures one exists.
-    fn band_at(&self, day_type: DayType, minute: u16) -> &Band {
+    pub fn band_at(&self, day_type: DayType, minute: u16) -> &Band {
         self.bands
             .iter()
             .find(|b| b.day_type == day_type && (b.start_minute..b.end_minute).contains(&minute))
@@ -134,7 +175,7 @@ impl Tariff {
         &self,
         start: NaiveDateTime,
         end: NaiveDateTime,
-        holidays: &BTreeSet<NaiveDate>,
+        day_types: &DayTypes,
     ) -> Result<PricedStay, TariffError> {
         if end <= start {
             return Err(TariffError::EmptyStay { start, end });
@@ -143,7 +184,7 @@ impl Tariff {
         let mut cursor = start;
         while cursor < end {
             let date = cursor.date();
-            let day_type = DayType::of(date, holidays);
+            let day_type = day_types.of(date);
             let minute = (cursor.time() - NaiveTime::MIN).num_minutes() as u16;
             let band = self.band_at(day_type, minute);
             let band_end =
@@ -198,7 +239,7 @@ mod tests {
     fn stay_across_midnight_and_two_bands_is_split() {
         // Tuesday 23:00 to Wednesday 10:00: 1 h + 8 h at night rate, 2 h at day rate.
         let stay = tariff()
-            .price_stay(at("2024-01-02 23:00"), at("2024-01-03 10:00"), &BTreeSet::new())
+            .price_stay(at("2024-01-02 23:00"), at("2024-01-03 10:00"), &DayTypes::default())
             .unwrap();
         let bounds: Vec<_> =
             stay.segments.iter().map(|s| (s.start, s.end, s.rate_fen_per_hour)).collect();
@@ -216,7 +257,7 @@ mod tests {
     #[test]
     fn friday_night_into_weekend_uses_weekend_rate() {
         let stay = tariff()
-            .price_stay(at("2024-01-05 22:00"), at("2024-01-06 02:00"), &BTreeSet::new())
+            .price_stay(at("2024-01-05 22:00"), at("2024-01-06 02:00"), &DayTypes::default())
             .unwrap();
         assert_eq!(stay.segments[1].day_type, DayType::Weekend);
         assert_eq!(stay.total_fen, 2 * 200 + 2 * 300);
@@ -225,10 +266,24 @@ mod tests {
     #[test]
     fn holiday_overrides_weekday() {
         let holidays = BTreeSet::from([NaiveDate::from_ymd_opt(2024, 1, 1).unwrap()]);
-        let stay =
-            tariff().price_stay(at("2024-01-01 09:00"), at("2024-01-01 10:30"), &holidays).unwrap();
+        let day_types = DayTypes { holidays, ..DayTypes::default() };
+        let stay = tariff()
+            .price_stay(at("2024-01-01 09:00"), at("2024-01-01 10:30"), &day_types)
+            .unwrap();
         assert_eq!(stay.segments[0].day_type, DayType::Holiday);
         assert_eq!(stay.total_fen, 150);
+    }
+
+    #[test]
+    fn make_up_working_day_uses_weekday_rates() {
+        // Sunday 2024-02-04 was a make-up working day before the Spring Festival.
+        let workdays = BTreeSet::from([NaiveDate::from_ymd_opt(2024, 2, 4).unwrap()]);
+        let day_types = DayTypes { workdays, ..DayTypes::default() };
+        let stay = tariff()
+            .price_stay(at("2024-02-04 09:00"), at("2024-02-04 10:00"), &day_types)
+            .unwrap();
+        assert_eq!(stay.segments[0].day_type, DayType::Weekday);
+        assert_eq!(stay.total_fen, 600);
     }
 
     #[test]
@@ -258,7 +313,7 @@ mod tests {
         ])
         .unwrap();
         let stay = penny
-            .price_stay(at("2024-01-02 00:00"), at("2024-01-02 01:00"), &BTreeSet::new())
+            .price_stay(at("2024-01-02 00:00"), at("2024-01-02 01:00"), &DayTypes::default())
             .unwrap();
         assert_eq!(stay.segments.len(), 3);
         assert_eq!(stay.total_fen, 1);
@@ -282,8 +337,11 @@ mod tests {
 
     #[test]
     fn empty_stay_is_rejected() {
-        let error =
-            tariff().price_stay(at("2024-01-02 10:00"), at("2024-01-02 10:00"), &BTreeSet::new());
+        let error = tariff().price_stay(
+            at("2024-01-02 10:00"),
+            at("2024-01-02 10:00"),
+            &DayTypes::default(),
+        );
         assert!(matches!(error, Err(TariffError::EmptyStay { .. })));
     }
 }

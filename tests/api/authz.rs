@@ -47,6 +47,8 @@ const OPEN311_REPORT: &[(&str, &str)] = &[
     ("long", "116.47"),
 ];
 
+/// Administrators pass authorization and then meet a 422 for an invalid body.
+const ADMIN_THEN_422: [u16; 7] = [422, 403, 403, 403, 403, 403, 403];
 /// Staff pass authorization and get 404 for a missing resource; others get 403 first.
 const STAFF_NOT_FOUND: [u16; 7] = [404, 404, 404, 404, 404, 403, 403];
 /// The resident registry: administrators, grid workers and community workers.
@@ -935,6 +937,58 @@ const ROWS: &[Row] = &[
         form: &[("time_zone", "UTC")],
         anonymous: 401,
         by_role: parking_operators_then(400),
+    },
+    // Tariffs: administrators only. Invalid bodies make the administrator's call a 422.
+    Row { method: "GET", path: "/parking/tariffs", form: &[], anonymous: 401, by_role: ADMIN_ONLY },
+    Row {
+        method: "POST",
+        path: "/parking/tariffs",
+        form: &[("code", "authz"), ("name", "Authz"), ("bands", "weekday 00:00 08:00 100")],
+        anonymous: 401,
+        by_role: ADMIN_THEN_422,
+    },
+    Row {
+        method: "GET",
+        path: "/api/v1/parking/tariffs",
+        form: &[],
+        anonymous: 401,
+        by_role: ADMIN_ONLY,
+    },
+    Row {
+        method: "POST_JSON",
+        path: "/api/v1/parking/tariffs",
+        form: &[("code", "authz"), ("name", "Authz"), ("bands", "[]")],
+        anonymous: 401,
+        by_role: ADMIN_THEN_422,
+    },
+    Row {
+        method: "GET",
+        path: "/api/v1/parking/tariffs/default",
+        form: &[],
+        anonymous: 401,
+        by_role: ADMIN_ONLY,
+    },
+    Row {
+        method: "PUT_JSON",
+        path: "/api/v1/parking/tariffs/default",
+        form: &[("name", "Default"), ("bands", "[]")],
+        anonymous: 401,
+        by_role: ADMIN_THEN_422,
+    },
+    // Drivers read a lot's prices; staff read the log of price changes.
+    Row {
+        method: "GET",
+        path: "/api/v1/parking/lots/{lot}/prices",
+        form: &[],
+        anonymous: 401,
+        by_role: ALL_200,
+    },
+    Row {
+        method: "GET",
+        path: "/api/v1/parking/price-changes?lot={lot}",
+        form: &[],
+        anonymous: 401,
+        by_role: STAFF,
     },
     Row { method: "POST", path: "/logout", form: &[], anonymous: 303, by_role: [303; 7] },
 ];

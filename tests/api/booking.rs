@@ -184,6 +184,7 @@ async fn concurrent_writes_of_one_span_commit_once() {
             ends_at: at("2027-03-01T11:00:00Z"),
             occupied_until: at("2027-03-01T11:15:00Z"),
             vacate_by: None,
+            quote_fen: None,
         };
         tokio::spawn(async move { store::insert_booking(&db, &booking, Utc::now()).await })
     });
@@ -255,6 +256,7 @@ async fn direct_insert_of_overlapping_booking_is_rejected() {
         ends_at: at("2027-03-01T10:00:00Z"),
         occupied_until: at("2027-03-01T10:15:00Z"),
         vacate_by: None,
+        quote_fen: None,
     };
     let written = store::insert_booking(&app.db, &booking, Utc::now()).await;
     assert!(matches!(written, Err(BookingError::Overlap)), "got {written:?}");

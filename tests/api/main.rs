@@ -21,9 +21,12 @@ mod organisations;
 mod parking;
 mod parking_inventory;
 mod parking_operator;
+// Tariffs as data and live demand-responsive pricing.
+mod live_pricing;
 mod places;
 mod portal;
 mod residents;
+mod tariffs;
 mod users;
 
 // The case context: category catalogue and working-time calendar.

@@ -61,6 +61,7 @@ pub async fn queue(
         ends_at: request.ends_at,
         occupied_until: request.ends_at + Duration::minutes(settings.buffer_minutes.max(0)),
         vacate_by: None,
+        quote_fen: Some(super::reserve::quote(db, settings, &lot, request).await?),
     };
     store::insert_booking(db, &booking, now).await
 }

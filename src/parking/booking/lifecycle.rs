@@ -1,7 +1,5 @@
 //! Moves a booking through its states: cancel, check in, check out; prices stays.
 
-use std::collections::BTreeSet;
-
 use chrono::{DateTime, Duration, NaiveTime, Utc};
 use chrono_tz::Tz;
 
@@ -9,7 +7,10 @@ use super::{Booking, BookingError, Status, store};
 use crate::{
     config::BookingSettings,
     db::Db,
-    parking::tariff::{Band, DayType, Tariff},
+    parking::{
+        live_pricing::{prices, tariffs},
+        tariff::{Band, DayType, DayTypes, Tariff},
+    },
     with_pool,
 };
 
@@ -126,8 +127,9 @@ pub struct StayCharge {
     pub overstay_fee_fen: i64,
 }
 
-/// Builds the stay tariff of the settings: the day rate between `day_starts` and
-/// `day_ends` on every kind of day, the night rate otherwise.
+/// Builds the tariff of the `[booking]` settings: the day rate between `day_starts` and
+/// `day_ends` on every kind of day, the night rate otherwise. It seeds the stored
+/// `default` tariff, which prices the stays of lots without a tariff of their own.
 ///
 /// # Errors
 /// [`BookingError::Invalid`] when the settings' times do not parse or are not in order.
@@ -167,13 +169,16 @@ pub fn stay_tariff(settings: &BookingSettings) -> Result<Tariff, BookingError> {
 }
 
 /// Prices a stay checked in at `checked_in_at` and out at `checked_out_at`: the part
-/// up to the booking's end with the stay tariff in local time, every started minute
-/// after the end at the overstay rate.
+/// up to the booking's end with `tariff` in local time of `[booking] time_zone`, each
+/// date's day type from `day_types`, and every started minute after the end at the
+/// overstay rate.
 ///
 /// # Errors
-/// [`BookingError::Invalid`] when the tariff settings are invalid.
+/// [`BookingError::Invalid`] when the stay cannot be priced.
 pub fn price(
     settings: &BookingSettings,
+    tariff: &Tariff,
+    day_types: &DayTypes,
     booking: &Booking,
     checked_in_at: DateTime<Utc>,
     checked_out_at: DateTime<Utc>,
@@ -181,13 +186,11 @@ pub fn price(
     let zone: Tz = settings.time_zone.parse().unwrap_or(chrono_tz::Asia::Shanghai);
     let start = checked_in_at.max(booking.starts_at);
     let end = checked_out_at.min(booking.ends_at);
-    // NOTE: holidays of the case calendar are not read, so a public holiday is priced as
-    // the weekday or weekend it falls on.
     let stay_fee_fen = if start < end {
         let local = |at: DateTime<Utc>| at.with_timezone(&zone).naive_local();
-        let priced = stay_tariff(settings)?
-            .price_stay(local(start), local(end), &BTreeSet::new())
-            .map_err(|_| super::invalid("parking_tariff_settings", "booking.day_starts"))?;
+        let priced = tariff
+            .price_stay(local(start), local(end), day_types)
+            .map_err(|_| super::invalid("parking_stay_order", "ends_at"))?;
         i64::try_from(priced.total_fen).unwrap_or(i64::MAX)
     } else {
         0
@@ -196,6 +199,24 @@ pub fn price(
     let overstay_minutes = (over_seconds + 59) / 60;
     let overstay_fee_fen = (overstay_minutes * settings.overstay_fen_per_hour + 30) / 60;
     Ok(StayCharge { stay_fee_fen, overstay_minutes, overstay_fee_fen })
+}
+
+/// Prices a stay with its lot's tariff at the band prices in force at check-in, so a
+/// price change announced or charged during the stay never applies to it.
+async fn stay_charge(
+    db: &Db,
+    settings: &BookingSettings,
+    booking: &Booking,
+    checked_in_at: DateTime<Utc>,
+    checked_out_at: DateTime<Utc>,
+) -> Result<StayCharge, BookingError> {
+    let lot = crate::parking::inventory::store::lot_by_ref(db, &booking.lot_ref)
+        .await
+        .map_err(|_| BookingError::NotFound { what: "parking lot", id: booking.lot_ref.clone() })?;
+    let stored = tariffs::tariff_of_lot(db, &lot.tariff_code).await?;
+    let tariff = prices::tariff_in_force(db, lot.lot_id, &stored, checked_in_at).await?;
+    let day_types = prices::day_types(db).await?;
+    price(settings, &tariff, &day_types, booking, checked_in_at, checked_out_at)
 }
 
 /// Checks the driver out and records the charges of the stay and of any overstay.
@@ -218,7 +239,7 @@ pub async fn check_out(
             action: "check_out",
         });
     };
-    let charge = price(settings, &booking, checked_in_at, now)?;
+    let charge = stay_charge(db, settings, &booking, checked_in_at, now).await?;
     let _turn = db.write_turn().await;
     let changed = with_pool!(db, |pool| {
         sqlx::query(
@@ -328,15 +349,22 @@ mod tests {
             overstay_minutes: 0,
             overstay_fee_fen: 0,
             cancel_fee_fen: 0,
+            quote_fen: None,
         }
+    }
+
+    /// Prices `stay` with the tariff of the default settings and no holidays.
+    fn price_default(stay: &Booking, out: DateTime<Utc>) -> StayCharge {
+        let settings = BookingSettings::default();
+        let tariff = stay_tariff(&settings).unwrap();
+        price(&settings, &tariff, &DayTypes::default(), stay, stay.starts_at, out).unwrap()
     }
 
     #[test]
     fn stay_across_midnight_and_two_bands_is_priced_per_segment() {
         // Tuesday 18:00 to Wednesday 09:00 Beijing time: 2 h day, 12 h night, 1 h day.
         let stay = booking("2026-12-08T18:00:00+08:00", "2026-12-09T09:00:00+08:00");
-        let charge =
-            price(&BookingSettings::default(), &stay, stay.starts_at, stay.ends_at).unwrap();
+        let charge = price_default(&stay, stay.ends_at);
         assert_eq!(charge.stay_fee_fen, 2 * 600 + 12 * 200 + 600);
         assert_eq!(charge.overstay_minutes, 0);
     }
@@ -345,7 +373,7 @@ mod tests {
     fn overstay_minutes_are_charged_at_the_overstay_rate() {
         let stay = booking("2026-12-08T10:00:00+08:00", "2026-12-08T12:00:00+08:00");
         let out = stay.ends_at + Duration::minutes(29) + Duration::seconds(10);
-        let charge = price(&BookingSettings::default(), &stay, stay.starts_at, out).unwrap();
+        let charge = price_default(&stay, out);
         assert_eq!(charge.stay_fee_fen, 2 * 600);
         assert_eq!(charge.overstay_minutes, 30);
         assert_eq!(charge.overstay_fee_fen, 1000);

@@ -137,6 +137,9 @@ pub struct Booking {
     pub overstay_minutes: i64,
     pub overstay_fee_fen: i64,
     pub cancel_fee_fen: i64,
+    /// The price of the booked stay quoted when it was booked, in fen; `None` for a
+    /// request still waiting for a space.
+    pub quote_fen: Option<i64>,
 }
 
 impl Booking {
@@ -174,6 +177,9 @@ pub enum BookingError {
     /// The window is in use by the listed active bookings.
     #[error("window {window_id} is used by bookings {bookings:?}")]
     WindowInUse { window_id: i64, bookings: Vec<i64> },
+    /// The lot's tariff or prices could not be read.
+    #[error(transparent)]
+    Pricing(#[from] crate::parking::live_pricing::PricingError),
     #[error(transparent)]
     Database(#[from] sqlx::Error),
 }
@@ -203,6 +209,7 @@ impl From<BookingError> for crate::http::AppError {
                         .arg("bookings", list.join(", ")),
                 )
             }
+            BookingError::Pricing(error) => error.into(),
             BookingError::Database(error) => AppError::Internal(error.into()),
         }
     }

@@ -21,7 +21,50 @@ use crate::{
     accounts::{CurrentUser, Role},
     http::{AppError, AppState, pages::PageContext},
     i18n::Locale,
+    parking::{live_pricing, tariff::DayType},
 };
+
+/// The lot's band prices now and the announced changes, as table rows.
+pub struct PriceRows {
+    pub tariff_code: String,
+    /// Day type label, band times, price now in yuan per hour, base rate in yuan per hour.
+    pub bands: Vec<(String, String, String, String)>,
+    /// Day type label, band times, new price in yuan per hour, effective local time.
+    pub upcoming: Vec<(String, String, String, String)>,
+}
+
+impl PriceRows {
+    fn new(prices: &live_pricing::prices::LotPrices, zone: chrono_tz::Tz, locale: Locale) -> Self {
+        let clock = |minute: u16| format!("{:02}:{:02}", minute / 60, minute % 60);
+        let label =
+            |day_type: DayType| locale.t(&format!("parking-day-type-{}", day_type.as_str()));
+        let bands = prices
+            .bands
+            .iter()
+            .map(|band| {
+                (
+                    label(band.day_type),
+                    format!("{}–{}", clock(band.start_minute), clock(band.end_minute)),
+                    yuan(i64::from(band.price_fen)),
+                    yuan(i64::from(band.base_fen)),
+                )
+            })
+            .collect();
+        let upcoming = prices
+            .upcoming
+            .iter()
+            .map(|change| {
+                (
+                    label(change.day_type),
+                    format!("{}–{}", clock(change.start_minute), clock(change.end_minute)),
+                    yuan(i64::from(change.new_fen)),
+                    super::pages::local_time(change.effective_at, zone),
+                )
+            })
+            .collect();
+        PriceRows { tariff_code: prices.tariff_code.clone(), bands, upcoming }
+    }
+}
 
 /// One window as a row of the table.
 pub struct WindowRow {
@@ -80,6 +123,7 @@ struct SharingPage {
     earnings_yuan: String,
     /// Drivers parked past their booking's end right now, warned ones included.
     overstays: Vec<BookingRow>,
+    prices: PriceRows,
     errors: Vec<FieldError>,
 }
 
@@ -113,9 +157,12 @@ async fn sharing_page(
         .filter(|booking| booking.is_overstaying())
         .map(|booking| BookingRow::new(booking, zone, ctx.locale))
         .collect();
+    let lot_prices = live_pricing::prices::lot_prices(&state.db, lot_ref, Utc::now()).await?;
+    let prices = PriceRows::new(&lot_prices, zone, ctx.locale);
     Ok(SharingPage {
         overstays,
         ctx: ctx.at("shared-parking"),
+        prices,
         lot_ref: lot.lot_ref,
         windows,
         rows,

@@ -87,6 +87,8 @@ pub struct BookingRow {
     pub status_label: String,
     /// All charges of the booking, in yuan with two decimals.
     pub charges_yuan: String,
+    /// The quote made when booked, in yuan; empty without one.
+    pub quote_yuan: String,
     pub can_cancel: bool,
     /// The driver stays past the end and the owner returns soon.
     pub overstay_warning: bool,
@@ -111,6 +113,7 @@ impl BookingRow {
             status_label: locale
                 .t(&format!("parking-status-{}", booking.status.as_str().replace('_', "-"))),
             charges_yuan: yuan(charges),
+            quote_yuan: booking.quote_fen.map(yuan).unwrap_or_default(),
             can_cancel: matches!(booking.status, Status::Requested | Status::Confirmed),
             overstay_warning: booking.has_overstay_warning(),
         }

@@ -229,6 +229,46 @@ pub fn vacate_by(
     time.open.iter().find(|(from, to)| *from <= start && until <= *to).map(|(_, to)| *to)
 }
 
+/// Quotes the price of the requested stay at `lot`: its tariff per segment at the band
+/// prices in force at the booked start, which include every change announced by now.
+///
+/// # Errors
+/// A missing or invalid tariff, or a database failure.
+pub async fn quote(
+    db: &Db,
+    settings: &BookingSettings,
+    lot: &Lot,
+    request: &BookingRequest,
+) -> Result<i64, BookingError> {
+    let zone = settings.time_zone.parse().unwrap_or(chrono_tz::Asia::Shanghai);
+    let fen = crate::parking::live_pricing::prices::price_lot_stay(
+        db,
+        zone,
+        lot.lot_id,
+        &lot.tariff_code,
+        request.starts_at,
+        request.starts_at,
+        request.ends_at,
+    )
+    .await?;
+    Ok(i64::try_from(fen).unwrap_or(i64::MAX))
+}
+
+/// Quotes the stay at the lot `lot_id` among `lots`, the candidates of the request.
+async fn quote_at_lot(
+    db: &Db,
+    settings: &BookingSettings,
+    lots: &[Lot],
+    lot_id: i64,
+    request: &BookingRequest,
+) -> Result<i64, BookingError> {
+    let lot = lots
+        .iter()
+        .find(|lot| lot.lot_id == lot_id)
+        .ok_or_else(|| BookingError::NotFound { what: "parking lot", id: lot_id.to_string() })?;
+    quote(db, settings, lot, request).await
+}
+
 /// Books a shared space for `request` and returns the stored booking.
 ///
 /// Each attempt reads the windows and bookings, lets the allocator choose a space and
@@ -297,6 +337,7 @@ async fn place(
             ends_at: request.ends_at,
             occupied_until,
             vacate_by: vacate_by(time, request.starts_at, occupied_until),
+            quote_fen: Some(quote_at_lot(db, settings, &lots, time.lot_id, request).await?),
         };
         match store::insert_booking(db, &booking, now).await {
             Ok(booking_id) => {

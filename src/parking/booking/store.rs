@@ -27,6 +27,8 @@ pub struct Lot {
     pub owner_user_id: Option<i64>,
     pub status: String,
     pub grid_area_id: Option<i64>,
+    /// Empty for the `default` tariff.
+    pub tariff_code: String,
 }
 
 /// A shared, open space.
@@ -41,7 +43,7 @@ pub struct SharedSpace {
 pub async fn lot_by_ref(db: &Db, lot_ref: &str) -> Result<Option<Lot>, sqlx::Error> {
     with_pool!(db, |pool| {
         sqlx::query_as(
-            "SELECT lot_id, lot_ref, owner_user_id, status, grid_area_id FROM parking_lot \
+            "SELECT lot_id, lot_ref, owner_user_id, status, grid_area_id, tariff_code FROM parking_lot \
              WHERE lot_ref = $1",
         )
         .bind(lot_ref)
@@ -54,7 +56,7 @@ pub async fn lot_by_ref(db: &Db, lot_ref: &str) -> Result<Option<Lot>, sqlx::Err
 pub async fn lot_by_id(db: &Db, lot_id: i64) -> Result<Option<Lot>, sqlx::Error> {
     with_pool!(db, |pool| {
         sqlx::query_as(
-            "SELECT lot_id, lot_ref, owner_user_id, status, grid_area_id FROM parking_lot \
+            "SELECT lot_id, lot_ref, owner_user_id, status, grid_area_id, tariff_code FROM parking_lot \
              WHERE lot_id = $1",
         )
         .bind(lot_id)
@@ -67,7 +69,7 @@ pub async fn lot_by_id(db: &Db, lot_id: i64) -> Result<Option<Lot>, sqlx::Error>
 pub async fn open_lots_in_grids(db: &Db) -> Result<Vec<Lot>, sqlx::Error> {
     with_pool!(db, |pool| {
         sqlx::query_as(
-            "SELECT lot_id, lot_ref, owner_user_id, status, grid_area_id FROM parking_lot \
+            "SELECT lot_id, lot_ref, owner_user_id, status, grid_area_id, tariff_code FROM parking_lot \
              WHERE status = 'open' AND grid_area_id IS NOT NULL ORDER BY lot_id",
         )
         .fetch_all(pool)
@@ -297,6 +299,8 @@ pub struct NewBooking {
     pub ends_at: DateTime<Utc>,
     pub occupied_until: DateTime<Utc>,
     pub vacate_by: Option<DateTime<Utc>>,
+    /// Price of the stay quoted at booking time, in fen.
+    pub quote_fen: Option<i64>,
 }
 
 /// Writes `booking` and returns its id.
@@ -319,9 +323,9 @@ pub async fn insert_booking(
     let inserted = with_pool!(db, |pool| {
         sqlx::query_scalar(
             "INSERT INTO parking_booking (lot_id, space_id, driver_user_id, plate, driver_kind, \
-             status, starts_at, ends_at, occupied_until, vacate_by, created_at, updated_at, \
-             request_mode) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $11, $12) \
+             status, starts_at, ends_at, occupied_until, vacate_by, quote_fen, created_at, \
+             updated_at, request_mode) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $12, $11, $11, $13) \
              RETURNING booking_id",
         )
         .bind(booking.lot_id)
@@ -335,6 +339,7 @@ pub async fn insert_booking(
         .bind(booking.occupied_until)
         .bind(booking.vacate_by)
         .bind(now)
+        .bind(booking.quote_fen)
         .bind(mode)
         .fetch_one(pool)
         .await
@@ -364,6 +369,7 @@ struct BookingRow {
     overstay_minutes: i64,
     overstay_fee_fen: i64,
     cancel_fee_fen: i64,
+    quote_fen: Option<i64>,
 }
 
 impl BookingRow {
@@ -389,6 +395,7 @@ impl BookingRow {
             overstay_minutes: self.overstay_minutes,
             overstay_fee_fen: self.overstay_fee_fen,
             cancel_fee_fen: self.cancel_fee_fen,
+            quote_fen: self.quote_fen,
         }
     }
 }
@@ -397,7 +404,7 @@ const BOOKING_COLUMNS: &str = "b.booking_id, l.lot_ref, s.space_ref, b.driver_us
     b.plate, b.driver_kind, b.status, b.starts_at, b.ends_at, b.occupied_until, b.vacate_by, \
     b.checked_in_at, b.checked_out_at, b.cancelled_at, b.overstay_flagged_at, \
     b.overstay_warned_at, b.stay_fee_fen, b.overstay_minutes, b.overstay_fee_fen, \
-    b.cancel_fee_fen FROM parking_booking b JOIN parking_lot l ON l.lot_id = b.lot_id \
+    b.cancel_fee_fen, b.quote_fen FROM parking_booking b JOIN parking_lot l ON l.lot_id = b.lot_id \
     LEFT JOIN parking_space s ON s.space_id = b.space_id";
 
 /// Returns the booking `booking_id` and the owner of its lot.

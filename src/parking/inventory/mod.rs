@@ -136,6 +136,9 @@ pub enum InventoryError {
     /// A new lot or space whose ref is already taken.
     #[error("parking ref {0} already exists")]
     Duplicate(String),
+    /// A lot whose `tariff_code` names no stored tariff.
+    #[error("parking lot {lot_ref} names unknown tariff {code}")]
+    UnknownTariff { lot_ref: String, code: String },
     /// A manual count outside `0 ..= open capacity`.
     #[error("count {occupied} outside 0..={open_capacity}")]
     CountOutOfRange { occupied: i64, open_capacity: i64 },

@@ -177,7 +177,8 @@ fn is_unique_violation(error: &sqlx::Error) -> bool {
 /// database's own checks (unique refs, a space's lot) apply without a write.
 ///
 /// # Errors
-/// [`InventoryError::Duplicate`] for a taken ref in `Create` mode,
+/// [`InventoryError::UnknownTariff`] for a lot whose `tariff_code` is neither empty nor
+/// a stored tariff, [`InventoryError::Duplicate`] for a taken ref in `Create` mode,
 /// [`InventoryError::LotNotFound`] for a space whose lot is missing (after the file's own
 /// lots are written) or for a missing lot in `Update` mode, or a database failure.
 /// Nothing is written on any error. In `Update` mode the caller checks that each space
@@ -189,6 +190,15 @@ pub async fn write_inventory(
     mode: WriteMode,
     dry_run: bool,
 ) -> Result<(), InventoryError> {
+    let codes = lots.iter().map(|lot| lot.tariff_code.as_str());
+    let unknown = crate::parking::live_pricing::tariffs::unknown_codes(db, codes).await?;
+    if let Some(code) = unknown.first() {
+        let lot = lots.iter().find(|lot| &lot.tariff_code == code);
+        return Err(InventoryError::UnknownTariff {
+            lot_ref: lot.map(|lot| lot.lot_ref.clone()).unwrap_or_default(),
+            code: code.clone(),
+        });
+    }
     let now = Utc::now();
     let (lot_sql, space_sql) = match mode {
         WriteMode::Create => (INSERT_LOT.to_owned(), INSERT_SPACE.to_owned()),

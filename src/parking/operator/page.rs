@@ -12,6 +12,7 @@ use axum::{
 use super::{
     figures::Figures,
     http::{PeriodQuery, operator_report},
+    pricing::PricingPart,
     report::OperatorReport,
 };
 use crate::{
@@ -43,6 +44,61 @@ struct OperatorPage {
     area_rejected_online: i64,
     /// Dates and counts of bookings per day for the chart; only digits and dates.
     chart_json: String,
+    /// Lot, samples, occupied and available space-hours, occupancy utilisation.
+    occupancy: Vec<[String; 5]>,
+    /// Pooled occupancy utilisation of the lots in `occupancy`.
+    pooled_utilisation: String,
+    changes: Vec<ChangeRow>,
+}
+
+/// One announced price change as a row of the page.
+pub struct ChangeRow {
+    pub lot_ref: String,
+    pub day_type: String,
+    pub times: String,
+    pub old_yuan: String,
+    pub new_yuan: String,
+    pub mean_occupancy: String,
+    pub samples: i64,
+    pub announced: String,
+    pub effective: String,
+}
+
+fn occupancy_rows(pricing: &PricingPart) -> Vec<[String; 5]> {
+    pricing
+        .occupancy
+        .iter()
+        .map(|lot| {
+            [
+                lot.lot_ref.clone(),
+                lot.samples.to_string(),
+                hours(lot.occupied_space_hours),
+                hours(lot.available_space_hours),
+                percent(lot.utilisation),
+            ]
+        })
+        .collect()
+}
+
+fn change_rows(locale: Locale, pricing: &PricingPart) -> Vec<ChangeRow> {
+    let clock = |minute: u16| format!("{:02}:{:02}", minute / 60, minute % 60);
+    let local =
+        |at: &chrono::DateTime<chrono::FixedOffset>| at.format("%Y-%m-%d %H:%M").to_string();
+    pricing
+        .price_changes
+        .iter()
+        .map(|change| ChangeRow {
+            lot_ref: change.lot_ref.clone(),
+            day_type: locale.t(&format!("parking-day-type-{}", change.day_type.as_str())),
+            times: format!("{}–{}", clock(change.start_minute), clock(change.end_minute)),
+            old_yuan: yuan(i64::from(change.old_fen)),
+            new_yuan: yuan(i64::from(change.new_fen)),
+            mean_occupancy: percent(change.mean_occupancy),
+            samples: change.samples,
+            announced: local(&change.announced_at),
+            effective: local(&change.effective_at),
+        })
+        .collect()
 }
 
 fn percent(ratio: Option<f64>) -> String {
@@ -124,6 +180,14 @@ fn page_of(
             "{\"dates\":[],\"bookings\":[]}".to_owned(),
         ),
     };
+    let (occupancy, pooled_utilisation, changes) = match &report {
+        Some(report) => (
+            occupancy_rows(&report.pricing),
+            percent(report.pricing.pooled_utilisation),
+            change_rows(locale, &report.pricing),
+        ),
+        None => (Vec::new(), percent(None), Vec::new()),
+    };
     let time_zone = report.map(|report| report.time_zone).unwrap_or_default();
     OperatorPage {
         ctx: ctx.at("parking-operator"),
@@ -135,6 +199,9 @@ fn page_of(
         rows,
         area_rejected_online,
         chart_json: chart,
+        occupancy,
+        pooled_utilisation,
+        changes,
     }
 }
 

@@ -1,13 +1,16 @@
 //! The operator report: the period picked by the operator, the rows it needs, and the
 //! figures per lot and in total from [`super::figures`].
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use chrono::{DateTime, Duration, NaiveDate, NaiveTime, Utc};
 use chrono_tz::Tz;
 use serde::Serialize;
 
-use super::figures::{self, BookingFacts, Bounds, Figures};
+use super::{
+    figures::{self, BookingFacts, Bounds, Figures},
+    pricing::{self, PricingPart},
+};
 use crate::{
     db::Db,
     http::{AppError, UserMessage},
@@ -118,6 +121,8 @@ pub struct OperatorReport {
     pub area_rejected_online: i64,
     pub total: Figures,
     pub bookings_per_day: Vec<DayCount>,
+    /// Occupancy utilisation of the lots in scope and the price changes of the period.
+    pub pricing: PricingPart,
 }
 
 #[derive(sqlx::FromRow)]
@@ -198,6 +203,8 @@ pub async fn build(
     let bounds = period.bounds(zone);
     let mut lots = load_lots(db).await?;
     lots.retain(|lot| scope(lot.grid_area_id));
+    let lot_refs: BTreeSet<String> = lots.iter().map(|lot| lot.lot_ref.clone()).collect();
+    let pricing = pricing::build(db, zone, bounds.from, bounds.to, &lot_refs).await?;
     let lot_ids: Vec<i64> = lots.iter().map(|lot| lot.lot_id).collect();
     let spaces = store::shared_spaces(db, &lot_ids).await?;
     let lot_windows = store::windows_of_lots(db, &lot_ids).await?;
@@ -263,6 +270,7 @@ pub async fn build(
         area_rejected_online: area.rejected_online,
         total,
         bookings_per_day,
+        pricing,
     })
 }
 

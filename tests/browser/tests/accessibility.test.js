@@ -27,7 +27,7 @@ const MESSAGE_IDS = [...new Set([...catalog('zh-CN').keys(), ...catalog('en').ke
 const LOGGED_IN_PAGES = [
   '/', '/areas', '/map', '/users', '/users/new', '/audit', '/routing',
   '/residents', '/residents/import', '/resident-notices', '/resident-notices/new',
-  '/resident-notices/follow-up', '/parking/lots', '/parking/bookings',
+  '/resident-notices/follow-up', '/parking/lots', '/parking/bookings', '/parking/tariffs',
   '/parking/operator', '/parking/analysis',
 ];
 const LANGUAGES = ['zh-CN', 'en'];
