@@ -7,6 +7,7 @@
 //! test keeps that file equal to the defaults below.
 
 mod booking;
+mod mqtt;
 mod notices;
 
 use std::{net::SocketAddr, path::PathBuf};
@@ -18,6 +19,7 @@ use figment::{
 use serde::{Deserialize, Serialize};
 
 pub use booking::BookingSettings;
+pub use mqtt::MqttSettings;
 pub use notices::{NoticeSettings, SmtpTls};
 
 /// The commented example configuration printed by `citycore config example`.
@@ -38,6 +40,7 @@ pub struct Settings {
     pub locate: LocateSettings,
     pub cases: CaseSettings,
     pub sensors: SensorSettings,
+    pub mqtt: MqttSettings,
     pub residents: ResidentSettings,
     pub notices: NoticeSettings,
     pub booking: BookingSettings,
@@ -164,6 +167,7 @@ impl Default for Settings {
             locate: LocateSettings::default(),
             cases: CaseSettings::default(),
             sensors: SensorSettings::default(),
+            mqtt: MqttSettings::default(),
             residents: ResidentSettings::default(),
             notices: NoticeSettings::default(),
             booking: BookingSettings::default(),
@@ -378,6 +382,7 @@ impl Settings {
         if self.database.max_connections == 0 {
             return bad("database.max_connections", "must be at least 1");
         }
+        self.mqtt.validate().or_else(|(key, reason)| bad(key, reason))?;
         self.notices.validate().or_else(|(key, reason)| bad(key, reason))
     }
 

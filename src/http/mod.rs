@@ -193,6 +193,7 @@ pub async fn serve(state: AppState, listener: tokio::net::TcpListener) -> anyhow
     let refresher = state.locator.spawn_refresher(state.db.clone());
     let notice_worker = crate::residents::notices::delivery::spawn(state.clone());
     let booking_worker = crate::parking::booking::worker::spawn(state.clone());
+    let mqtt = crate::sensors::mqtt::spawn_if_enabled(&state)?;
     let app = router(state.clone());
     let address = listener.local_addr()?;
     tracing::info!(server.address = %address, "serving");
@@ -217,6 +218,9 @@ pub async fn serve(state: AppState, listener: tokio::net::TcpListener) -> anyhow
     refresher.abort();
     notice_worker.abort();
     booking_worker.abort();
+    if let Some(mqtt) = mqtt {
+        mqtt.stop(grace).await;
+    }
     state.db.close().await;
     tracing::info!("stopped");
     outcome
