@@ -1,11 +1,11 @@
 //! `citycore bench mqtt`: readings per second through a real broker into citycore's
 //! durable store, next to the broker's own rate to a subscriber that only counts.
 //!
-//! Both runs publish the same number of messages of the same size from one QoS 1
-//! publisher and keep at most `--window` messages published but not yet handled, so
-//! the broker's queue limit (Mosquitto drops QoS 1 messages past `max_queued_messages`,
-//! 1,000 by default) never loses a message. A message counts as handled by citycore
-//! once its transaction committed; the counting subscriber acknowledges on receipt.
+//! Both runs publish the same messages from one QoS 1 publisher. The publisher keeps at
+//! most `--window` messages published but not yet handled, because Mosquitto drops QoS 1
+//! messages queued for a client past `max_queued_messages` (1,000 by default). A message
+//! counts as handled by citycore once its transaction committed, and by the counting
+//! subscriber on receipt.
 
 use std::{
     sync::{
@@ -40,8 +40,8 @@ pub struct MqttBenchArgs {
     /// Devices the readings are spread over, each publishing on its own topic.
     #[arg(long, default_value_t = 100)]
     pub devices: usize,
-    /// Most messages published but not yet handled; keep it under the broker's queue
-    /// limit per client.
+    /// Maximum number of messages published but not yet handled; keep it under the
+    /// broker's queue limit per client.
     #[arg(long, default_value_t = 500)]
     pub window: u64,
     /// Broker address, `mqtt://HOST:PORT`.
@@ -50,7 +50,8 @@ pub struct MqttBenchArgs {
 }
 
 /// Runs the counting subscriber and then citycore on the same load and prints both
-/// rates, their ratio and the peak memory of this process.
+/// rates, their ratio and the peak memory of this process. The batch and reconnect
+/// settings come from `[mqtt]`; the broker, client id and topics from the arguments.
 ///
 /// # Errors
 /// Fails when the broker or the database fails, or a run does not finish in 10 minutes.
@@ -67,7 +68,7 @@ pub async fn run_mqtt(mut settings: Settings, args: MqttBenchArgs) -> anyhow::Re
         client_id_prefix: "citycore-bench".to_owned(),
         node_name: run_id.clone(),
         topic_root: format!("citycore-bench-{run_id}"),
-        ..MqttSettings::default()
+        ..settings.mqtt.clone()
     };
     let (host, port) =
         mqtt.broker_address().map_err(|reason| anyhow::anyhow!("--broker {reason}"))?;

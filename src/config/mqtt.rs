@@ -33,7 +33,7 @@ pub struct MqttSettings {
     /// Wait before the first reconnect attempt, in milliseconds; it doubles with each
     /// failed attempt up to `reconnect_max_seconds`.
     pub reconnect_initial_ms: u64,
-    /// Longest wait between reconnect attempts, in seconds.
+    /// Maximum wait between reconnect attempts, in seconds.
     pub reconnect_max_seconds: u64,
     /// Most messages stored in one transaction.
     pub batch_max_messages: usize,

@@ -19,7 +19,7 @@ use crate::{
     },
 };
 
-/// What became of one message of a batch.
+/// The result of one message of a batch.
 #[derive(Debug)]
 pub enum MessageResult {
     /// Its valid readings were committed; `outcome` lists the rejected items.

@@ -32,7 +32,7 @@ pub struct Decoded {
 ///
 /// # Errors
 /// A message naming the problem when the payload as a whole cannot be read, has no
-/// token or holds more than `max_items` readings.
+/// token or contains more than `max_items` readings.
 pub fn decode(sender: &Sender, payload: &[u8], max_items: usize) -> Result<Decoded, UserMessage> {
     let first = payload.iter().find(|b| !b.is_ascii_whitespace());
     if first == Some(&b'{') {

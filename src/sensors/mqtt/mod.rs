@@ -12,7 +12,7 @@
 //!   only after the transaction holding its readings committed, so a crash before the
 //!   commit makes the broker deliver it again (an equal resend has no effect).
 //! - A rejected message (invalid token, unreadable payload, wrong topic) is acknowledged
-//!   as well, so that it is not delivered forever; it is counted and logged.
+//!   as well, so that it is not delivered forever. It is counted and logged.
 //! - The session is persistent (`clean_session = false`) under a stable client id, so
 //!   the broker keeps QoS 1 messages published while the node is down.
 //! - Messages that arrive within `mqtt.batch_wait_ms` of each other, up to

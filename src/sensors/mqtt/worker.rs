@@ -21,11 +21,11 @@ use crate::{config::MqttSettings, http::AppState};
 
 /// Capacity of the request channel from the client handle to the event loop.
 const REQUEST_CAPACITY: usize = 1024;
-/// Largest packet rumqttc reads: the MQTT maximum. A smaller limit would make rumqttc
-/// drop the connection on a large message, which the broker then resends forever;
-/// `mqtt.max_payload_bytes` is enforced on the payload instead, with a rejection.
+/// Largest packet rumqttc reads: the MQTT maximum. With a smaller limit rumqttc drops
+/// the connection on a larger message, and the broker then resends it forever. So
+/// `mqtt.max_payload_bytes` is checked on the payload instead, with a rejection.
 const MAX_PACKET_BYTES: usize = 268_435_455;
-/// Rejected items reported one by one per batch in the log; the rest are counted.
+/// Rejected messages logged one by one per batch; the log counts the rest.
 const LOGGED_REJECTIONS: usize = 10;
 
 /// State both loops read: the connection number and the counters.
@@ -47,6 +47,7 @@ pub(super) fn spawn(state: AppState, settings: MqttSettings) -> anyhow::Result<M
         .broker_address()
         .map_err(|reason| anyhow::anyhow!("invalid setting mqtt.url: {reason}"))?;
     let client_id = super::client_id(&settings);
+
     let mut options = MqttOptions::new(client_id.clone(), host.clone(), port);
     options
         .set_keep_alive(Duration::from_secs(settings.keep_alive_seconds.max(5)))
@@ -57,13 +58,15 @@ pub(super) fn spawn(state: AppState, settings: MqttSettings) -> anyhow::Result<M
         options.set_credentials(settings.username.clone(), settings.password.0.clone());
     }
     let (client, eventloop) = AsyncClient::new(options, REQUEST_CAPACITY);
+
     let (stop_tx, stop_rx) = watch::channel(false);
-    // Unbounded, so that the connection loop never waits for the commit loop; the broker
-    // bounds it, because it sends no more than its in-flight limit of unacknowledged
-    // QoS 1 messages.
+    // Unbounded, so that the connection loop never waits for the commit loop. The broker
+    // bounds it anyway, because it sends no more unacknowledged QoS 1 messages than its
+    // in-flight limit.
     let (message_tx, message_rx) = mpsc::unbounded_channel();
     let connection = Arc::new(AtomicU64::new(0));
     let counters = Arc::new(Counters::default());
+
     tracing::info!(mqtt.client_id = %client_id, mqtt.host = %host, mqtt.port = port,
         mqtt.shared_group = %settings.shared_group, "MQTT subscriber starting");
     let connection_task = tokio::spawn(connection_loop(
