@@ -3,7 +3,8 @@
 //! and a persistent session keeps what was published while the subscriber was down.
 //!
 //! Each test uses its own topic root and client ids, so tests may run in parallel on
-//! one broker, and removes its persistent sessions at the end.
+//! one broker, and removes its persistent sessions at the end. The reconnect test
+//! starts a broker of its own on another loopback port, so that it can restart it.
 
 use std::{
     sync::{
@@ -87,7 +88,11 @@ struct TestClient {
 
 impl TestClient {
     async fn connect(client_id: &str, clean_session: bool) -> TestClient {
-        let mut options = MqttOptions::new(client_id, BROKER.0, BROKER.1);
+        TestClient::connect_to(BROKER.1, client_id, clean_session).await
+    }
+
+    async fn connect_to(port: u16, client_id: &str, clean_session: bool) -> TestClient {
+        let mut options = MqttOptions::new(client_id, BROKER.0, port);
         options.set_clean_session(clean_session);
         let (client, mut eventloop) = AsyncClient::new(options, 1000);
         let pubacks = Arc::new(AtomicU64::new(0));
@@ -337,4 +342,90 @@ async fn messages_published_while_stopped_arrive_after_restart() {
     assert_eq!(stored(&app, "mq-1").await.len(), 20, "every queued message is stored");
     restarted.stop(Duration::from_secs(10)).await;
     forget_session(&format!("{root}-a")).await;
+}
+
+/// A Mosquitto process of one test on its own loopback port, without persistence.
+struct OwnBroker {
+    port: u16,
+    config: std::path::PathBuf,
+    process: tokio::process::Child,
+    _dir: tempfile::TempDir,
+}
+
+impl OwnBroker {
+    /// Starts `mosquitto` on a free port, or returns `None` outside CI when it is not
+    /// installed.
+    async fn start() -> Option<OwnBroker> {
+        let dir = tempfile::tempdir().unwrap();
+        let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        let config = dir.path().join("mosquitto.conf");
+        let text = format!("listener {port} 127.0.0.1\nallow_anonymous true\npersistence false\n");
+        std::fs::write(&config, text).unwrap();
+        let process = match OwnBroker::spawn(&config).await {
+            Some(process) => process,
+            None => {
+                assert!(std::env::var_os("CI").is_none(), "mosquitto is not installed under CI");
+                eprintln!("skipping: the mosquitto program is not installed");
+                return None;
+            }
+        };
+        let broker = OwnBroker { port, config, process, _dir: dir };
+        broker.wait_until_listening().await;
+        Some(broker)
+    }
+
+    async fn spawn(config: &std::path::Path) -> Option<tokio::process::Child> {
+        tokio::process::Command::new("mosquitto")
+            .arg("-c")
+            .arg(config)
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .kill_on_drop(true)
+            .spawn()
+            .ok()
+    }
+
+    async fn wait_until_listening(&self) {
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+        while tokio::net::TcpStream::connect((BROKER.0, self.port)).await.is_err() {
+            assert!(tokio::time::Instant::now() < deadline, "own broker did not start");
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+
+    /// Stops the broker process and starts a new one on the same port.
+    async fn restart(&mut self) {
+        self.process.kill().await.unwrap();
+        self.process = OwnBroker::spawn(&self.config).await.expect("mosquitto starts again");
+        self.wait_until_listening().await;
+    }
+}
+
+#[tokio::test]
+async fn subscriber_reconnects_after_broker_restart() {
+    let Some(mut broker) = OwnBroker::start().await else {
+        return;
+    };
+    let app = spawn_app().await;
+    let root = unique_root();
+    let token = register(&app, "mq-1").await;
+    let own = MqttSettings {
+        url: format!("mqtt://127.0.0.1:{}", broker.port),
+        ..settings(&root, "a", "")
+    };
+    let subscriber = start(&app, own).await;
+
+    broker.restart().await;
+    let counters = subscriber.counters.clone();
+    eventually("a second SUBACK", || counters.subscribed.load(Ordering::SeqCst) >= 2).await;
+    let publisher = TestClient::connect_to(broker.port, &format!("{root}-pub"), true).await;
+    let payload = json!({"token": token, "readings": readings(1, 0)}).to_string();
+    publisher.publish_all(&readings_topic(&root, "mq-1"), vec![payload.into()]).await;
+    eventually("the message after the restart", || {
+        counters.stored_messages.load(Ordering::SeqCst) == 1
+    })
+    .await;
+
+    assert_eq!(stored(&app, "mq-1").await.len(), 1, "the reading sent after the restart is stored");
+    subscriber.stop(Duration::from_secs(10)).await;
 }
