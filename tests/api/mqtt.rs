@@ -290,6 +290,54 @@ async fn bad_token_is_rejected_reported_and_stores_nothing() {
 }
 
 #[tokio::test]
+async fn gateway_key_publishes_for_several_devices() {
+    if !broker_available().await {
+        return;
+    }
+    let app = spawn_app().await;
+    let root = unique_root();
+    register(&app, "mq-1").await;
+    register(&app, "mq-2").await;
+    let key = citycore::sensors::cli::create_ingest_key(&app.db, "gw-1").await.unwrap();
+    let subscriber = start(&app, settings(&root, "a", "")).await;
+    let publisher = TestClient::connect(&format!("{root}-pub"), true).await;
+
+    let with_device = |device: &str, offset: usize| {
+        let mut item = readings(1, offset).remove(0);
+        item["device"] = json!(device);
+        item
+    };
+    let body = json!({"token": key, "readings": [with_device("mq-1", 0), with_device("mq-2", 1)]});
+    publisher
+        .publish_all(&format!("{root}/v1/gateways/gw-1/readings"), vec![body.to_string().into()])
+        .await;
+    let elsewhere = json!({"token": key, "readings": [with_device("mq-1", 2)]});
+    publisher
+        .publish_all(
+            &format!("{root}/v1/gateways/gw-2/readings"),
+            vec![elsewhere.to_string().into()],
+        )
+        .await;
+    let counters = subscriber.counters.clone();
+    eventually("both gateway messages", || counters.handled_messages() == 2).await;
+
+    assert_eq!(counters.stored_messages.load(Ordering::SeqCst), 1, "the key's own topic works");
+    assert_eq!(
+        counters.rejected_messages.load(Ordering::SeqCst),
+        1,
+        "another gateway's topic does not"
+    );
+    assert_eq!(
+        stored(&app, "mq-1").await.len(),
+        1,
+        "only the first message's mq-1 reading is stored"
+    );
+    assert_eq!(stored(&app, "mq-2").await.len(), 1);
+    subscriber.stop(Duration::from_secs(10)).await;
+    forget_session(&format!("{root}-a")).await;
+}
+
+#[tokio::test]
 async fn shared_group_nodes_split_the_messages() {
     if !broker_available().await {
         return;
