@@ -74,6 +74,8 @@ type Items = Vec<Result<crate::sensors::reading::Submitted, UserMessage>>;
 
 /// Looks up the token of a message (once per batch) and checks that it belongs to the
 /// device or gateway that the topic names.
+// NOTE: each distinct token of a batch costs one or two queries, a large share of a
+// small message's cost. A cache across batches would have to drop rotated tokens at once.
 async fn authenticate(
     state: &AppState,
     cache: &mut HashMap<String, Option<Credential>>,
