@@ -159,7 +159,7 @@ fn weighted_hour(rng: &mut StdRng) -> i64 {
 }
 
 /// Peak resident memory of this process in KiB, from Linux's `/proc/self/status`.
-fn peak_rss_kib() -> Option<u64> {
+pub(super) fn peak_rss_kib() -> Option<u64> {
     let status = std::fs::read_to_string("/proc/self/status").ok()?;
     let line = status.lines().find(|line| line.starts_with("VmHWM:"))?;
     line.split_whitespace().nth(1)?.parse().ok()

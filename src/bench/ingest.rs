@@ -138,7 +138,12 @@ async fn register(state: &AppState, prefix: &str, count: usize) -> anyhow::Resul
 
 /// Computes the `n`-th reading of a run: devices take turns, one reading per device per
 /// second, ending about now so that every time is inside the accepted window.
-fn nth_reading(n: usize, devices: usize, total: usize, start_ms: i64) -> (usize, i64, f64) {
+pub(super) fn nth_reading(
+    n: usize,
+    devices: usize,
+    total: usize,
+    start_ms: i64,
+) -> (usize, i64, f64) {
     let device = n % devices;
     let tick = (n / devices) as i64;
     let ticks = total.div_ceil(devices) as i64;

@@ -9,6 +9,7 @@ mod grids;
 pub mod import;
 pub mod intake;
 pub mod kpis;
+pub mod mqtt;
 pub mod notices;
 mod postgis;
 

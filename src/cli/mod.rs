@@ -190,6 +190,9 @@ pub enum BenchCommand {
     Locate(crate::bench::LocateBenchArgs),
     /// Readings per second through HTTP batches, next to direct bulk inserts.
     Ingest(crate::bench::ingest::IngestBenchArgs),
+    /// Readings per second through an MQTT broker into the store, next to the broker's
+    /// own rate to a subscriber that only counts.
+    Mqtt(crate::bench::mqtt::MqttBenchArgs),
     /// KPI query p50 and p95 over generated cases on the configured database.
     Kpis(crate::bench::kpis::KpiBenchArgs),
     /// Cases per second through POST /api/v1/cases on an in-process server.
@@ -269,6 +272,7 @@ async fn dispatch(command: Command, settings: Settings) -> anyhow::Result<()> {
             shown.database.url = crate::config::redact_url(&settings.database_url());
             shown.residents = settings.residents.redacted();
             shown.notices = settings.notices.redacted();
+            shown.mqtt = settings.mqtt.redacted();
             print!("{}", toml::to_string_pretty(&shown)?);
             Ok(())
         }
@@ -285,6 +289,9 @@ async fn dispatch(command: Command, settings: Settings) -> anyhow::Result<()> {
         }
         Command::Bench(BenchCommand::Ingest(args)) => {
             crate::bench::ingest::run_ingest(settings, args).await
+        }
+        Command::Bench(BenchCommand::Mqtt(args)) => {
+            crate::bench::mqtt::run_mqtt(settings, args).await
         }
         Command::Devices(command) => {
             let db = open_database(&settings).await?;

@@ -7,6 +7,7 @@
 //! test keeps that file equal to the defaults below.
 
 mod booking;
+mod mqtt;
 mod notices;
 mod pricing;
 
@@ -19,6 +20,7 @@ use figment::{
 use serde::{Deserialize, Serialize};
 
 pub use booking::BookingSettings;
+pub use mqtt::MqttSettings;
 pub use notices::{NoticeSettings, SmtpTls};
 pub use pricing::PricingSettings;
 
@@ -40,6 +42,7 @@ pub struct Settings {
     pub locate: LocateSettings,
     pub cases: CaseSettings,
     pub sensors: SensorSettings,
+    pub mqtt: MqttSettings,
     pub residents: ResidentSettings,
     pub notices: NoticeSettings,
     pub booking: BookingSettings,
@@ -167,6 +170,7 @@ impl Default for Settings {
             locate: LocateSettings::default(),
             cases: CaseSettings::default(),
             sensors: SensorSettings::default(),
+            mqtt: MqttSettings::default(),
             residents: ResidentSettings::default(),
             notices: NoticeSettings::default(),
             booking: BookingSettings::default(),
@@ -383,6 +387,7 @@ impl Settings {
             return bad("database.max_connections", "must be at least 1");
         }
         self.pricing.validate().or_else(|(key, reason)| bad(key, reason))?;
+        self.mqtt.validate().or_else(|(key, reason)| bad(key, reason))?;
         self.notices.validate().or_else(|(key, reason)| bad(key, reason))
     }
 

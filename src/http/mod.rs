@@ -200,6 +200,7 @@ pub async fn serve(state: AppState, listener: tokio::net::TcpListener) -> anyhow
     let notice_worker = crate::residents::notices::delivery::spawn(state.clone());
     let booking_worker = crate::parking::booking::worker::spawn(state.clone());
     let pricing_worker = crate::parking::live_pricing::worker::spawn(state.clone());
+    let mqtt = crate::sensors::mqtt::spawn_if_enabled(&state)?;
     let app = router(state.clone());
     let address = listener.local_addr()?;
     tracing::info!(server.address = %address, "serving");
@@ -225,6 +226,9 @@ pub async fn serve(state: AppState, listener: tokio::net::TcpListener) -> anyhow
     notice_worker.abort();
     booking_worker.abort();
     pricing_worker.abort();
+    if let Some(mqtt) = mqtt {
+        mqtt.stop(grace).await;
+    }
     state.db.close().await;
     tracing::info!("stopped");
     outcome

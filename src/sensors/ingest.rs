@@ -150,6 +150,66 @@ pub fn parse_batch(
     Ok(items)
 }
 
+/// The items of one batch after their checks: the readings to store and the rejects.
+#[derive(Debug, Clone, Default)]
+pub struct CheckedBatch {
+    pub readings: Vec<Reading>,
+    /// Batch position of each entry of `readings`.
+    positions: Vec<usize>,
+    pub rejected: Vec<Rejected>,
+}
+
+impl CheckedBatch {
+    /// Combines the checks with what storing did to each reading, given in the order
+    /// of `readings`.
+    pub fn outcome(self, stored: &[Stored]) -> BatchOutcome {
+        let mut outcome =
+            BatchOutcome { accepted: stored.len(), rejected: self.rejected, ..Default::default() };
+        for (index, result) in self.positions.into_iter().zip(stored) {
+            match result {
+                Stored::Inserted => {}
+                Stored::Duplicate => outcome.duplicates.push(index),
+                Stored::Conflict => outcome.conflicts.push(index),
+            }
+        }
+        outcome
+    }
+}
+
+/// Checks every item against its device and the sender without storing anything, so
+/// that several senders' batches can share one transaction (as MQTT messages do).
+///
+/// # Errors
+/// An internal error when the device lookup fails.
+pub async fn check_batch(
+    db: &Db,
+    settings: &Settings,
+    credential: &Credential,
+    items: Vec<Result<Submitted, UserMessage>>,
+) -> Result<CheckedBatch, AppError> {
+    let devices = resolve_devices(db, credential, &items).await?;
+    let window = time_window(settings);
+    let mut checked = CheckedBatch {
+        readings: Vec::with_capacity(items.len()),
+        positions: Vec::with_capacity(items.len()),
+        rejected: Vec::new(),
+    };
+    for (index, item) in items.into_iter().enumerate() {
+        let reading = item.and_then(|submitted| {
+            let device = authorize(credential, &devices, &submitted.device)?;
+            check_reading(&submitted, device, &window)
+        });
+        match reading {
+            Ok(reading) => {
+                checked.readings.push(reading);
+                checked.positions.push(index);
+            }
+            Err(message) => checked.rejected.push(Rejected { index, message }),
+        }
+    }
+    Ok(checked)
+}
+
 /// Checks every item against its device and the sender, stores the valid ones in one
 /// transaction and reports the rest.
 ///
@@ -162,37 +222,13 @@ pub async fn ingest(
     credential: &Credential,
     items: Vec<Result<Submitted, UserMessage>>,
 ) -> Result<BatchOutcome, AppError> {
-    let devices = resolve_devices(db, credential, &items).await?;
-    let window = time_window(settings);
-    let mut outcome = BatchOutcome::default();
-    let mut valid: Vec<Reading> = Vec::with_capacity(items.len());
-    let mut positions: Vec<usize> = Vec::with_capacity(items.len());
-    for (index, item) in items.into_iter().enumerate() {
-        let checked = item.and_then(|submitted| {
-            let device = authorize(credential, &devices, &submitted.device)?;
-            check_reading(&submitted, device, &window)
-        });
-        match checked {
-            Ok(reading) => {
-                valid.push(reading);
-                positions.push(index);
-            }
-            Err(message) => outcome.rejected.push(Rejected { index, message }),
-        }
-    }
+    let checked = check_batch(db, settings, credential, items).await?;
     let received_at_ms = chrono::Utc::now().timestamp_millis();
     let stored = db
-        .store_readings(&valid, received_at_ms, settings.sensor_time_zone())
+        .store_readings(&checked.readings, received_at_ms, settings.sensor_time_zone())
         .await
         .map_err(anyhow::Error::from)?;
-    outcome.accepted = stored.len();
-    for (index, result) in positions.into_iter().zip(stored) {
-        match result {
-            Stored::Inserted => {}
-            Stored::Duplicate => outcome.duplicates.push(index),
-            Stored::Conflict => outcome.conflicts.push(index),
-        }
-    }
+    let outcome = checked.outcome(&stored);
     tracing::Span::current().record("batch.accepted", outcome.accepted);
     tracing::info!(
         batch.rejected = outcome.rejected.len(),

@@ -15,14 +15,18 @@
 //! - Rollups count each stored reading once, whatever the arrival order.
 //! - Tokens are stored only as SHA-256 hashes and never logged.
 //!
-//! It does not evaluate rules or raise alarms, subscribe to MQTT, draw dashboards or
-//! replay files; those build on the stored readings.
+//! [`mqtt`] subscribes to a broker and stores published readings through the same
+//! checks and write path as the HTTP batches.
+//!
+//! It does not evaluate rules or raise alarms, draw dashboards or replay files; those
+//! build on the stored readings.
 
 pub mod cli;
 pub mod devices;
 mod http;
 pub mod ingest;
 pub mod kinds;
+pub mod mqtt;
 pub mod reading;
 pub mod rollup;
 pub mod store;

@@ -31,7 +31,7 @@ pub enum Credential {
     /// A device token: only that device's readings are accepted.
     Device(DeviceRef),
     /// A gateway key: readings of any registered device are accepted.
-    Gateway { ingest_key_id: i64 },
+    Gateway { ingest_key_id: i64, name: String },
 }
 
 /// A stored device with its registry fields.
@@ -284,14 +284,16 @@ impl SensorStore for Db {
     }
 
     async fn credential(&self, token_hash: &str) -> Result<Option<Credential>, StoreError> {
-        let key: Option<i64> = with_pool!(self, |pool| {
-            sqlx::query_scalar("SELECT ingest_key_id FROM sensor_ingest_key WHERE token_hash = $1")
-                .bind(token_hash)
-                .fetch_optional(pool)
-                .await
+        let key: Option<(i64, String)> = with_pool!(self, |pool| {
+            sqlx::query_as(
+                "SELECT ingest_key_id, name FROM sensor_ingest_key WHERE token_hash = $1",
+            )
+            .bind(token_hash)
+            .fetch_optional(pool)
+            .await
         })?;
-        if let Some(ingest_key_id) = key {
-            return Ok(Some(Credential::Gateway { ingest_key_id }));
+        if let Some((ingest_key_id, name)) = key {
+            return Ok(Some(Credential::Gateway { ingest_key_id, name }));
         }
         let row: Option<DeviceRefRow> = with_pool!(self, |pool| {
             sqlx::query_as(

@@ -48,7 +48,8 @@ mod notices_email;
 mod routing;
 mod search;
 
-// The smart street core: devices and their readings.
+// The smart street core: devices and their readings, over HTTP and MQTT.
+mod mqtt;
 mod sensors;
 
 // Import and export of the resident registry.
