@@ -337,7 +337,7 @@ async fn place(
             ends_at: request.ends_at,
             occupied_until,
             vacate_by: vacate_by(time, request.starts_at, occupied_until),
-            quote_fen: Some(quote_at_lot(db, settings, &lots, time.lot_id, request).await?),
+            quote_fen: Some(quote_at_lot(db, settings, lots, time.lot_id, request).await?),
         };
         match store::insert_booking(db, &booking, now).await {
             Ok(booking_id) => {
