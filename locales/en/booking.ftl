@@ -85,3 +85,5 @@ parking-publish-submit = Publish
 parking-lot-bookings = Bookings of this lot
 parking-earnings = Earned from completed stays and late cancellations: { $yuan } yuan
 parking-all-shared-spaces = All shared spaces
+parking-lot-choose = Choose a lot
+parking-owned-lots = Lots you share

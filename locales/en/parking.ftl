@@ -101,3 +101,4 @@ parking-source-space-sensors = Space sensors
 parking-source-lot-counter = Lot counter
 parking-source-manual-count = Manual count
 parking-source-none = No data
+error-parking-owner-unknown = Lot { $ref } names owner account { $username }, which does not exist; create the account first (citycore user add) or leave owner_username empty.

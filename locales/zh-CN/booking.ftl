@@ -85,3 +85,5 @@ parking-publish-submit = 发布
 parking-lot-bookings = 本停车场的预约
 parking-earnings = 已完成停车与逾期取消的收入：{ $yuan } 元
 parking-all-shared-spaces = 全部共享车位
+parking-lot-choose = 请选择停车场
+parking-owned-lots = 我共享的停车场

@@ -101,3 +101,4 @@ parking-source-space-sensors = 车位传感器
 parking-source-lot-counter = 停车场计数器
 parking-source-manual-count = 人工清点
 parking-source-none = 无数据
+error-parking-owner-unknown = 停车场 { $ref } 的所有者账号 { $username } 不存在；请先创建该账号（citycore user add），或将 owner_username 留空。

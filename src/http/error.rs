@@ -163,6 +163,12 @@ impl From<crate::parking::inventory::InventoryError> for AppError {
                     .arg("code", code)
                     .field("tariff_code"),
             ),
+            E::UnknownOwner { lot_ref, username } => AppError::Invalid(
+                UserMessage::new("parking_owner_unknown")
+                    .arg("ref", lot_ref)
+                    .arg("username", username)
+                    .field("owner_username"),
+            ),
             E::CountOutOfRange { occupied, open_capacity } => AppError::Invalid(
                 UserMessage::new("parking_count_out_of_range")
                     .arg("value", occupied)

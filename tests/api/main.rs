@@ -21,6 +21,7 @@ mod organisations;
 mod parking;
 mod parking_inventory;
 mod parking_operator;
+mod parking_owner;
 // Tariffs as data and live demand-responsive pricing.
 mod live_pricing;
 mod places;

@@ -140,6 +140,10 @@ struct BookingsPage {
     time_zone: String,
     /// One sentence per booking whose driver must leave because the owner returns soon.
     overstay_warnings: Vec<String>,
+    /// Ref and name of every open lot, the choices of the booking form.
+    open_lots: Vec<(String, String)>,
+    /// Ref and name of the lots the user owns, each linked to its sharing page.
+    owned_lots: Vec<(String, String)>,
 }
 
 /// Formats the overstay warning of `row`, naming the time to leave and the rate.
@@ -176,6 +180,17 @@ async fn bookings_page(
         .filter(|row: &&BookingRow| row.overstay_warning)
         .map(|row| overstay_warning(row, &rate, ctx.locale))
         .collect();
+    let lots = crate::parking::inventory::store::list_lots(&state.db).await?;
+    let open_lots = lots
+        .iter()
+        .filter(|lot| !lot.closed)
+        .map(|lot| (lot.lot_ref.clone(), lot.name.clone()))
+        .collect();
+    let owned_lots = lots
+        .iter()
+        .filter(|lot| lot.owner_user_id == Some(user.user_id))
+        .map(|lot| (lot.lot_ref.clone(), lot.name.clone()))
+        .collect();
     Ok(BookingsPage {
         ctx: ctx.at("shared-parking"),
         rows,
@@ -183,6 +198,8 @@ async fn bookings_page(
         errors,
         time_zone,
         overstay_warnings,
+        open_lots,
+        owned_lots,
     })
 }
 

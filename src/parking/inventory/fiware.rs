@@ -42,6 +42,9 @@ pub struct OffStreetParking {
     pub name: String,
     pub owner_type: &'static str,
     pub owner: Vec<String>,
+    /// The citycore account that publishes the lot's sharing windows.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub owner_username: Option<String>,
     pub total_spot_number: i64,
     pub available_spot_number: Option<i64>,
     pub occupied_spot_number: Option<i64>,
@@ -81,6 +84,7 @@ pub fn off_street_parking(
         name: lot.name.clone(),
         owner_type: lot.owner_type.as_str(),
         owner: [lot.owner_name.clone()].into_iter().filter(|name| !name.is_empty()).collect(),
+        owner_username: Some(lot.owner_username.clone()).filter(|name| !name.is_empty()),
         total_spot_number: lot.capacity,
         available_spot_number: occupancy.free,
         occupied_spot_number: occupancy.occupied,

@@ -33,6 +33,7 @@ struct ImportRecord {
     crs: Option<String>,
     status: Option<String>,
     tariff_code: Option<String>,
+    owner_username: Option<String>,
     label: Option<String>,
     shared: Option<bool>,
     closed: Option<bool>,
@@ -245,6 +246,7 @@ fn lot_input(record: ImportRecord) -> LotInput {
         crs: record.crs,
         status: record.status,
         tariff_code: record.tariff_code,
+        owner_username: record.owner_username,
     }
 }
 

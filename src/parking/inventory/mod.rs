@@ -74,6 +74,10 @@ pub struct Lot {
     pub grid_area_id: Option<i64>,
     pub closed: bool,
     pub tariff_code: String,
+    /// The account that publishes the lot's sharing windows and sees its bookings.
+    pub owner_user_id: Option<i64>,
+    /// Username of that account; empty without one.
+    pub owner_username: String,
     pub updated_at: DateTime<Utc>,
 }
 
@@ -90,6 +94,8 @@ pub struct NewLot {
     pub grid_area_id: Option<i64>,
     pub closed: bool,
     pub tariff_code: String,
+    /// Username of the owner's account; empty for a lot without one.
+    pub owner_username: String,
 }
 
 /// A stored space with the ref of its lot.
@@ -139,6 +145,9 @@ pub enum InventoryError {
     /// A lot whose `tariff_code` names no stored tariff.
     #[error("parking lot {lot_ref} names unknown tariff {code}")]
     UnknownTariff { lot_ref: String, code: String },
+    /// A lot names an owner account that does not exist.
+    #[error("lot {lot_ref} names owner account {username}, which does not exist")]
+    UnknownOwner { lot_ref: String, username: String },
     /// A manual count outside `0 ..= open capacity`.
     #[error("count {occupied} outside 0..={open_capacity}")]
     CountOutOfRange { occupied: i64, open_capacity: i64 },

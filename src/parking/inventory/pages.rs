@@ -44,6 +44,8 @@ struct LotsPage {
     tile_url: String,
     tile_attribution: String,
     lots: Vec<LotRow>,
+    /// Administrators open every lot's sharing page from the table.
+    links_to_sharing: bool,
 }
 
 fn lot_row(state: &LotState, tiles_gcj02: bool, zone: chrono_tz::Tz, now_ms: i64) -> LotRow {
@@ -104,6 +106,7 @@ async fn get_lots_page(
         tile_url: map.tile_url.clone(),
         tile_attribution: map.tile_attribution.clone(),
         lots,
+        links_to_sharing: user.role == crate::accounts::Role::Administrator,
     };
     render(&page)
 }

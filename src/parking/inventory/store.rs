@@ -12,7 +12,9 @@ use crate::{db::Db, sensors::Attribute, with_pool};
 // The SQL built with `format!` below joins only the constant column lists and clauses
 // of this file; every value is bound.
 const LOT_COLUMNS: &str = "lot_id, lot_ref, name, owner_type, owner_name, capacity, longitude, \
-     latitude, grid_area_id, status, tariff_code, updated_at";
+     latitude, grid_area_id, status, tariff_code, updated_at, owner_user_id, \
+     COALESCE((SELECT u.username FROM app_user u WHERE u.user_id = owner_user_id), '') \
+     AS owner_username";
 
 const SPACE_COLUMNS: &str = "s.space_id, s.space_ref, l.lot_ref, s.label, s.longitude, \
      s.latitude, s.shared, s.closed";
@@ -52,6 +54,8 @@ where
         grid_area_id: row.try_get("grid_area_id")?,
         closed: status == "closed",
         tariff_code: row.try_get("tariff_code")?,
+        owner_user_id: row.try_get("owner_user_id")?,
+        owner_username: row.try_get("owner_username")?,
         updated_at: row.try_get("updated_at")?,
     })
 }
@@ -143,17 +147,17 @@ pub async fn space_by_ref(db: &Db, space_ref: &str) -> Result<Space, InventoryEr
 }
 
 const INSERT_LOT: &str = "INSERT INTO parking_lot (lot_ref, name, owner_type, owner_name, \
-     capacity, longitude, latitude, grid_area_id, status, tariff_code, created_at, updated_at) \
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $11)";
+     capacity, longitude, latitude, grid_area_id, status, tariff_code, created_at, updated_at, \
+     owner_user_id) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $11, $12)";
 const UPSERT_LOT_TAIL: &str = " ON CONFLICT (lot_ref) DO UPDATE SET name = excluded.name, \
      owner_type = excluded.owner_type, owner_name = excluded.owner_name, \
      capacity = excluded.capacity, longitude = excluded.longitude, \
      latitude = excluded.latitude, grid_area_id = excluded.grid_area_id, \
      status = excluded.status, tariff_code = excluded.tariff_code, \
-     updated_at = excluded.updated_at";
+     owner_user_id = excluded.owner_user_id, updated_at = excluded.updated_at";
 const UPDATE_LOT: &str = "UPDATE parking_lot SET name = $2, owner_type = $3, owner_name = $4, \
      capacity = $5, longitude = $6, latitude = $7, grid_area_id = $8, status = $9, \
-     tariff_code = $10, updated_at = $11 WHERE lot_ref = $1";
+     tariff_code = $10, updated_at = $11, owner_user_id = $12 WHERE lot_ref = $1";
 
 const INSERT_SPACE: &str = "INSERT INTO parking_space (lot_id, space_ref, label, longitude, \
      latitude, shared, closed, created_at, updated_at) \
@@ -171,6 +175,36 @@ fn is_unique_violation(error: &sqlx::Error) -> bool {
     matches!(error, sqlx::Error::Database(db) if db.is_unique_violation())
 }
 
+/// Resolves the owner usernames of `lots` to account ids; an empty username has none.
+///
+/// # Errors
+/// [`InventoryError::UnknownOwner`] for the first username without an account.
+async fn owner_ids(
+    db: &Db,
+    lots: &[NewLot],
+) -> Result<std::collections::HashMap<String, i64>, InventoryError> {
+    let mut owners = std::collections::HashMap::new();
+    for lot in lots.iter().filter(|lot| !lot.owner_username.is_empty()) {
+        if owners.contains_key(&lot.owner_username) {
+            continue;
+        }
+        let found: Option<i64> = with_pool!(db, |pool| {
+            sqlx::query_scalar("SELECT user_id FROM app_user WHERE username = $1")
+                .bind(&lot.owner_username)
+                .fetch_optional(pool)
+                .await
+        })?;
+        let Some(user_id) = found else {
+            return Err(InventoryError::UnknownOwner {
+                lot_ref: lot.lot_ref.clone(),
+                username: lot.owner_username.clone(),
+            });
+        };
+        owners.insert(lot.owner_username.clone(), user_id);
+    }
+    Ok(owners)
+}
+
 /// Writes lots first, then spaces, in one transaction: all of them or none.
 ///
 /// With `dry_run` the transaction runs every statement and then rolls back, so the
@@ -178,7 +212,8 @@ fn is_unique_violation(error: &sqlx::Error) -> bool {
 ///
 /// # Errors
 /// [`InventoryError::UnknownTariff`] for a lot whose `tariff_code` is neither empty nor
-/// a stored tariff, [`InventoryError::Duplicate`] for a taken ref in `Create` mode,
+/// a stored tariff, [`InventoryError::UnknownOwner`] for an owner username without an
+/// account, [`InventoryError::Duplicate`] for a taken ref in `Create` mode,
 /// [`InventoryError::LotNotFound`] for a space whose lot is missing (after the file's own
 /// lots are written) or for a missing lot in `Update` mode, or a database failure.
 /// Nothing is written on any error. In `Update` mode the caller checks that each space
@@ -199,6 +234,7 @@ pub async fn write_inventory(
             code: code.clone(),
         });
     }
+    let owners = owner_ids(db, lots).await?;
     let now = Utc::now();
     let (lot_sql, space_sql) = match mode {
         WriteMode::Create => (INSERT_LOT.to_owned(), INSERT_SPACE.to_owned()),
@@ -224,6 +260,7 @@ pub async fn write_inventory(
                 .bind(status)
                 .bind(&lot.tariff_code)
                 .bind(now)
+                .bind(owners.get(&lot.owner_username).copied())
                 .execute(&mut *tx)
                 .await;
             match written {

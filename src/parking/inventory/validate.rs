@@ -32,6 +32,9 @@ pub struct LotInput {
     pub status: Option<String>,
     #[serde(default)]
     pub tariff_code: Option<String>,
+    /// Username of the account that publishes the lot's sharing windows.
+    #[serde(default)]
+    pub owner_username: Option<String>,
 }
 
 /// A space as submitted.
@@ -158,6 +161,7 @@ pub fn validate_lot(input: LotInput, areas: &AreaIndex) -> Result<NewLot, Vec<Us
         grid_area_id: locate_point(areas, longitude, latitude).map(|(grid_id, _)| grid_id),
         closed,
         tariff_code: input.tariff_code.unwrap_or_default().trim().to_owned(),
+        owner_username: input.owner_username.unwrap_or_default().trim().to_owned(),
     })
 }
 
