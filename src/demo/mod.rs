@@ -7,6 +7,7 @@
 //! street's gazetteer of made-up compounds, buildings, roads and landmarks comes with
 //! it, so that reports by address work in the demo.
 
+mod parking;
 mod places;
 mod street;
 
@@ -56,6 +57,7 @@ pub async fn seed_if_empty(db: &Db, settings: &Settings) -> anyhow::Result<()> {
     tracing::info!(places = counts.created, "demo gazetteer created");
     seed_routing_rules(db, &index).await?;
     println!("citycore demo street 春望街道 created. Accounts (passwords are shown only once):");
+    let mut admin_id = None;
     for (username, display_name, role, area, department) in DEMO_ACCOUNTS {
         let input = AccountInput {
             username: username.to_owned(),
@@ -67,9 +69,15 @@ pub async fn seed_if_empty(db: &Db, settings: &Settings) -> anyhow::Result<()> {
             password: None,
         };
         let created = create_account(db, &index, input, &Actor::cli()).await?;
+        if role == Role::Administrator {
+            admin_id = Some(created.user_id);
+        }
         let password =
             created.generated_password.map(|p| p.expose().to_owned()).unwrap_or_default();
         println!("  {username:<10} {:<18} password: {password}", role.as_str());
+    }
+    if let Some(admin_id) = admin_id {
+        parking::seed_parking(db, &index, admin_id).await?;
     }
     Ok(())
 }
@@ -78,12 +86,14 @@ pub async fn seed_if_empty(db: &Db, settings: &Settings) -> anyhow::Result<()> {
 /// handler belongs to the street's enforcement team (CGZF), which [`DEMO_RULES`] makes
 /// responsible for street appearance in 春晖园, the grid worker's community.
 type DemoAccount = (&'static str, &'static str, Role, Option<&'static str>, Option<&'static str>);
-const DEMO_ACCOUNTS: [DemoAccount; 5] = [
+const DEMO_ACCOUNTS: [DemoAccount; 6] = [
     ("admin", "街道管理员", Role::Administrator, None, None),
     ("paiqian", "指挥中心派遣员", Role::Dispatcher, Some("110105900"), None),
     ("chuzhi", "城管处置人员", Role::Handler, Some("110105900"), Some("CGZF")),
     ("shequ", "春晖园社区工作者", Role::CommunityWorker, Some("110105900001"), None),
     ("wangge", "春晖园第1网格员", Role::GridWorker, Some("110105900001001"), None),
+    // Owns the shopping street's car park and shares it at night (see `parking`).
+    ("shanghu", "春望商业街商户", Role::Merchant, None, None),
 ];
 
 /// Basis, area code, category scope and department of each demo routing rule.

@@ -109,7 +109,7 @@ pub fn demo_places_csv() -> String {
 /// Returns the point `share` of the way from a grid's centroid to its `corner`-th
 /// vertex. The demo grids are convex quadrilaterals, so any share below 1 stays inside;
 /// the test below checks every demo place.
-fn inside(grid: &MultiPolygon<f64>, corner: usize, share: f64) -> Coord<f64> {
+pub(super) fn inside(grid: &MultiPolygon<f64>, corner: usize, share: f64) -> Coord<f64> {
     let centre = grid.centroid().map_or(Coord { x: 0.0, y: 0.0 }, |point| point.0);
     let ring = grid.0.first().map(|polygon| polygon.exterior().0.clone()).unwrap_or_default();
     let vertex = ring.get(corner).copied().unwrap_or(centre);

@@ -88,7 +88,8 @@ for (const lang of LANGUAGES) {
   });
 }
 
-// A lot for the owner's sharing page, imported through the API; the demo has no lots.
+// A lot of its own for the owner's sharing page, imported through the API, so that the
+// scan does not depend on the demo street's lots.
 const SHARED_LOT_CSV = [
   'record,lot_ref,name,owner_type,capacity,longitude,latitude,space_ref,shared',
   'lot,a11y-lot,无障碍测试停车场,residential,2,116.47,39.99,,',
