@@ -1,6 +1,6 @@
-//! Parking of the demo street: four lots of the four owner types, the shared spaces of
-//! three of them with their weekly sharing windows, and one manual count per lot, so
-//! that the parking console pages show a working street on the first start.
+//! Parking of the demo street: four lots, one of each owner type. Three of them have
+//! shared spaces with weekly sharing windows, and each lot is counted once. The parking
+//! console pages then show a working street on the first start.
 //!
 //! Everything goes through the same paths as an administrator's import, a published
 //! window and a counted lot. The lots stand inside demo grids and are made up.
@@ -72,7 +72,7 @@ fn inventory_csv() -> String {
 pub async fn seed_parking(db: &Db, index: &AreaIndex, admin_id: i64) -> anyhow::Result<()> {
     let report = import_inventory(db, index, inventory_csv().as_bytes(), Format::Csv, false)
         .await
-        .map_err(|error| anyhow::anyhow!("demo parking inventory: {error}"))?;
+        .map_err(|error| anyhow::anyhow!("demo parking inventory invalid: {error}"))?;
     let admin = Actor { user_id: admin_id, is_administrator: true };
     let now = Utc::now();
     for (lot_ref, weekdays, start, end, audience) in DEMO_WINDOWS {
@@ -91,15 +91,15 @@ pub async fn seed_parking(db: &Db, index: &AreaIndex, admin_id: i64) -> anyhow::
         };
         let window = input
             .parse("Asia/Shanghai")
-            .map_err(|error| anyhow::anyhow!("demo window of {lot_ref}: {error}"))?;
+            .map_err(|error| anyhow::anyhow!("demo window of {lot_ref} failed: {error}"))?;
         sharing::publish_window(db, admin, lot_ref, &window, now)
             .await
-            .map_err(|error| anyhow::anyhow!("demo window of {lot_ref}: {error}"))?;
+            .map_err(|error| anyhow::anyhow!("demo window of {lot_ref} failed: {error}"))?;
     }
     for (lot_ref, .., occupied) in DEMO_LOTS {
         inventory::record_count(db, lot_ref, occupied, now.timestamp_millis(), admin_id)
             .await
-            .map_err(|error| anyhow::anyhow!("demo count of {lot_ref}: {error}"))?;
+            .map_err(|error| anyhow::anyhow!("demo count of {lot_ref} failed: {error}"))?;
     }
     tracing::info!(
         parking.lots = report.lots,

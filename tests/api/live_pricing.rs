@@ -380,7 +380,7 @@ async fn old_sensor_statuses_are_sampled_as_known_spaces() {
 }
 
 #[tokio::test]
-async fn operator_report_shows_occupancy_utilisation_and_price_changes() {
+async fn operator_report_shows_occupancy_and_prices() {
     let app = spawn_app().await;
     let lot_id = insert_lot(&app.db, "RAISE", "").await;
     assert_eq!(sample_period(&app.db, lot_id, 9, review_time()).await, 20);

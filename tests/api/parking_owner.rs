@@ -16,7 +16,7 @@ fn lot_with_owner(lot_ref: &str, owner_username: &str) -> Value {
 }
 
 #[tokio::test]
-async fn named_owner_publishes_windows_and_finds_the_lot() {
+async fn owner_publishes_windows_and_finds_lot() {
     let app = spawn_app().await;
     let admin = app.login_as(Role::Administrator, &[]).await;
     let merchant = app.login_as(Role::Merchant, &[]).await;
@@ -43,7 +43,7 @@ async fn named_owner_publishes_windows_and_finds_the_lot() {
 }
 
 #[tokio::test]
-async fn unknown_owner_account_is_rejected_naming_the_field() {
+async fn unknown_owner_rejected_naming_field() {
     let app = spawn_app().await;
     let admin = app.login_as(Role::Administrator, &[]).await;
     let response = admin.post_json("/api/v1/parking/lots", &lot_with_owner("NOONE", "ghost")).await;
