@@ -113,9 +113,9 @@ impl Drop for TempDir {
     }
 }
 
-/// Registers `count` temperature sensors named `{prefix}-{n}` and returns their ids.
-async fn register(state: &AppState, prefix: &str, count: usize) -> anyhow::Result<Vec<i64>> {
-    let inputs: Vec<DeviceInput> = (0..count)
+/// Returns `count` temperature and humidity devices named `{prefix}-{n}`.
+pub(super) fn bench_devices(prefix: &str, count: usize) -> Vec<DeviceInput> {
+    (0..count)
         .map(|n| DeviceInput {
             id: format!("{prefix}-{n}"),
             kind: "temperature_humidity".into(),
@@ -129,7 +129,12 @@ async fn register(state: &AppState, prefix: &str, count: usize) -> anyhow::Resul
             merchant: None,
             resident: None,
         })
-        .collect();
+        .collect()
+}
+
+/// Registers the [`bench_devices`] and returns their ids.
+async fn register(state: &AppState, prefix: &str, count: usize) -> anyhow::Result<Vec<i64>> {
+    let inputs = bench_devices(prefix, count);
     let ids: Vec<String> = inputs.iter().map(|i| i.id.clone()).collect();
     register_devices(&state.db, &state.locator.snapshot(), inputs).await?;
     let refs = crate::sensors::SensorStore::device_refs(&state.db, &ids).await?;

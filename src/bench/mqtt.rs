@@ -21,12 +21,12 @@ use rumqttc::{AsyncClient, Event, MqttOptions, Packet, QoS};
 
 use super::{
     import::peak_rss_kib,
-    ingest::{TempDir, nth_reading},
+    ingest::{TempDir, bench_devices, nth_reading},
 };
 use crate::{
     config::{MqttSettings, Settings},
     http::AppState,
-    sensors::devices::{DeviceInput, register_devices},
+    sensors::devices::register_devices,
 };
 
 #[derive(Debug, Args)]
@@ -143,21 +143,7 @@ pub async fn run_mqtt(mut settings: Settings, args: MqttBenchArgs) -> anyhow::Re
 
 /// Registers `count` temperature sensors named `{prefix}-{n}` and returns their tokens.
 async fn register(state: &AppState, prefix: &str, count: usize) -> anyhow::Result<Vec<String>> {
-    let inputs = (0..count)
-        .map(|n| DeviceInput {
-            id: format!("{prefix}-{n}"),
-            kind: "temperature_humidity".into(),
-            name: format!("bench {n}"),
-            longitude: 116.47,
-            latitude: 39.99,
-            crs: None,
-            owner: "bench".into(),
-            capacity: None,
-            parking_space: None,
-            merchant: None,
-            resident: None,
-        })
-        .collect();
+    let inputs = bench_devices(prefix, count);
     let issued = register_devices(&state.db, &state.locator.snapshot(), inputs).await?;
     Ok(issued.into_iter().map(|token| token.token).collect())
 }
