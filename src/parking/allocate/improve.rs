@@ -226,6 +226,9 @@ impl<'a> LotPlan<'a> {
         self.steps += self.windows.len() as u64;
         let mut booked = false;
         for space in 0..self.windows.len() {
+            if self.steps >= self.budget {
+                break;
+            }
             let Some(blocking) = self.blockers(space, request, depth) else { continue };
             let blocking = blocking.into_iter().flatten();
             if blocking.clone().any(|r| self.chain.contains(&r)) {
@@ -290,7 +293,8 @@ impl<'a> LotPlan<'a> {
     /// Returns the unserved requests whose spans overlap `(start, end)`, by start time.
     fn unserved_overlapping(&mut self, (start, end): (i64, i64)) -> Vec<usize> {
         let by_start = &self.by_start;
-        let from = by_start.partition_point(|&r| self.spans[r].0 <= start - self.longest);
+        let from =
+            by_start.partition_point(|&r| self.spans[r].0 <= start.saturating_sub(self.longest));
         let to = by_start.partition_point(|&r| self.spans[r].0 < end);
         let overlapping = by_start[from..to].iter().copied();
         let unserved =
