@@ -12,16 +12,21 @@
 //!   without planning; [`Policy::BestFit`] takes the space that leaves the smallest idle
 //!   gap before the booking.
 //! - [`allocate_online`] answers requests in arrival order; [`allocate_batch`]
-//!   re-optimises pending requests, taking them by end time with best fit.
+//!   re-optimises pending requests lot by lot: greedy passes with best fit, then a local
+//!   search of bounded, deterministic effort (`improve`).
 //! - [`bound::upper_bound`] is an exact optimum of a relaxation that lets a stay move
 //!   between spaces; no allocation can serve more, so it bounds the optimum from above.
 //!
 //! The database enforces the same rule at commit time; this module only decides.
 
+mod batch;
 pub mod bound;
 #[cfg(any(test, feature = "exact"))]
 pub mod exact;
 pub mod generate;
+mod improve;
+
+pub use batch::allocate_batch;
 
 use std::collections::HashMap;
 
@@ -92,17 +97,8 @@ impl Allocator {
 
     /// Returns how well `request` fits on space `index`, or `None` when it does not.
     fn fit(&self, index: usize, request: &Request) -> Option<Fit> {
-        let (start, end) = self.span(request)?;
         let state = &self.spaces[index];
-        let window = state.space.windows.iter().find(|(from, to)| *from <= start && end <= *to)?;
-        let next = state.occupied.partition_point(|(from, _, _)| *from < end);
-        if next > 0 && state.occupied[next - 1].1 > start {
-            return None;
-        }
-        let before_end = if next > 0 { state.occupied[next - 1].1.max(window.0) } else { window.0 };
-        let after_start =
-            state.occupied.get(next).map_or(window.1, |(from, _, _)| (*from).min(window.1));
-        Some((start - before_end, after_start - end, window.1 - window.0))
+        fit_span(&state.space.windows, &state.occupied, self.span(request)?)
     }
 
     fn book(&mut self, index: usize, request: &Request, request_index: usize) -> i64 {
@@ -138,51 +134,6 @@ impl Allocator {
         let space = self.choose(request, policy)?;
         Some(self.book(space, request, index))
     }
-
-    /// Tries to serve each unserved request by moving the one booking in its way to
-    /// another space; returns how many it added. `placed` is updated in place.
-    fn repair(&mut self, requests: &[Request], placed: &mut [Option<i64>]) -> usize {
-        let mut added = 0;
-        for (r, request) in requests.iter().enumerate() {
-            if placed[r].is_some() {
-                continue;
-            }
-            let Some((start, end)) = self.span(request) else { continue };
-            let candidates = self.lots.get(&request.lot_id).cloned().unwrap_or_default();
-            for space in candidates {
-                let state = &self.spaces[space];
-                if !state.space.windows.iter().any(|(from, to)| *from <= start && end <= *to) {
-                    continue;
-                }
-                let blocking: Vec<usize> = (0..state.occupied.len())
-                    .filter(|&i| state.occupied[i].0 < end && start < state.occupied[i].1)
-                    .collect();
-                let [at] = blocking[..] else { continue };
-                let moved = state.occupied[at];
-                let Some(&other) = requests.get(moved.2) else { continue };
-                self.spaces[space].occupied.remove(at);
-                let target = self.lots[&request.lot_id]
-                    .iter()
-                    .copied()
-                    .filter(|&s| s != space)
-                    .filter_map(|s| self.fit(s, &other).map(|fit| (fit, s)))
-                    .min();
-                match (target, self.fit(space, request)) {
-                    (Some((_, target)), Some(_)) => {
-                        placed[moved.2] = Some(self.book(target, &other, moved.2));
-                        placed[r] = Some(self.book(space, request, r));
-                        added += 1;
-                        break;
-                    }
-                    _ => {
-                        let state = &mut self.spaces[space];
-                        state.occupied.insert(at, moved);
-                    }
-                }
-            }
-        }
-        added
-    }
 }
 
 /// Allocates `requests` one by one in the given (arrival) order; returns the space of
@@ -198,60 +149,23 @@ pub fn allocate_online(
     placed.map(|(i, request)| allocator.place_indexed(request, i, policy)).collect()
 }
 
-/// Allocates pending `requests` together and returns the space of each, in input order.
-///
-/// Each of three passes takes the requests in one order: by end time then latest start,
-/// by end time then shortest stay, or by start time. It books each request on its
-/// best-fitting space, then moves single bookings aside where that lets a turned-away
-/// request in. The pass that serves most wins. On identical always-free spaces the first order alone is the
-/// exact optimum (the greedy of Carlisle and Lloyd). With owners' windows the result is
-/// measured against the exact optimum of small instances and [`bound::upper_bound`].
-// NOTE: on generated week-long scenarios of 22 requests over 5 spaces, the batch
-// serves 99.0 % of the exact optimum, short of the 99.5 % target.
-pub fn allocate_batch(spaces: Vec<Space>, buffer: i64, requests: &[Request]) -> Vec<Option<i64>> {
-    let by_end = |i: usize| (requests[i].end, -requests[i].start, 0);
-    let by_length = |i: usize| (requests[i].end, requests[i].end - requests[i].start, 0);
-    let by_start = |i: usize| (requests[i].start, requests[i].end, 0);
-    let orders: [&(dyn Fn(usize) -> (i64, i64, i64) + Sync); 3] = [&by_end, &by_length, &by_start];
-    // The passes are independent, so each runs on its own thread.
-    let results: Vec<Vec<Option<i64>>> = std::thread::scope(|scope| {
-        let handles: Vec<_> = orders
-            .into_iter()
-            .map(|key| {
-                let spaces = spaces.clone();
-                scope.spawn(move || batch_pass(spaces, buffer, requests, key))
-            })
-            .collect();
-        handles.into_iter().filter_map(|handle| handle.join().ok()).collect()
-    });
-    results.into_iter().max_by_key(|result| result.iter().flatten().count()).unwrap_or_default()
-}
-
-/// Allocates `requests` in the order of `key`, then repairs the result.
-fn batch_pass(
-    spaces: Vec<Space>,
-    buffer: i64,
-    requests: &[Request],
-    key: &(dyn Fn(usize) -> (i64, i64, i64) + Sync),
-) -> Vec<Option<i64>> {
-    let mut order: Vec<usize> = (0..requests.len()).collect();
-    order.sort_by_key(|&i| key(i));
-    let mut allocator = Allocator::new(spaces, buffer);
-    let mut result = vec![None; requests.len()];
-    for i in order {
-        result[i] = allocator.place_indexed(&requests[i], i, Policy::BestFit);
+/// Returns how well the occupied span `(start, end)` fits on a space with `windows` and
+/// the sorted, disjoint `occupied` spans, or `None` when it lies outside every window or
+/// overlaps a booking.
+fn fit_span(
+    windows: &[(i64, i64)],
+    occupied: &[(i64, i64, usize)],
+    (start, end): (i64, i64),
+) -> Option<Fit> {
+    let window = windows.iter().find(|(from, to)| *from <= start && end <= *to)?;
+    let next = occupied.partition_point(|(from, _, _)| *from < end);
+    if next > 0 && occupied[next - 1].1 > start {
+        return None;
     }
-    // Each pass can open room for the next; a few passes catch nearly all of it.
-    for _ in 0..MAX_REPAIR_PASSES {
-        if allocator.repair(requests, &mut result) == 0 {
-            break;
-        }
-    }
-    result
+    let before_end = if next > 0 { occupied[next - 1].1.max(window.0) } else { window.0 };
+    let after_start = occupied.get(next).map_or(window.1, |(from, _, _)| (*from).min(window.1));
+    Some((start - before_end, after_start - end, window.1 - window.0))
 }
-
-/// Passes of the repair step of [`allocate_batch`].
-const MAX_REPAIR_PASSES: usize = 4;
 
 /// Checks that `assigned` never overlaps two occupied spans on one space and keeps
 /// every span inside a window. Returns an error naming the first request that breaks it.

@@ -99,3 +99,27 @@ fn large_scenarios_are_never_overbooked() {
         assert!(placed.iter().flatten().count() <= upper_bound(&spaces, 900, &requests));
     }
 }
+
+#[test]
+fn batch_reaches_the_exact_optimum_on_small_scenarios() {
+    // Seeds other than those of `citycore bench allocate`, so the bench stays a fresh
+    // sample.
+    let (mut batch_total, mut optimum_total) = (0, 0);
+    for seed in 1000..1100 {
+        let scenario = Scenario { lots: 1, spaces_per_lot: 5, requests: 22, days: 3, seed };
+        let (spaces, requests) = generate(scenario);
+        let placed = allocate_batch(spaces.clone(), 900, &requests);
+        check(&spaces, 900, &requests, &placed).unwrap_or_else(|e| panic!("seed {seed}: {e}"));
+        batch_total += placed.iter().flatten().count();
+        optimum_total += optimum(&spaces, 900, &requests);
+    }
+    assert!(batch_total * 1000 >= optimum_total * 995, "batch {batch_total} of {optimum_total}");
+}
+
+#[test]
+fn batch_result_is_deterministic() {
+    let scenario = Scenario { lots: 3, spaces_per_lot: 20, requests: 600, days: 7, seed: 5 };
+    let (spaces, requests) = generate(scenario);
+    let first = allocate_batch(spaces.clone(), 900, &requests);
+    assert_eq!(allocate_batch(spaces, 900, &requests), first);
+}
