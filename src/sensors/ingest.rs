@@ -180,7 +180,7 @@ impl CheckedBatch {
 /// that several senders' batches can share one transaction (as MQTT messages do).
 ///
 /// # Errors
-/// An internal error when the device lookup fails.
+/// Returns an internal error when the device lookup fails.
 pub async fn check_batch(
     db: &Db,
     settings: &Settings,

@@ -409,7 +409,7 @@ async fn operator_report_shows_occupancy_and_prices() {
     assert!(html.contains("90.0 %"), "the utilisation is shown");
     assert!(html.contains("2027-03-17 12:00"), "the effective time is shown in local time");
 
-    // A period before the review holds neither the samples' change nor any sample.
+    // A period before the review contains no sample and no price change.
     let earlier: Value = session
         .get("/api/v1/parking/operator-report?from=2026-01-01&to=2026-01-31")
         .await

@@ -74,7 +74,7 @@ pub struct Lot {
     pub grid_area_id: Option<i64>,
     pub closed: bool,
     pub tariff_code: String,
-    /// The account that publishes the lot's sharing windows and sees its bookings.
+    /// The account that publishes the lot's sharing windows and views its bookings.
     pub owner_user_id: Option<i64>,
     /// Username of that account; empty without one.
     pub owner_username: String,

@@ -46,11 +46,11 @@ pub struct Figures {
     pub completed_stays: i64,
     /// 周转率: completed_stays / shared_spaces / days in the period.
     pub turnover_per_space_day: Option<f64>,
-    /// Requests that got a space, answered at once.
+    /// Online requests placed on a space at once.
     pub served_online: i64,
     /// Requests that got a space from the batch allocator.
     pub served_batch: i64,
-    /// Online requests answered "no space free" (or lost to concurrent bookings).
+    /// Online requests rejected as "no space free", or lost to concurrent bookings.
     pub rejected_online: i64,
     /// Batch requests no space could take.
     pub rejected_batch: i64,

@@ -221,7 +221,7 @@ pub async fn build(
             published_hours(&space_ids, lot.lot_id, &lot_windows, &bounds);
     }
     let mut per_day = BTreeMap::new();
-    // by_lot holds exactly the lots in scope, so rows of other lots are skipped.
+    // by_lot contains exactly the lots in scope, so rows of other lots are skipped.
     for booking in &bookings {
         if let Some(figures) = by_lot.get_mut(&booking.lot_id) {
             figures::count_booking(figures, &mut per_day, booking, &bounds);
