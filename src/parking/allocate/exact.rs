@@ -30,6 +30,16 @@ fn search(
     let request = order[next];
     let span = (request.start, request.end + buffer);
     for (index, space) in spaces.iter().enumerate() {
+        // A space with the same windows and bookings as one tried before gives the same
+        // subtree.
+        let twin = (0..index).any(|other| {
+            spaces[other].lot_id == space.lot_id
+                && spaces[other].windows == space.windows
+                && occupied[other] == occupied[index]
+        });
+        if twin {
+            continue;
+        }
         let inside = space.windows.iter().any(|(from, to)| *from <= span.0 && span.1 <= *to);
         let clear = occupied[index].iter().all(|(from, to)| *to <= span.0 || span.1 <= *from);
         if space.lot_id == request.lot_id && inside && clear {

@@ -12,8 +12,9 @@
 //!   without planning; [`Policy::BestFit`] takes the space that leaves the smallest idle
 //!   gap before the booking.
 //! - [`allocate_online`] answers requests in arrival order; [`allocate_batch`]
-//!   re-optimises pending requests lot by lot: greedy passes with best fit, then a local
-//!   search of bounded, deterministic effort (`improve`).
+//!   re-optimises pending requests lot by lot, deciding per class of interchangeable
+//!   spaces (`classes`): greedy passes, passes steered by shadow prices, then a local
+//!   search of bounded, deterministic effort.
 //! - [`bound::upper_bound`] is an exact optimum of a relaxation that lets a stay move
 //!   between spaces; no allocation can serve more, so it bounds the optimum from above.
 //!
@@ -21,10 +22,12 @@
 
 mod batch;
 pub mod bound;
+mod classes;
 #[cfg(any(test, feature = "exact"))]
 pub mod exact;
 pub mod generate;
-mod improve;
+#[cfg(feature = "exact")]
+pub mod ilp;
 
 pub use batch::allocate_batch;
 
