@@ -123,3 +123,48 @@ fn batch_result_is_deterministic() {
     let first = allocate_batch(spaces.clone(), 900, &requests);
     assert_eq!(allocate_batch(spaces, 900, &requests), first);
 }
+
+/// Against the integer program, on scenarios other than those of `citycore bench
+/// allocate`. Runs with `cargo test --features exact`, which `.ci/run` does.
+#[cfg(feature = "exact")]
+mod against_the_integer_program {
+    use super::*;
+    use crate::parking::allocate::ilp;
+
+    #[test]
+    fn integer_program_agrees_with_branch_and_bound() {
+        for seed in 2000..2040 {
+            let scenario = Scenario { lots: 2, spaces_per_lot: 3, requests: 24, days: 3, seed };
+            let (spaces, requests) = generate(scenario);
+            let exact = ilp::optimum(&spaces, 900, &requests).expect("CBC solves");
+            assert_eq!(exact, optimum(&spaces, 900, &requests), "seed {seed}");
+        }
+    }
+
+    #[test]
+    fn batch_serves_995_per_mille_of_the_optimum() {
+        let (mut batch_total, mut optimum_total) = (0, 0);
+        for seed in 3000..3008 {
+            let size = seed as usize % 4;
+            let scenario = Scenario {
+                lots: 1 + size % 2,
+                spaces_per_lot: 40 + size * 20,
+                requests: 800 + size * 400,
+                days: 7,
+                seed,
+            };
+            let (spaces, requests) = generate(scenario);
+            let placed = allocate_batch(spaces.clone(), 900, &requests);
+            check(&spaces, 900, &requests, &placed).unwrap_or_else(|e| panic!("seed {seed}: {e}"));
+            let best = ilp::optimum(&spaces, 900, &requests).expect("CBC solves");
+            let served = placed.iter().flatten().count();
+            assert!(served <= best, "seed {seed}: {served} beats the optimum {best}");
+            batch_total += served;
+            optimum_total += best;
+        }
+        assert!(
+            batch_total * 1000 >= optimum_total * 995,
+            "batch {batch_total} of {optimum_total}"
+        );
+    }
+}
