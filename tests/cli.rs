@@ -1,5 +1,9 @@
 //! The `citycore` binary as an operator runs it: configuration layering, migrations,
-//! the demo start and graceful shutdown.
+//! the demo start and graceful shutdown, and durability when the server is killed.
+
+// The test root is this file, so the module path is spelled out.
+#[path = "cli/kill_ingest.rs"]
+mod kill_ingest;
 
 use std::{
     io::{BufRead, BufReader},
