@@ -17,5 +17,5 @@ case "$backend" in
 esac
 
 cd "$(dirname "$0")/.."
-CITYCORE_KILL_ROUNDS="$rounds" CITYCORE_TEST_BACKEND="$backend" \
+KILL_INGEST_ROUNDS="$rounds" CITYCORE_TEST_BACKEND="$backend" \
   cargo test --test cli kill_during_ingest_many_rounds -- --ignored --nocapture

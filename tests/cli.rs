@@ -15,6 +15,8 @@ fn citycore(data_dir: &std::path::Path) -> Command {
     let mut command = Command::new(env!("CARGO_BIN_EXE_citycore"));
     command.arg("--data-dir").arg(data_dir);
     command.env_remove("CITYCORE_CONFIG").env_remove("RUST_LOG");
+    // The test settings share the configuration's prefix but are not configuration keys.
+    command.env_remove("CITYCORE_TEST_BACKEND").env_remove("CITYCORE_TEST_DATABASE_URL");
     command
 }
 

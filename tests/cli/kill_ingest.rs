@@ -33,7 +33,7 @@ const CLIENTS: usize = 2;
 #[derive(Debug)]
 struct RoundCount {
     round: usize,
-    /// Requests sent and not yet answered just before the kill.
+    /// Requests sent and still without a response just before the kill.
     in_flight_at_kill: usize,
     acknowledged_batches: usize,
     acknowledged_readings: usize,
@@ -42,8 +42,8 @@ struct RoundCount {
     rolled_up: i64,
 }
 
-/// A fresh database for the run: a SQLite file in `dir`, or a new PostgreSQL database
-/// when `CITYCORE_TEST_BACKEND=postgres`.
+/// Creates a fresh database for the run: a SQLite file in `dir`, or a new PostgreSQL
+/// database when `CITYCORE_TEST_BACKEND=postgres`.
 fn database_url(dir: &std::path::Path, runtime: &tokio::runtime::Runtime) -> String {
     if std::env::var("CITYCORE_TEST_BACKEND").is_ok_and(|b| b == "postgres") {
         let admin_url = std::env::var("CITYCORE_TEST_DATABASE_URL")
@@ -64,7 +64,7 @@ fn database_url(dir: &std::path::Path, runtime: &tokio::runtime::Runtime) -> Str
 
 /// Posts batches of consecutive sequence numbers until `stop` is set or a request fails,
 /// and records each acknowledged batch as `(first sequence number, readings)`.
-/// `in_flight` counts the requests sent and not yet answered.
+/// `in_flight` counts the requests sent and still without a response.
 async fn post_until_stopped(
     port: u16,
     token: String,
@@ -250,10 +250,10 @@ fn kill_during_ingest_loses_no_acknowledged_reading() {
     print_and_check(&run_kill_rounds(3));
 }
 
-/// The long run behind `scripts/kill-ingest.sh`; `CITYCORE_KILL_ROUNDS` sets the rounds.
+/// Runs the long version for `scripts/kill-ingest.sh`; `KILL_INGEST_ROUNDS` sets the rounds.
 #[test]
 #[ignore = "takes about a minute; run by scripts/kill-ingest.sh"]
 fn kill_during_ingest_many_rounds() {
-    let rounds = std::env::var("CITYCORE_KILL_ROUNDS").ok().and_then(|n| n.parse().ok());
+    let rounds = std::env::var("KILL_INGEST_ROUNDS").ok().and_then(|n| n.parse().ok());
     print_and_check(&run_kill_rounds(rounds.unwrap_or(20)));
 }
