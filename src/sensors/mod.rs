@@ -21,8 +21,8 @@
 //! [`replay`] streams real dataset files through the same checks and write path, in
 //! process or to a running server.
 //!
-//! It does not evaluate rules or raise alarms or draw dashboards; those build on the
-//! stored readings.
+//! It does not evaluate rules, raise alarms or draw dashboards, because those build on
+//! the stored readings.
 
 pub mod cli;
 pub mod devices;

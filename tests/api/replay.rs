@@ -181,6 +181,7 @@ async fn replay_mantova_rollups_match_csv() {
         });
     }
     assert_eq!(points.len(), 3 * 288, "three days of 5-minute bins");
+
     let app = spawn_app().await;
     let shift = shift_for(&points);
     let range = DateRange { from: Some(from), until: Some(until) };
@@ -224,6 +225,7 @@ async fn replay_beijing_rollups_match_csv_skipping_na() {
         }
     }
     assert!(missing > 0, "the slice should contain NA values");
+
     let app = spawn_app().await;
     let shift = shift_for(&points);
     let range = DateRange { from: Some(from), until: Some(until) };
@@ -264,6 +266,7 @@ async fn replay_sceaux_counters_match_csv() {
         }
     }
     assert_eq!(points.len(), 4 * 2 * 1440);
+
     let app = spawn_app().await;
     let shift = shift_for(&points);
     let range = DateRange { from: Some(from), until: Some(until) };
@@ -295,6 +298,7 @@ async fn replay_melbourne_rollups_match_csv_across_dst_end() {
         });
     }
     assert!(points.len() > 7 * 60, "seven sensors, three days");
+
     let app = spawn_app().await;
     let shift = shift_for(&points);
     let range = DateRange { from: Some(from), until: Some(until) };

@@ -2,11 +2,11 @@
 //! readings, at a chosen speed, so that the rollups, latest values and everything built
 //! on them run on real data.
 //!
-//! [`source`] reads a dataset file into readings (and documents which device and
-//! attribute each column becomes and which clock its times use), [`play`] paces and
-//! batches them, and [`sink`] hands each batch to the ingestion service of this process
-//! or to a running server's `POST /api/v1/readings`. Both receivers apply the same checks
-//! and write path, so a replayed batch is acknowledged only once it is committed.
+//! [`source`] reads a dataset file into readings. Its doc lists which device and
+//! attribute each column becomes and which clock its times use. [`play`] paces and
+//! batches the readings, and [`sink`] hands each batch to the ingestion service of this
+//! process or to a running server's `POST /api/v1/readings`. Both receivers apply the
+//! same checks and write path, so a replayed batch is acknowledged only once committed.
 //!
 //! The accepted time window (`sensors.max_past_age_days`) rejects old measurements, so
 //! the times move forward by whole weeks before they are sent (see [`Shift`]).
@@ -30,14 +30,14 @@ use crate::{config::Settings, i18n::Locale};
 
 #[derive(Debug, Args)]
 pub struct ReplayArgs {
-    /// The dataset's CSV file, or its folder when that holds a single CSV file.
+    /// The dataset's CSV file, or its folder when that contains a single CSV file.
     #[arg(value_name = "DATASET_DIR_OR_FILE")]
     pub path: PathBuf,
     /// The file's layout; detected from the header row when omitted.
     #[arg(long, value_enum)]
     pub format: Option<Format>,
-    /// Seconds of measurement time replayed per second: 1 is real time, 3600 plays an
-    /// hour per second; `max` or 0 sends as fast as the receiver stores.
+    /// Seconds of measurement time replayed per wall-clock second, so 1 is real time and
+    /// 3600 plays an hour per second. `max` or 0 sends as fast as the receiver stores.
     #[arg(long, default_value = "max", value_name = "N")]
     pub speed: Speed,
     /// First local date to replay (YYYY-MM-DD on the dataset's own clock).
@@ -75,6 +75,7 @@ pub async fn run_replay(settings: Settings, args: ReplayArgs) -> anyhow::Result<
     if args.batch == 0 {
         anyhow::bail!("--batch must be at least 1");
     }
+
     let range = DateRange { from: args.from, until: args.until };
     let series = load(&args.path, args.format, range)?;
     if args.print_devices {
@@ -86,6 +87,7 @@ pub async fn run_replay(settings: Settings, args: ReplayArgs) -> anyhow::Result<
             series.file.display()
         );
     }
+
     let locale = Locale::parse(&settings.ui.default_locale).unwrap_or_default();
     let sink = match (&args.to, args.token) {
         (Some(url), Some(token)) => Sink::http(url, token, locale)?,
@@ -96,8 +98,14 @@ pub async fn run_replay(settings: Settings, args: ReplayArgs) -> anyhow::Result<
             Sink::InProcess { db, settings: Box::new(settings.clone()) }
         }
     };
-    let shift_ms = args.shift_weeks.to_ms(&series, chrono::Utc::now().timestamp_millis());
+
+    let now_ms = chrono::Utc::now().timestamp_millis();
+    let shift_ms = args.shift_weeks.to_ms(&series, now_ms);
     print_plan(&series, shift_ms);
+    if matches!(sink, Sink::InProcess { .. }) {
+        warn_outside_window(&series, &settings, shift_ms, now_ms);
+    }
+
     let options =
         PlayOptions { speed: args.speed, batch_size: args.batch, shift_ms, progress: true };
     tracing::info!(
@@ -139,6 +147,21 @@ fn print_plan(series: &Series, shift_ms: i64) {
     );
 }
 
+/// Warns before sending when readings will fall before the accepted time window, which
+/// is known here only for the in-process receiver.
+fn warn_outside_window(series: &Series, settings: &Settings, shift_ms: i64, now_ms: i64) {
+    let days = settings.sensors.max_past_age_days;
+    let oldest_ms = now_ms - days * 86_400_000;
+    let too_old =
+        series.readings.iter().filter(|r| r.observed_at_ms + shift_ms < oldest_ms).count();
+    if too_old > 0 {
+        eprintln!(
+            "warning: {too_old} readings fall more than {days} days back and will be rejected; \
+             replay fewer dates or raise sensors.max_past_age_days"
+        );
+    }
+}
+
 fn print_summary(series: &Series, summary: &Summary) {
     let seconds = summary.elapsed.as_secs_f64();
     let rate = if seconds > 0.0 { summary.sent as f64 / seconds } else { 0.0 };
@@ -156,7 +179,7 @@ fn print_summary(series: &Series, summary: &Summary) {
     for (code, (count, message)) in &summary.rejected {
         println!("  rejected {count} × {code}: {message}");
     }
-    println!("rows skipped in the file: {}", series.skipped.len());
+    println!("skipped in the file: {}", series.skipped.len());
     let mut reasons: std::collections::BTreeMap<&str, usize> = std::collections::BTreeMap::new();
     for row in &series.skipped {
         *reasons.entry(row.reason.as_str()).or_default() += 1;

@@ -14,7 +14,7 @@ use crate::sensors::{kinds::RawValue, reading::Submitted};
 
 const WEEK_MS: i64 = 7 * 86_400_000;
 
-/// How fast measurement time passes during the replay.
+/// The pace of measurement time during the replay.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum Speed {
     /// Send batches back to back.
@@ -31,14 +31,14 @@ impl std::str::FromStr for Speed {
             return Ok(Speed::Max);
         }
         match text.parse::<f64>() {
-            Ok(factor) if factor == 0.0 => Ok(Speed::Max),
+            Ok(0.0) => Ok(Speed::Max),
             Ok(factor) if factor > 0.0 && factor.is_finite() => Ok(Speed::Factor(factor)),
             _ => Err(format!("{text:?} is not a speed; give a positive number such as 60, or max")),
         }
     }
 }
 
-/// How far the measurement times move before they are sent.
+/// The offset added to the measurement times before they are sent.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Shift {
     /// The smallest whole number of weeks that puts the last reading within the past week.
@@ -118,7 +118,7 @@ impl Summary {
 /// Sends every reading of `series` to `sink` in measurement-time order.
 ///
 /// # Errors
-/// Fails when the sink fails; the error says how many readings were acknowledged
+/// Fails when the sink fails. The error states how many readings were acknowledged
 /// before, and those stay stored.
 pub async fn play(series: &Series, sink: &Sink, options: &PlayOptions) -> anyhow::Result<Summary> {
     let total = series.readings.len();

@@ -1,5 +1,5 @@
-//! Where replayed batches go: the ingestion service in this process, or a running
-//! server's `POST /api/v1/readings`.
+//! The receivers of replayed batches: the ingestion service in this process, or a
+//! running server's `POST /api/v1/readings`.
 
 use std::time::Duration;
 
@@ -20,7 +20,7 @@ use crate::{
     },
 };
 
-/// What the receiver did with one batch.
+/// The receiver's result for one batch.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct BatchResult {
     /// Readings stored for the first time.
@@ -41,7 +41,7 @@ pub enum Sink {
     Http { client: reqwest::Client, url: String, token: String, locale: String },
 }
 
-/// Attempts per batch when the server is unreachable or answers 5xx or 429. Resending
+/// Attempts per batch when the server is unreachable or returns 5xx or 429. Resending
 /// is safe because an equal reading stored twice counts as a duplicate.
 const MAX_ATTEMPTS: u32 = 5;
 const FIRST_RETRY_DELAY_MS: u64 = 500;

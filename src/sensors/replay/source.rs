@@ -10,7 +10,7 @@
 //! | `sceaux-power` | UTC+01:00, no summer time | `replay-sceaux-main`, `-kitchen`, `-laundry`, `-heating` (energy_meter) | cumulative `activeEnergyImport` in kWh |
 //! | `melbourne-pedestrian` | Australia/Melbourne | `replay-melbourne-<Sensor_ID>` (people_counter) | `Hourly_Counts` → `peopleCount` |
 //!
-//! The Sceaux meters are counters: a reading at the end of minute m holds the energy
+//! The Sceaux meters are counters: a reading at the end of minute m contains the energy
 //! from the first row of the file through minute m (`Global_active_power` / 60 kWh per
 //! minute for the main meter, `Sub_metering_N` / 1000 kWh for the sub-meters), so the
 //! value of a minute does not depend on which dates are replayed.
@@ -62,7 +62,7 @@ impl Format {
         }
     }
 
-    /// The clock of the file's local times.
+    /// Returns the clock of the file's local times.
     fn clock(self) -> Clock {
         let fixed = |hours: i32| Clock::Fixed(FixedOffset::east_opt(hours * 3600).expect("offset"));
         match self {
@@ -77,7 +77,7 @@ impl Format {
     }
 }
 
-/// How a dataset's wall-clock times map to UTC.
+/// The mapping of a dataset's wall-clock times to UTC.
 #[derive(Debug, Clone, Copy)]
 enum Clock {
     Fixed(FixedOffset),
@@ -111,7 +111,7 @@ pub struct SourceReading {
     pub observed_at_ms: i64,
 }
 
-/// A row of the file that gave no reading, and why.
+/// A row of the file, or one value of a row, that gave no reading, and why.
 #[derive(Debug, Clone, PartialEq)]
 pub struct SkippedRow {
     /// 1-based line number in the file, the header being line 1.
@@ -142,7 +142,7 @@ impl DateRange {
     }
 }
 
-/// Reads `path` (a CSV file, or a folder holding exactly one) as `format`, or as the
+/// Reads `path` (a CSV file, or a folder containing exactly one) as `format`, or as the
 /// format its header shows when `format` is `None`.
 ///
 /// # Errors
@@ -191,8 +191,8 @@ fn csv_file_of(path: &Path) -> anyhow::Result<PathBuf> {
         .collect();
     match csvs.len() {
         1 => Ok(csvs.remove(0)),
-        0 => bail!("{} holds no .csv file; give the data file itself", path.display()),
-        _ => bail!("{} holds several .csv files; give the one to replay", path.display()),
+        0 => bail!("{} contains no .csv file; give the data file itself", path.display()),
+        _ => bail!("{} contains several .csv files; give the one to replay", path.display()),
     }
 }
 
