@@ -10,10 +10,10 @@
 //! | `sceaux-power` | UTC+01:00, no summer time | `replay-sceaux-main`, `-kitchen`, `-laundry`, `-heating` (energy_meter) | cumulative `activeEnergyImport` in kWh |
 //! | `melbourne-pedestrian` | Australia/Melbourne | `replay-melbourne-<Sensor_ID>` (people_counter) | `Hourly_Counts` → `peopleCount` |
 //!
-//! The Sceaux meters are counters: a reading at the end of minute m contains the energy
-//! from the first row of the file through minute m (`Global_active_power` / 60 kWh per
-//! minute for the main meter, `Sub_metering_N` / 1000 kWh for the sub-meters), so the
-//! value of a minute does not depend on which dates are replayed.
+//! The Sceaux meters are counters. A reading at the end of minute m contains the energy
+//! from the first row of the file through minute m, so the value of a minute does not
+//! depend on which dates are replayed. Each minute adds `Global_active_power` / 60 kWh
+//! to the main meter and `Sub_metering_N` / 1000 kWh to sub-meter N.
 
 use std::path::{Path, PathBuf};
 
@@ -249,7 +249,7 @@ impl RowReader {
         self.local_time(local)
     }
 
-    /// Like [`RowReader::time`] for a time already split into its parts.
+    /// Converts a local time already split into its parts, like [`RowReader::time`].
     pub(super) fn local_time(&self, local: NaiveDateTime) -> Result<Option<i64>, String> {
         if !self.range.contains(local.date()) {
             return Ok(None);
@@ -294,6 +294,40 @@ mod tests {
         );
         // Clocks jumped from 02:00 to 03:00 on 2016-10-02.
         assert_eq!(clock.to_utc_ms(local("2016-10-02 02:30")), None);
+    }
+
+    #[test]
+    fn load_skips_bad_rows_with_reasons() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("lot.csv");
+        let rows = "time,percentage,park_id\r\n\
+                    2020-01-01 00:00:00,0.5,7\r\n\
+                    2020-01-01 00:05,0.5,7\r\n\
+                    2020-01-01 00:10:00,1.5,7\r\n\
+                    2020-01-01 00:15:00,NA,7\r\n";
+        std::fs::write(&file, rows).unwrap();
+        let series = load(dir.path(), None, DateRange::default()).unwrap();
+        assert_eq!(series.format, Format::MantovaParking);
+        assert_eq!(series.devices.len(), 1);
+        assert_eq!(series.devices[0].id, "replay-mantova-lot-7");
+        assert_eq!(series.readings.len(), 1);
+        assert_eq!(series.readings[0].value, 34.0);
+        let lines: Vec<u64> = series.skipped.iter().map(|s| s.line).collect();
+        assert_eq!(lines, [3, 4, 5]);
+        assert!(series.skipped[0].reason.contains("YYYY-MM-DD HH:MM:SS"));
+        assert!(series.skipped[1].reason.contains("not 0 to 1"));
+        assert!(series.skipped[2].reason.contains("percentage is missing"));
+    }
+
+    #[test]
+    fn load_names_unknown_format() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("other.csv");
+        std::fs::write(&file, "a,b\n1,2\n").unwrap();
+        let error = load(&file, None, DateRange::default()).unwrap_err().to_string();
+        assert!(error.contains("pass --format"), "{error}");
+        let error = load(&file, Some(Format::BeijingAir), DateRange::default()).unwrap_err();
+        assert!(error.to_string().contains("has no column year"), "{error}");
     }
 
     #[test]
