@@ -3,7 +3,7 @@
 //! on them run on real data.
 //!
 //! [`source`] reads a dataset file into readings. Its doc lists which device and
-//! attribute each column becomes and which clock its times use. [`play`] paces and
+//! attribute each column becomes and which clock its times use. [`mod@play`] paces and
 //! batches the readings, and [`sink`] hands each batch to the ingestion service of this
 //! process or to a running server's `POST /api/v1/readings`. Both receivers apply the
 //! same checks and write path, so a replayed batch is acknowledged only once committed.

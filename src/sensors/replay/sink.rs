@@ -67,7 +67,7 @@ impl Sink {
     ///
     /// # Errors
     /// Fails when the database fails, or when the server rejects the whole batch or
-    /// stays unreachable after [`MAX_ATTEMPTS`] attempts.
+    /// stays unreachable after `MAX_ATTEMPTS` (5) attempts.
     pub async fn send(&self, items: Vec<Submitted>) -> anyhow::Result<BatchResult> {
         match self {
             Sink::InProcess { db, settings } => send_in_process(db, settings, items).await,
