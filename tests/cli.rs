@@ -15,8 +15,6 @@ fn citycore(data_dir: &std::path::Path) -> Command {
     let mut command = Command::new(env!("CARGO_BIN_EXE_citycore"));
     command.arg("--data-dir").arg(data_dir);
     command.env_remove("CITYCORE_CONFIG").env_remove("RUST_LOG");
-    // The test settings share the configuration's prefix but are not configuration keys.
-    command.env_remove("CITYCORE_TEST_BACKEND").env_remove("CITYCORE_TEST_DATABASE_URL");
     command
 }
 
@@ -369,6 +367,16 @@ fn replay_command_stores_a_day_and_prints_summary() {
     let unshifted = replay(&["--shift-weeks", "0"]);
     assert!(unshifted.contains("stored 0, duplicates 0, conflicts 0, rejected 288"), "{unshifted}");
     assert!(unshifted.contains("reading_time_too_old"), "{unshifted}");
+
+    // The token variable shares the configuration's prefix and must not be read as a key.
+    let devices = stdout_of(
+        citycore(dir.path())
+            .arg("replay")
+            .arg(&dataset)
+            .arg("--print-devices")
+            .env("CITYCORE_REPLAY_TOKEN", "not-a-configuration-key"),
+    );
+    assert!(devices.contains("replay-mantova-lot-0,lot_counter,"), "{devices}");
 
     let bad = citycore(dir.path()).arg("replay").arg(&dataset).args(["--speed", "fast"]).output();
     let bad = bad.unwrap();
