@@ -14,6 +14,10 @@ use crate::sensors::{kinds::RawValue, reading::Submitted};
 
 const WEEK_MS: i64 = 7 * 86_400_000;
 
+/// Wall time within which readings that are due join the current batch. Without it a
+/// fast paced replay, such as a day per second, would send one reading per request.
+const PACE_SLACK: Duration = Duration::from_millis(50);
+
 /// The pace of measurement time during the replay.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum Speed {
@@ -131,7 +135,7 @@ pub async fn play(series: &Series, sink: &Sink, options: &PlayOptions) -> anyhow
         if let Speed::Factor(factor) = options.speed {
             let offset_s = (reading.observed_at_ms - first_ms) as f64 / 1000.0 / factor;
             let due = started + Duration::from_secs_f64(offset_s);
-            if due > Instant::now() {
+            if due > Instant::now() + PACE_SLACK {
                 flush(sink, &mut pending, &mut summary, &mut progress).await?;
                 tokio::time::sleep_until(due.into()).await;
             }
