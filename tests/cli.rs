@@ -1,5 +1,9 @@
 //! The `citycore` binary as an operator runs it: configuration layering, migrations,
-//! the demo start and graceful shutdown.
+//! the demo start and graceful shutdown, and durability when the server is killed.
+
+// The test root is this file, so the module path is spelled out.
+#[path = "cli/kill_ingest.rs"]
+mod kill_ingest;
 
 use std::{
     io::{BufRead, BufReader},
@@ -339,4 +343,43 @@ fn residents_rotate_key_command() {
     );
     assert!(!shown.contains(&old), "config show prints the data key:\n{shown}");
     assert!(shown.contains("data_key = \"***\""), "{shown}");
+}
+
+#[test]
+fn replay_command_stores_a_day_and_prints_summary() {
+    let data = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/data");
+    let dataset = data.join("mantova-parking-2019");
+    if !dataset.is_dir() {
+        assert!(std::env::var_os("CI").is_none(), "dataset {} missing under CI", dataset.display());
+        eprintln!("skipping: dataset {} not found", dataset.display());
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let replay = |extra: &[&str]| {
+        let mut command = citycore(dir.path());
+        command.arg("replay").arg(&dataset).args(["--from", "2019-11-04", "--until", "2019-11-05"]);
+        stdout_of(command.args(extra))
+    };
+    let first = replay(&["--speed", "max", "--batch", "100"]);
+    assert!(first.contains("sent 288 readings in 3 batches"), "{first}");
+    assert!(first.contains("stored 288, duplicates 0, conflicts 0, rejected 0"), "{first}");
+
+    let unshifted = replay(&["--shift-weeks", "0"]);
+    assert!(unshifted.contains("stored 0, duplicates 0, conflicts 0, rejected 288"), "{unshifted}");
+    assert!(unshifted.contains("reading_time_too_old"), "{unshifted}");
+
+    // The token variable shares the configuration's prefix and must not be read as a key.
+    let devices = stdout_of(
+        citycore(dir.path())
+            .arg("replay")
+            .arg(&dataset)
+            .arg("--print-devices")
+            .env("CITYCORE_REPLAY_TOKEN", "not-a-configuration-key"),
+    );
+    assert!(devices.contains("replay-mantova-lot-0,lot_counter,"), "{devices}");
+
+    let bad = citycore(dir.path()).arg("replay").arg(&dataset).args(["--speed", "fast"]).output();
+    let bad = bad.unwrap();
+    assert!(!bad.status.success());
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("positive number"));
 }

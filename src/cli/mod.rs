@@ -67,6 +67,9 @@ pub enum Command {
     /// Register devices, rotate their tokens, create gateway keys and purge old readings.
     #[command(subcommand)]
     Devices(DevicesCommand),
+    /// Stream a real time series (parking, weather, energy, foot traffic) through the
+    /// ingestion path of device readings, at a chosen speed.
+    Replay(Box<crate::sensors::replay::ReplayArgs>),
     /// Run benchmarks and print their figures.
     #[command(subcommand)]
     Bench(BenchCommand),
@@ -304,6 +307,7 @@ async fn dispatch(command: Command, settings: Settings) -> anyhow::Result<()> {
                 DevicesCommand::Purge => crate::sensors::cli::purge(&db, &settings).await,
             }
         }
+        Command::Replay(args) => crate::sensors::replay::run_replay(settings, *args).await,
         Command::Bench(BenchCommand::Import(args)) => {
             crate::bench::import::run_import(settings, args).await
         }

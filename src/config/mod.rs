@@ -341,6 +341,8 @@ impl Settings {
             "shared_data",
             // Read by the resident registry itself, as the short name of residents.data_key.
             "data_key",
+            // The token of `citycore replay --to`, read by that command's flag.
+            "replay_token",
         ]));
         let settings: Settings = figment.extract().map_err(Box::new)?;
         settings.validate()?;

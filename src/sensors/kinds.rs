@@ -2,7 +2,7 @@
 //!
 //! Attribute names follow FIWARE Smart Data Models where one exists (WasteContainer
 //! `fillingLevel`, ParkingSpot `status`, OffStreetParking `availableSpotNumber`,
-//! WeatherObserved `temperature` and `relativeHumidity`). Units are UN/CEFACT common
+//! WeatherObserved `temperature`, `dewPoint` and `relativeHumidity`). Units are UN/CEFACT common
 //! codes, as those models use in `unitCode`.
 
 use serde::{Deserialize, Serialize};
@@ -65,7 +65,7 @@ impl DeviceKind {
             DeviceKind::VehicleCounter => &[Attribute::VehicleCount],
             DeviceKind::WasteBinFill => &[Attribute::FillingLevel],
             DeviceKind::TemperatureHumidity => {
-                &[Attribute::Temperature, Attribute::RelativeHumidity]
+                &[Attribute::Temperature, Attribute::RelativeHumidity, Attribute::DewPoint]
             }
             DeviceKind::EnergyMeter => &[Attribute::ActiveEnergyImport],
             DeviceKind::MerchantConsumption => &[Attribute::ConsumptionIndex],
@@ -97,6 +97,7 @@ pub enum Attribute {
     ConsumptionIndex,
     ButtonPressed,
     WaterConsumption,
+    DewPoint,
 }
 
 /// The kind of value an attribute takes and the range it must fall in.
@@ -120,7 +121,7 @@ pub enum ValueRule {
 pub const PARKING_STATUSES: [&str; 4] = ["free", "occupied", "closed", "unknown"];
 
 impl Attribute {
-    pub const ALL: [Attribute; 11] = [
+    pub const ALL: [Attribute; 12] = [
         Attribute::Status,
         Attribute::AvailableSpotNumber,
         Attribute::PeopleCount,
@@ -132,6 +133,7 @@ impl Attribute {
         Attribute::ConsumptionIndex,
         Attribute::ButtonPressed,
         Attribute::WaterConsumption,
+        Attribute::DewPoint,
     ];
 
     /// Returns the Smart Data Models attribute name.
@@ -148,6 +150,7 @@ impl Attribute {
             Attribute::ConsumptionIndex => "consumptionIndex",
             Attribute::ButtonPressed => "buttonPressed",
             Attribute::WaterConsumption => "waterConsumption",
+            Attribute::DewPoint => "dewPoint",
         }
     }
 
@@ -169,6 +172,7 @@ impl Attribute {
             Attribute::ConsumptionIndex => 9,
             Attribute::ButtonPressed => 10,
             Attribute::WaterConsumption => 11,
+            Attribute::DewPoint => 12,
         }
     }
 
@@ -180,7 +184,7 @@ impl Attribute {
     /// Celsius, KWH kilowatt-hour, MTQ cubic metre.
     pub fn unit_code(self) -> &'static str {
         match self {
-            Attribute::Temperature => "CEL",
+            Attribute::Temperature | Attribute::DewPoint => "CEL",
             Attribute::ActiveEnergyImport => "KWH",
             Attribute::WaterConsumption => "MTQ",
             _ => "C62",
@@ -194,7 +198,9 @@ impl Attribute {
             Attribute::PeopleCount | Attribute::VehicleCount => ValueRule::Count,
             Attribute::FillingLevel | Attribute::RelativeHumidity => ValueRule::Fraction,
             // The coldest and hottest air temperatures ever measured on Earth lie inside.
-            Attribute::Temperature => ValueRule::Range { min: -90.0, max: 60.0 },
+            Attribute::Temperature | Attribute::DewPoint => {
+                ValueRule::Range { min: -90.0, max: 60.0 }
+            }
             Attribute::ActiveEnergyImport
             | Attribute::ConsumptionIndex
             | Attribute::WaterConsumption => ValueRule::Range { min: 0.0, max: f64::MAX },

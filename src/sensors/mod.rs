@@ -18,8 +18,11 @@
 //! [`mqtt`] subscribes to a broker and stores published readings through the same
 //! checks and write path as the HTTP batches.
 //!
-//! It does not evaluate rules or raise alarms, draw dashboards or replay files; those
-//! build on the stored readings.
+//! [`replay`] streams real dataset files through the same checks and write path, in
+//! process or to a running server.
+//!
+//! It does not evaluate rules, raise alarms or draw dashboards, because those build on
+//! the stored readings.
 
 pub mod cli;
 pub mod devices;
@@ -28,6 +31,7 @@ pub mod ingest;
 pub mod kinds;
 pub mod mqtt;
 pub mod reading;
+pub mod replay;
 pub mod rollup;
 pub mod store;
 pub mod store_write;

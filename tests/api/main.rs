@@ -51,6 +51,7 @@ mod search;
 
 // The smart street core: devices and their readings, over HTTP and MQTT.
 mod mqtt;
+mod replay;
 mod sensors;
 
 // Import and export of the resident registry.
