@@ -1,0 +1,213 @@
+//! The transaction that evaluates readings against rules: it reads and locks each
+//! rule's memory of a device, steps through the readings and raises, re-triggers or
+//! clears the alarm, all or nothing.
+//!
+//! Cases are opened and notes written after the commit, by the caller, because the
+//! case service runs its own transactions.
+
+use super::{
+    evaluate::{Memory, Verdict, evaluate_clock, evaluate_reading},
+    rule::{Condition, Rule},
+};
+use crate::{db::Db, with_pool};
+
+/// One rule and one device in scope, with the readings to evaluate, oldest first.
+#[derive(Debug, Clone)]
+pub struct Task<'a> {
+    pub rule: &'a Rule,
+    pub device_id: i64,
+    /// (measurement time in ms, value); empty for an evaluation on the clock.
+    pub readings: Vec<(i64, f64)>,
+}
+
+/// An alarm change that needs work on its case after the commit.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Change {
+    Raised { alarm_id: i64 },
+    Cleared { alarm_id: i64, case_id: Option<i64> },
+}
+
+/// Locks the memory row (PostgreSQL) or takes the write lock (SQLite) and reads it. The
+/// no-op update replaces `SELECT … FOR UPDATE`, which SQLite lacks, and starts the
+/// SQLite write transaction before the reads so that a concurrent commit cannot make
+/// the later writes fail.
+const LOCK_MEMORY: &str = "UPDATE sensor_rule_state SET last_value = last_value \
+     WHERE sensor_rule_id = $1 AND device_id = $2 \
+     RETURNING last_observed_at_ms, last_value, changed_at_ms, breach_since_ms";
+
+const OPEN_ALARM: &str = "SELECT sensor_alarm_id FROM sensor_alarm \
+     WHERE sensor_rule_id = $1 AND device_id = $2 AND state <> 'cleared'";
+
+const WINDOW_COUNT_ABOVE: &str = "SELECT COUNT(*) FROM sensor_reading WHERE device_id = $1 \
+     AND attribute = $2 AND observed_at_ms > $3 AND observed_at_ms <= $4 AND value > $5";
+const WINDOW_COUNT_BELOW: &str = "SELECT COUNT(*) FROM sensor_reading WHERE device_id = $1 \
+     AND attribute = $2 AND observed_at_ms > $3 AND observed_at_ms <= $4 AND value < $5";
+
+/// Inserts an alarm unless one is open; the partial unique index decides, so two nodes
+/// raising at once store one alarm. `case_claimed_at_ms` is set because the raising
+/// node opens the case right after its commit.
+const RAISE: &str = "INSERT INTO sensor_alarm (sensor_rule_id, rule_name, device_id, state, \
+     first_triggered_at_ms, last_triggered_at_ms, trigger_count, last_value, \
+     case_claimed_at_ms, created_at_ms) \
+     VALUES ($1, $2, $3, 'active', $4, $4, 1, $5, $6, $6) \
+     ON CONFLICT DO NOTHING RETURNING sensor_alarm_id";
+
+const RETRIGGER: &str = "UPDATE sensor_alarm SET trigger_count = trigger_count + 1, \
+     last_triggered_at_ms = CASE WHEN $3 > last_triggered_at_ms THEN $3 \
+       ELSE last_triggered_at_ms END, \
+     last_value = $4 WHERE sensor_rule_id = $1 AND device_id = $2 AND state <> 'cleared'";
+
+const CLEAR: &str = "UPDATE sensor_alarm SET state = 'cleared', cleared_at_ms = $3 \
+     WHERE sensor_rule_id = $1 AND device_id = $2 AND state <> 'cleared' \
+     RETURNING sensor_alarm_id, case_id";
+
+const SAVE_MEMORY: &str = "INSERT INTO sensor_rule_state (sensor_rule_id, device_id, \
+     last_observed_at_ms, last_value, changed_at_ms, breach_since_ms) \
+     VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (sensor_rule_id, device_id) DO UPDATE SET \
+     last_observed_at_ms = excluded.last_observed_at_ms, last_value = excluded.last_value, \
+     changed_at_ms = excluded.changed_at_ms, breach_since_ms = excluded.breach_since_ms";
+
+const LATEST_AT: &str = "SELECT observed_at_ms FROM sensor_latest \
+     WHERE device_id = $1 AND attribute = $2";
+
+/// Evaluates `tasks` in one transaction and returns the alarms raised and cleared.
+///
+/// With readings, each reading steps the rule's memory; without, the rule is evaluated
+/// on the clock at `now_ms`. Tasks should come sorted by rule and device, so that
+/// concurrent transactions on PostgreSQL lock the memory rows in the same order.
+///
+/// # Errors
+/// A database failure; nothing of the tasks is stored then.
+pub async fn apply(db: &Db, tasks: &[Task<'_>], now_ms: i64) -> Result<Vec<Change>, sqlx::Error> {
+    if tasks.is_empty() {
+        return Ok(Vec::new());
+    }
+    let _turn = db.write_turn().await;
+    with_pool!(db, |pool| async {
+        let mut tx = pool.begin().await?;
+        let mut changes = Vec::new();
+        for task in tasks {
+            let (rule_id, device_id) = (task.rule.rule_id, task.device_id);
+            let row: Option<(i64, f64, i64, Option<i64>)> = sqlx::query_as(LOCK_MEMORY)
+                .bind(rule_id)
+                .bind(device_id)
+                .fetch_optional(&mut *tx)
+                .await?;
+            let mut memory = row.map(|(last_observed_at_ms, last_value, changed_at_ms, since)| {
+                Memory { last_observed_at_ms, last_value, changed_at_ms, breach_since_ms: since }
+            });
+            let open: Option<i64> = sqlx::query_scalar(OPEN_ALARM)
+                .bind(rule_id)
+                .bind(device_id)
+                .fetch_optional(&mut *tx)
+                .await?;
+            let mut open = open.is_some();
+            let mut verdicts: Vec<(Verdict, i64, Option<f64>)> = Vec::new();
+            if task.readings.is_empty() {
+                let latest: Option<i64> = sqlx::query_scalar(LATEST_AT)
+                    .bind(device_id)
+                    .bind(task.rule.attribute.code())
+                    .fetch_optional(&mut *tx)
+                    .await?;
+                let verdict =
+                    evaluate_clock(&task.rule.condition, memory.as_ref(), latest, open, now_ms);
+                verdicts.push((verdict, now_ms, memory.map(|m| m.last_value)));
+            }
+            for &(at_ms, value) in &task.readings {
+                let window_count = match task.rule.condition {
+                    Condition::Count { direction, level, window_ms, .. } => {
+                        let sql = match direction {
+                            super::rule::Direction::Above => WINDOW_COUNT_ABOVE,
+                            super::rule::Direction::Below => WINDOW_COUNT_BELOW,
+                        };
+                        sqlx::query_scalar(sql)
+                            .bind(device_id)
+                            .bind(task.rule.attribute.code())
+                            .bind(at_ms - window_ms)
+                            .bind(at_ms)
+                            .bind(level)
+                            .fetch_one(&mut *tx)
+                            .await?
+                    }
+                    _ => 0,
+                };
+                let condition = &task.rule.condition;
+                let Some(step) =
+                    evaluate_reading(condition, memory.as_ref(), open, at_ms, value, window_count)
+                else {
+                    continue;
+                };
+                memory = Some(step.memory);
+                match step.verdict {
+                    Verdict::Raise => open = true,
+                    Verdict::Clear => open = false,
+                    Verdict::Quiet | Verdict::Retrigger => {}
+                }
+                verdicts.push((step.verdict, at_ms, Some(value)));
+            }
+            for (verdict, at_ms, value) in verdicts {
+                match verdict {
+                    Verdict::Quiet => {}
+                    Verdict::Raise => {
+                        let raised: Option<i64> = sqlx::query_scalar(RAISE)
+                            .bind(rule_id)
+                            .bind(&task.rule.name)
+                            .bind(device_id)
+                            .bind(at_ms)
+                            .bind(value)
+                            .bind(now_ms)
+                            .fetch_optional(&mut *tx)
+                            .await?;
+                        match raised {
+                            Some(alarm_id) => changes.push(Change::Raised { alarm_id }),
+                            // Another node raised it first: this raise counts on it.
+                            None => {
+                                sqlx::query(RETRIGGER)
+                                    .bind(rule_id)
+                                    .bind(device_id)
+                                    .bind(at_ms)
+                                    .bind(value)
+                                    .execute(&mut *tx)
+                                    .await?;
+                            }
+                        }
+                    }
+                    Verdict::Retrigger => {
+                        sqlx::query(RETRIGGER)
+                            .bind(rule_id)
+                            .bind(device_id)
+                            .bind(at_ms)
+                            .bind(value)
+                            .execute(&mut *tx)
+                            .await?;
+                    }
+                    Verdict::Clear => {
+                        let cleared: Option<(i64, Option<i64>)> = sqlx::query_as(CLEAR)
+                            .bind(rule_id)
+                            .bind(device_id)
+                            .bind(now_ms)
+                            .fetch_optional(&mut *tx)
+                            .await?;
+                        if let Some((alarm_id, case_id)) = cleared {
+                            changes.push(Change::Cleared { alarm_id, case_id });
+                        }
+                    }
+                }
+            }
+            if let Some(memory) = memory.filter(|_| !task.readings.is_empty()) {
+                sqlx::query(SAVE_MEMORY)
+                    .bind(rule_id)
+                    .bind(device_id)
+                    .bind(memory.last_observed_at_ms)
+                    .bind(memory.last_value)
+                    .bind(memory.changed_at_ms)
+                    .bind(memory.breach_since_ms)
+                    .execute(&mut *tx)
+                    .await?;
+            }
+        }
+        tx.commit().await?;
+        Ok(changes)
+    }
+    .await)
+}
