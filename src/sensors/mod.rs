@@ -18,8 +18,8 @@
 //! [`mqtt`] subscribes to a broker and stores published readings through the same
 //! checks and write path as the HTTP batches.
 //!
-//! It does not evaluate rules or raise alarms, draw dashboards or replay files; those
-//! build on the stored readings.
+//! Both ingest paths hand each committed batch to [`crate::alarms`], which evaluates
+//! the alarm rules on it. This context does not draw dashboards or replay files.
 
 pub mod cli;
 pub mod devices;
