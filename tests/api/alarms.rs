@@ -474,3 +474,56 @@ async fn console_pages_save_rule_and_handle_alarm() {
     assert_eq!(admin.post_form(&path, &[]).await.status(), 303);
     assert_eq!(alarms(&admin, "cleared").await.len(), 1);
 }
+
+#[tokio::test]
+async fn count_and_rate_rules_raise_alarms() {
+    let app = app_with_grids().await;
+    let admin = app.login_as(Role::Administrator, &[]).await;
+    let counter = register(&app, "people-1", "people_counter").await;
+    let thermo = register(&app, "thermo-1", "temperature_humidity").await;
+    let crowd = json!({
+        "name": "十分钟内三次人流超过 50",
+        "kind": "people_counter",
+        "attribute": "peopleCount",
+        "type": "count",
+        "direction": "above",
+        "level": 50,
+        "duration_seconds": 600,
+        "count_limit": 3,
+        "category_code": "E0201",
+    });
+    create_rule(&admin, crowd).await;
+    let heating = json!({
+        "name": "温度每分钟上升超过 5 度",
+        "device": "thermo-1",
+        "attribute": "temperature",
+        "type": "rate_of_change",
+        "direction": "above",
+        "level": 5,
+        "clear_level": 1,
+        "category_code": "E0101",
+    });
+    create_rule(&admin, heating).await;
+    let start = hours_ago(1);
+
+    post_series(&app, &counter, "people-1", "peopleCount", start, &[60.0, 10.0, 70.0]).await;
+    post_series(&app, &thermo, "thermo-1", "temperature", start, &[20.0, 21.0]).await;
+    assert!(alarms(&admin, "all").await.is_empty(), "two crowded readings, slow warming");
+
+    let later = start + Duration::minutes(3);
+    post_series(&app, &counter, "people-1", "peopleCount", later, &[80.0]).await;
+    let later = start + Duration::minutes(2);
+    post_series(&app, &thermo, "thermo-1", "temperature", later, &[30.0]).await;
+
+    let open = alarms(&admin, "open").await;
+    let mut raised: Vec<(&str, &str)> = open
+        .iter()
+        .map(|alarm| {
+            (alarm["device"].as_str().unwrap(), alarm["first_triggered_at"].as_str().unwrap())
+        })
+        .collect();
+    raised.sort();
+    let crowd_at = at(start, 3);
+    let heat_at = at(start, 2);
+    assert_eq!(raised, [("people-1", crowd_at.as_str()), ("thermo-1", heat_at.as_str())]);
+}
