@@ -7,7 +7,7 @@
 
 use super::{
     evaluate::{Memory, Verdict, evaluate_clock, evaluate_reading},
-    rule::{Condition, Rule},
+    rule::{Condition, Direction, Rule},
 };
 use crate::{db::Db, with_pool};
 
@@ -70,6 +70,50 @@ const SAVE_MEMORY: &str = "INSERT INTO sensor_rule_state (sensor_rule_id, device
 const LATEST_AT: &str = "SELECT observed_at_ms FROM sensor_latest \
      WHERE device_id = $1 AND attribute = $2";
 
+/// A verdict with the time and value it applies to.
+type Timed = (Verdict, i64, Option<f64>);
+
+/// Returns the count query of a count rule with its level and window in ms.
+fn window_query(condition: &Condition) -> Option<(&'static str, f64, i64)> {
+    match *condition {
+        Condition::Count { direction: Direction::Above, level, window_ms, .. } => {
+            Some((WINDOW_COUNT_ABOVE, level, window_ms))
+        }
+        Condition::Count { direction: Direction::Below, level, window_ms, .. } => {
+            Some((WINDOW_COUNT_BELOW, level, window_ms))
+        }
+        _ => None,
+    }
+}
+
+/// Steps the task's readings through its rule and returns the verdicts and the final
+/// memory. `window_counts` holds one count per reading for a count rule and is empty
+/// for the others.
+fn step_readings(
+    task: &Task<'_>,
+    mut memory: Option<Memory>,
+    mut open: bool,
+    window_counts: &[i64],
+) -> (Vec<Timed>, Option<Memory>) {
+    let mut verdicts = Vec::new();
+    for (index, &(at_ms, value)) in task.readings.iter().enumerate() {
+        let count = window_counts.get(index).copied().unwrap_or(0);
+        let condition = &task.rule.condition;
+        let Some(step) = evaluate_reading(condition, memory.as_ref(), open, at_ms, value, count)
+        else {
+            continue;
+        };
+        memory = Some(step.memory);
+        match step.verdict {
+            Verdict::Raise => open = true,
+            Verdict::Clear => open = false,
+            Verdict::Quiet | Verdict::Retrigger => {}
+        }
+        verdicts.push((step.verdict, at_ms, Some(value)));
+    }
+    (verdicts, memory)
+}
+
 /// Evaluates `tasks` in one transaction and returns the alarms raised and cleared.
 ///
 /// With readings, each reading steps the rule's memory; without, the rule is evaluated
@@ -101,9 +145,8 @@ pub async fn apply(db: &Db, tasks: &[Task<'_>], now_ms: i64) -> Result<Vec<Chang
                 .bind(device_id)
                 .fetch_optional(&mut *tx)
                 .await?;
-            let mut open = open.is_some();
-            let mut verdicts: Vec<(Verdict, i64, Option<f64>)> = Vec::new();
-            if task.readings.is_empty() {
+            let open = open.is_some();
+            let verdicts = if task.readings.is_empty() {
                 let latest: Option<i64> = sqlx::query_scalar(LATEST_AT)
                     .bind(device_id)
                     .bind(task.rule.attribute.code())
@@ -111,56 +154,46 @@ pub async fn apply(db: &Db, tasks: &[Task<'_>], now_ms: i64) -> Result<Vec<Chang
                     .await?;
                 let verdict =
                     evaluate_clock(&task.rule.condition, memory.as_ref(), latest, open, now_ms);
-                verdicts.push((verdict, now_ms, memory.map(|m| m.last_value)));
-            }
-            for &(at_ms, value) in &task.readings {
-                let window_count = match task.rule.condition {
-                    Condition::Count { direction, level, window_ms, .. } => {
-                        let sql = match direction {
-                            super::rule::Direction::Above => WINDOW_COUNT_ABOVE,
-                            super::rule::Direction::Below => WINDOW_COUNT_BELOW,
-                        };
-                        sqlx::query_scalar(sql)
+                vec![(verdict, now_ms, memory.map(|m| m.last_value))]
+            } else {
+                let mut window_counts = Vec::new();
+                if let Some((sql, level, window_ms)) = window_query(&task.rule.condition) {
+                    for &(at_ms, _) in &task.readings {
+                        let count: i64 = sqlx::query_scalar(sql)
                             .bind(device_id)
                             .bind(task.rule.attribute.code())
                             .bind(at_ms - window_ms)
                             .bind(at_ms)
                             .bind(level)
                             .fetch_one(&mut *tx)
-                            .await?
+                            .await?;
+                        window_counts.push(count);
                     }
-                    _ => 0,
-                };
-                let condition = &task.rule.condition;
-                let Some(step) =
-                    evaluate_reading(condition, memory.as_ref(), open, at_ms, value, window_count)
-                else {
-                    continue;
-                };
-                memory = Some(step.memory);
-                match step.verdict {
-                    Verdict::Raise => open = true,
-                    Verdict::Clear => open = false,
-                    Verdict::Quiet | Verdict::Retrigger => {}
                 }
-                verdicts.push((step.verdict, at_ms, Some(value)));
-            }
+                let (verdicts, stepped) = step_readings(task, memory, open, &window_counts);
+                memory = stepped;
+                verdicts
+            };
             for (verdict, at_ms, value) in verdicts {
                 match verdict {
                     Verdict::Quiet => {}
-                    Verdict::Raise => {
-                        let raised: Option<i64> = sqlx::query_scalar(RAISE)
-                            .bind(rule_id)
-                            .bind(&task.rule.name)
-                            .bind(device_id)
-                            .bind(at_ms)
-                            .bind(value)
-                            .bind(now_ms)
-                            .fetch_optional(&mut *tx)
-                            .await?;
+                    Verdict::Raise | Verdict::Retrigger => {
+                        let mut raised: Option<i64> = None;
+                        if verdict == Verdict::Raise {
+                            raised = sqlx::query_scalar(RAISE)
+                                .bind(rule_id)
+                                .bind(&task.rule.name)
+                                .bind(device_id)
+                                .bind(at_ms)
+                                .bind(value)
+                                .bind(now_ms)
+                                .fetch_optional(&mut *tx)
+                                .await?;
+                        }
                         match raised {
                             Some(alarm_id) => changes.push(Change::Raised { alarm_id }),
-                            // Another node raised it first: this raise counts on it.
+                            // A re-trigger, or a raise that another node stored first
+                            // and that therefore counts on the open alarm.
                             None => {
                                 sqlx::query(RETRIGGER)
                                     .bind(rule_id)
@@ -171,15 +204,6 @@ pub async fn apply(db: &Db, tasks: &[Task<'_>], now_ms: i64) -> Result<Vec<Chang
                                     .await?;
                             }
                         }
-                    }
-                    Verdict::Retrigger => {
-                        sqlx::query(RETRIGGER)
-                            .bind(rule_id)
-                            .bind(device_id)
-                            .bind(at_ms)
-                            .bind(value)
-                            .execute(&mut *tx)
-                            .await?;
                     }
                     Verdict::Clear => {
                         let cleared: Option<(i64, Option<i64>)> = sqlx::query_as(CLEAR)
