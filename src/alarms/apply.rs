@@ -87,7 +87,7 @@ fn window_query(condition: &Condition) -> Option<(&'static str, f64, i64)> {
 }
 
 /// Steps the task's readings through its rule and returns the verdicts and the final
-/// memory. `window_counts` holds one count per reading for a count rule and is empty
+/// memory. `window_counts` contains one count per reading for a count rule and is empty
 /// for the others.
 fn step_readings(
     task: &Task<'_>,
