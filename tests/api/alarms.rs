@@ -527,3 +527,26 @@ async fn count_and_rate_rules_raise_alarms() {
     let heat_at = at(start, 2);
     assert_eq!(raised, [("people-1", crowd_at.as_str()), ("thermo-1", heat_at.as_str())]);
 }
+
+#[tokio::test]
+async fn concurrent_batches_raise_one_alarm() {
+    let app = app_with_grids().await;
+    let admin = app.login_as(Role::Administrator, &[]).await;
+    let token = register(&app, "bin-1", "waste_bin_fill").await;
+    create_rule(&admin, bin_threshold(0)).await;
+    let start = hours_ago(3);
+
+    // Eight batches at once, each with its own minute above the level.
+    let batches = (0..8).map(|minute| {
+        let (app, token) = (&app, &token);
+        async move {
+            let at = start + Duration::minutes(minute);
+            post_series(app, token, "bin-1", "fillingLevel", at, &[0.95]).await;
+        }
+    });
+    futures_util::future::join_all(batches).await;
+
+    let all = alarms(&admin, "all").await;
+    assert_eq!(all.len(), 1, "one alarm: {all:?}");
+    assert!(all[0]["case_id"].is_i64(), "{all:?}");
+}
