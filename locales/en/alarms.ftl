@@ -79,3 +79,4 @@ alarm-state-active = Active
 alarm-state-acknowledged = Acknowledged
 alarm-state-cleared = Cleared
 alarm-state-all = All
+alarm-case-note-reopened = Alarm #{ $alarm } was raised again within 10 minutes after the readings cleared it, and reopened.

@@ -79,3 +79,4 @@ alarm-state-active = 告警中
 alarm-state-acknowledged = 已确认
 alarm-state-cleared = 已解除
 alarm-state-all = 全部
+alarm-case-note-reopened = 告警 #{ $alarm } 在读数恢复后 10 分钟内再次触发，已重新打开。

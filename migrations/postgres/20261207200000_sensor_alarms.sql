@@ -59,6 +59,9 @@ CREATE TABLE sensor_alarm (
     -- NULL when the readings cleared it.
     cleared_by BIGINT REFERENCES app_user (user_id),
     cleared_at_ms BIGINT,
+    -- Measurement time of the reading that cleared it; NULL when cleared by hand or by
+    -- the worker's clock. A raise within 10 minutes of it reopens the alarm.
+    cleared_observed_at_ms BIGINT,
     created_at_ms BIGINT NOT NULL
 );
 

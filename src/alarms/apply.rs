@@ -23,8 +23,17 @@ pub struct Task<'a> {
 /// An alarm change that needs work on its case after the commit.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Change {
-    Raised { alarm_id: i64 },
-    Cleared { alarm_id: i64, case_id: Option<i64> },
+    Raised {
+        alarm_id: i64,
+    },
+    /// A cleared alarm raised again within [`REOPEN_WITHIN_MS`].
+    Reopened {
+        alarm_id: i64,
+    },
+    Cleared {
+        alarm_id: i64,
+        case_id: Option<i64>,
+    },
 }
 
 /// Locks the memory row (PostgreSQL) or takes the write lock (SQLite) and reads it. The
@@ -52,13 +61,31 @@ const RAISE: &str = "INSERT INTO sensor_alarm (sensor_rule_id, rule_name, device
      VALUES ($1, $2, $3, 'active', $4, $4, 1, $5, $6, $6) \
      ON CONFLICT DO NOTHING RETURNING sensor_alarm_id";
 
+/// Measurement time within which a raise after a clear by the readings reopens the
+/// cleared alarm instead of raising a new one: 10 minutes. A sensor that swings past
+/// both levels therefore keeps one alarm, while a condition that returns later is a
+/// new alarm (which still joins the open case).
+pub const REOPEN_WITHIN_MS: i64 = 10 * 60_000;
+
+/// Reopens the newest alarm of the rule and device that the readings cleared at or
+/// after `$3` (measurement time). Alarms cleared by a person stay cleared.
+const REOPEN: &str = "UPDATE sensor_alarm SET state = 'active', cleared_at_ms = NULL, \
+     cleared_observed_at_ms = NULL, trigger_count = trigger_count + 1, \
+     last_triggered_at_ms = CASE WHEN $4 > last_triggered_at_ms THEN $4 \
+       ELSE last_triggered_at_ms END, last_value = $5 \
+     WHERE sensor_alarm_id = (SELECT sensor_alarm_id FROM sensor_alarm \
+       WHERE sensor_rule_id = $1 AND device_id = $2 AND state = 'cleared' \
+       AND cleared_by IS NULL AND cleared_observed_at_ms >= $3 \
+       ORDER BY sensor_alarm_id DESC LIMIT 1) \
+     RETURNING sensor_alarm_id";
+
 const RETRIGGER: &str = "UPDATE sensor_alarm SET trigger_count = trigger_count + 1, \
      last_triggered_at_ms = CASE WHEN $3 > last_triggered_at_ms THEN $3 \
        ELSE last_triggered_at_ms END, \
      last_value = $4 WHERE sensor_rule_id = $1 AND device_id = $2 AND state <> 'cleared'";
 
-const CLEAR: &str = "UPDATE sensor_alarm SET state = 'cleared', cleared_at_ms = $3 \
-     WHERE sensor_rule_id = $1 AND device_id = $2 AND state <> 'cleared' \
+const CLEAR: &str = "UPDATE sensor_alarm SET state = 'cleared', cleared_at_ms = $3, \
+     cleared_observed_at_ms = $4 WHERE sensor_rule_id = $1 AND device_id = $2 AND state <> 'cleared' \
      RETURNING sensor_alarm_id, case_id";
 
 const SAVE_MEMORY: &str = "INSERT INTO sensor_rule_state (sensor_rule_id, device_id, \
@@ -180,6 +207,18 @@ pub async fn apply(db: &Db, tasks: &[Task<'_>], now_ms: i64) -> Result<Vec<Chang
                     Verdict::Raise | Verdict::Retrigger => {
                         let mut raised: Option<i64> = None;
                         if verdict == Verdict::Raise {
+                            let reopened: Option<i64> = sqlx::query_scalar(REOPEN)
+                                .bind(rule_id)
+                                .bind(device_id)
+                                .bind(at_ms - REOPEN_WITHIN_MS)
+                                .bind(at_ms)
+                                .bind(value)
+                                .fetch_optional(&mut *tx)
+                                .await?;
+                            if let Some(alarm_id) = reopened {
+                                changes.push(Change::Reopened { alarm_id });
+                                continue;
+                            }
                             raised = sqlx::query_scalar(RAISE)
                                 .bind(rule_id)
                                 .bind(&task.rule.name)
@@ -206,10 +245,13 @@ pub async fn apply(db: &Db, tasks: &[Task<'_>], now_ms: i64) -> Result<Vec<Chang
                         }
                     }
                     Verdict::Clear => {
+                        // A clear on the clock has no reading to time it by.
+                        let observed_at_ms = (!task.readings.is_empty()).then_some(at_ms);
                         let cleared: Option<(i64, Option<i64>)> = sqlx::query_as(CLEAR)
                             .bind(rule_id)
                             .bind(device_id)
                             .bind(now_ms)
+                            .bind(observed_at_ms)
                             .fetch_optional(&mut *tx)
                             .await?;
                         if let Some((alarm_id, case_id)) = cleared {

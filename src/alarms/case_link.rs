@@ -28,6 +28,8 @@ pub enum NoteKind {
     /// The alarm was raised again after an earlier alarm of the same rule and device
     /// opened this case, which is still open.
     RaisedAgain,
+    /// The readings raised the alarm again soon after they cleared it.
+    Reopened,
     Acknowledged,
     /// The readings went past the clear level.
     ClearedByData,
@@ -38,6 +40,7 @@ impl NoteKind {
     fn message_id(self) -> &'static str {
         match self {
             NoteKind::RaisedAgain => "alarm-case-note-raised-again",
+            NoteKind::Reopened => "alarm-case-note-reopened",
             NoteKind::Acknowledged => "alarm-case-note-acknowledged",
             NoteKind::ClearedByData => "alarm-case-note-cleared-by-data",
             NoteKind::ClearedByHand => "alarm-case-note-cleared-by-hand",
@@ -47,6 +50,7 @@ impl NoteKind {
     fn as_str(self) -> &'static str {
         match self {
             NoteKind::RaisedAgain => "raised_again",
+            NoteKind::Reopened => "reopened",
             NoteKind::Acknowledged => "acknowledged",
             NoteKind::ClearedByData => "cleared_by_data",
             NoteKind::ClearedByHand => "cleared_by_hand",

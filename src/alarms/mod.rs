@@ -13,10 +13,11 @@
 //! Invariants:
 //! - A rule and device have at most one open (active or acknowledged) alarm; a partial
 //!   unique index enforces it across nodes. While it is open, a new rising edge of the
-//!   condition counts on it instead of raising another, so a flapping sensor raises
-//!   one alarm.
-//! - Conditions use measurement times, so a replayed batch raises what it raised live;
-//!   a reading older than the last one a rule evaluated for the device is skipped.
+//!   condition counts on it instead of raising another. A raise within 10 minutes of
+//!   measurement time after the readings cleared an alarm reopens it, so a flapping
+//!   sensor raises one alarm.
+//! - Conditions use measurement times, so a replayed batch raises what it raised live.
+//!   A reading older than the last one a rule evaluated for the device is skipped.
 //! - An alarm's case is created by the case intake (channel `iot`) in the rule's
 //!   category at the device's location; a new alarm joins the case of the previous one
 //!   while that case is open. Acknowledging and clearing are noted on the case.

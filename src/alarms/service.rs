@@ -23,8 +23,8 @@ use crate::{
 /// Evaluates the newly inserted readings of a committed batch against the enabled
 /// rules, then opens the cases of raised alarms and notes cleared ones.
 ///
-/// Runs on the ingest path right after the commit, so an alarm's case exists when the
-/// batch is answered. It never fails the batch, whose readings are stored: a failure
+/// Runs on the ingest path right after the commit, so an alarm's case exists before the
+/// batch response is sent. It never fails the batch, whose readings are stored: a failure
 /// is logged, and an alarm left without its case is retried by the worker.
 // NOTE: a batch whose evaluation fails is not evaluated again; rules see its readings
 // only as history (count windows) and through the next reading.
@@ -134,10 +134,18 @@ pub async fn follow_up(state: &AppState, changes: Vec<Change>) {
                     tracing::error!(alarm.id = alarm_id, error = %error, "opening the alarm's case failed; the worker retries");
                 }
             }
+            Change::Reopened { alarm_id } => {
+                tracing::info!(alarm.id = alarm_id, "alarm reopened by readings");
+                if let Err(error) = note_on_case(state, alarm_id, NoteKind::Reopened).await {
+                    tracing::error!(alarm.id = alarm_id, error = %error, "noting the reopened alarm on its case failed");
+                }
+            }
             Change::Cleared { alarm_id, case_id } => {
                 tracing::info!(alarm.id = alarm_id, "alarm cleared by readings");
-                let Some(case_id) = case_id else { continue };
-                if let Err(error) = note_on_case(state, alarm_id, case_id).await {
+                if case_id.is_none() {
+                    continue;
+                }
+                if let Err(error) = note_on_case(state, alarm_id, NoteKind::ClearedByData).await {
                     tracing::error!(alarm.id = alarm_id, case.id = case_id, error = %error, "noting the cleared alarm on its case failed");
                 }
             }
@@ -145,11 +153,16 @@ pub async fn follow_up(state: &AppState, changes: Vec<Change>) {
     }
 }
 
-async fn note_on_case(state: &AppState, alarm_id: i64, case_id: i64) -> Result<(), AlarmError> {
+/// Notes `kind` on the alarm's case; an alarm still without a case gets its notes
+/// when the case opens.
+async fn note_on_case(state: &AppState, alarm_id: i64, kind: NoteKind) -> Result<(), AlarmError> {
     let alarm = record::alarm_by_id(&state.db, alarm_id)
         .await?
         .ok_or(AlarmError::AlarmNotFound(alarm_id))?;
-    note(state, &alarm, case_id, NoteKind::ClearedByData, None).await
+    match alarm.case_id {
+        Some(case_id) => note(state, &alarm, case_id, kind, None).await,
+        None => Ok(()),
+    }
 }
 
 /// Reports whether `user` may see `alarm`: administrators see all, others the alarms

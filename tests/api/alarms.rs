@@ -165,29 +165,35 @@ async fn threshold_waits_for_minimum_duration() {
 
 #[tokio::test]
 async fn flapping_sensor_raises_one_alarm_and_one_case() {
-    let app = app_with_grids().await;
-    let admin = app.login_as(Role::Administrator, &[]).await;
-    let token = register(&app, "bin-1", "waste_bin_fill").await;
-    create_rule(&admin, bin_threshold(0)).await;
-    let values: Vec<f64> = (0..200).map(|i| if i % 2 == 0 { 0.95 } else { 0.85 }).collect();
+    // (description, low value, state after the last, low reading)
+    let cases =
+        [("dips between the levels", 0.85, "active"), ("swings past both levels", 0.2, "cleared")];
+    for (description, low, final_state) in cases {
+        let app = app_with_grids().await;
+        let admin = app.login_as(Role::Administrator, &[]).await;
+        let token = register(&app, "bin-1", "waste_bin_fill").await;
+        create_rule(&admin, bin_threshold(0)).await;
+        let values: Vec<f64> = (0..200).map(|i| if i % 2 == 0 { 0.95 } else { low }).collect();
 
-    // Two batches, so the second one meets the alarm the first one raised.
-    let start = hours_ago(5);
-    post_series(&app, &token, "bin-1", "fillingLevel", start, &values[..100]).await;
-    let later = start + Duration::minutes(100);
-    post_series(&app, &token, "bin-1", "fillingLevel", later, &values[100..]).await;
+        // Two batches, so the second one meets the alarm the first one raised.
+        let start = hours_ago(5);
+        post_series(&app, &token, "bin-1", "fillingLevel", start, &values[..100]).await;
+        let later = start + Duration::minutes(100);
+        post_series(&app, &token, "bin-1", "fillingLevel", later, &values[100..]).await;
 
-    let all = alarms(&admin, "all").await;
-    assert_eq!(all.len(), 1, "one alarm: {all:?}");
-    assert_eq!(all[0]["trigger_count"], 100, "every rising edge counts");
-    assert_eq!(all[0]["last_triggered_at"], at(start, 198));
-    let case_id = all[0]["case_id"].as_i64().expect("the alarm has a case");
-    let response = admin.get("/api/v1/cases").await;
-    let cases: Value = response.json().await.unwrap();
-    let iot_cases: Vec<&Value> =
-        cases.as_array().unwrap().iter().filter(|c| c["channel"] == "iot").collect();
-    assert_eq!(iot_cases.len(), 1, "one case: {cases}");
-    assert_eq!(iot_cases[0]["case_id"], case_id);
+        let all = alarms(&admin, "all").await;
+        assert_eq!(all.len(), 1, "{description}: one alarm: {all:?}");
+        assert_eq!(all[0]["trigger_count"], 100, "{description}: every rising edge counts");
+        assert_eq!(all[0]["last_triggered_at"], at(start, 198), "{description}");
+        assert_eq!(all[0]["state"], final_state, "{description}");
+        let case_id = all[0]["case_id"].as_i64().expect("the alarm has a case");
+        let response = admin.get("/api/v1/cases").await;
+        let cases: Value = response.json().await.unwrap();
+        let iot_cases: Vec<&Value> =
+            cases.as_array().unwrap().iter().filter(|c| c["channel"] == "iot").collect();
+        assert_eq!(iot_cases.len(), 1, "{description}: one case: {cases}");
+        assert_eq!(iot_cases[0]["case_id"], case_id, "{description}");
+    }
 }
 
 #[tokio::test]
@@ -256,16 +262,35 @@ async fn acknowledge_and_clear_are_noted_on_case() {
 }
 
 #[tokio::test]
-async fn cleared_alarm_returns_to_open_case() {
+async fn cleared_alarm_reopens_or_joins_case() {
     let app = app_with_grids().await;
     let admin = app.login_as(Role::Administrator, &[]).await;
     let token = register(&app, "bin-1", "waste_bin_fill").await;
     create_rule(&admin, bin_threshold(0)).await;
+    let start = hours_ago(3);
+    let post = |minute: i64, value: f64| {
+        let token = token.clone();
+        let app = &app;
+        async move {
+            let at = start + Duration::minutes(minute);
+            post_series(app, &token, "bin-1", "fillingLevel", at, &[value]).await;
+        }
+    };
 
-    post_series(&app, &token, "bin-1", "fillingLevel", hours_ago(3), &[0.97, 0.2, 0.96]).await;
-
+    // Full, empty, full again within ten minutes: the same alarm reopens.
+    post(0, 0.97).await;
+    post(1, 0.2).await;
+    post(2, 0.96).await;
     let all = alarms(&admin, "all").await;
-    assert_eq!(all.len(), 2, "cleared, then raised again: {all:?}");
+    assert_eq!(all.len(), 1, "reopened, not raised anew: {all:?}");
+    assert_eq!(all[0]["state"], "active");
+    assert_eq!(all[0]["trigger_count"], 2);
+
+    // Emptied, then full half an hour later: a new alarm that joins the open case.
+    post(3, 0.2).await;
+    post(33, 0.96).await;
+    let all = alarms(&admin, "all").await;
+    assert_eq!(all.len(), 2, "{all:?}");
     assert_eq!(all[0]["case_id"], all[1]["case_id"], "the second alarm joins the open case");
     let case_id = all[0]["case_id"].as_i64().unwrap();
     let notes: Vec<String> = case_events(&app, case_id)
@@ -274,7 +299,7 @@ async fn cleared_alarm_returns_to_open_case() {
         .filter(|event| event.action == Some(citycore::cases::case::Action::Note))
         .map(|event| event.details["alarm_event"].as_str().unwrap_or_default().to_owned())
         .collect();
-    assert_eq!(notes, ["cleared_by_data", "raised_again"]);
+    assert_eq!(notes, ["cleared_by_data", "reopened", "cleared_by_data", "raised_again"]);
 }
 
 #[tokio::test]
