@@ -145,14 +145,6 @@ impl Scope {
             Scope::Kind(kind) | Scope::Device { kind, .. } => *kind,
         }
     }
-
-    /// Reports whether a device with this id and kind is in scope.
-    pub fn covers(&self, device_id: i64, kind: DeviceKind) -> bool {
-        match self {
-            Scope::Kind(scope_kind) => *scope_kind == kind,
-            Scope::Device { device_id: id, .. } => *id == device_id,
-        }
-    }
 }
 
 /// A stored rule.
