@@ -6,6 +6,7 @@
 //! merges the routers and owns the one mapping from errors to HTTP responses.
 
 pub mod accounts;
+pub mod alarms;
 pub mod areas;
 pub mod assets;
 pub mod audit;

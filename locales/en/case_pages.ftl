@@ -87,6 +87,7 @@ cases-page-action-rate = Rate
 cases-page-action-reopen = Reopen
 cases-page-action-void = Void
 cases-page-action-merge = Merge as duplicate
+cases-page-action-note = Note
 cases-page-photos = Photos
 cases-page-photos-hint = Optional: JPEG, PNG or WebP, at most { $max } MiB each. Location and other EXIF data are removed.
 cases-page-photo-alt = Photo { $number }

@@ -87,6 +87,7 @@ cases-page-action-rate = 评价
 cases-page-action-reopen = 重开
 cases-page-action-void = 作废
 cases-page-action-merge = 合并为重复
+cases-page-action-note = 备注
 cases-page-photos = 照片
 cases-page-photos-hint = 可选，JPEG、PNG 或 WebP，每张不超过 { $max } MiB。照片中的位置等 EXIF 信息会被删除。
 cases-page-photo-alt = 照片 { $number }

@@ -131,6 +131,10 @@ pub enum Permission {
     SendNotices,
     /// Read the parking operator report and run the occupancy analysis in the console.
     ViewParkingOperations,
+    /// Create, edit and delete the rules that raise alarms on device readings.
+    ManageSensorRules,
+    /// Acknowledge and clear the alarms of devices in the user's area scope.
+    HandleAlarms,
 }
 
 impl Role {
@@ -150,11 +154,15 @@ impl Role {
                 matches!(self, Role::Administrator | Role::GridWorker | Role::CommunityWorker)
             }
             ViewParkingOperations => matches!(self, Role::Administrator | Role::Dispatcher),
+            HandleAlarms => matches!(
+                self,
+                Role::Administrator | Role::Dispatcher | Role::GridWorker | Role::CommunityWorker
+            ),
             RevealResidentNumbers | SendNotices => {
                 matches!(self, Role::Administrator | Role::CommunityWorker)
             }
             ManageAreas | ManageUsers | ViewAudit | ManageCatalogue | ManageDevices
-            | ManageResidentTags => self == Role::Administrator,
+            | ManageResidentTags | ManageSensorRules => self == Role::Administrator,
         }
     }
 }

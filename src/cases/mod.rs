@@ -51,7 +51,7 @@ pub fn router() -> Router<AppState> {
 /// # Errors
 /// [`AppError::PayloadTooLarge`] (413) for a body over the route's limit, and otherwise
 /// `invalid_json_body` (400) with the parser's reason.
-fn json_body<T>(body: Result<Json<T>, JsonRejection>) -> Result<T, AppError> {
+pub(crate) fn json_body<T>(body: Result<Json<T>, JsonRejection>) -> Result<T, AppError> {
     body.map(|Json(value)| value).map_err(|rejection| {
         if rejection.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE {
             return AppError::PayloadTooLarge;

@@ -102,6 +102,7 @@ pub fn router(state: AppState) -> Router {
         .merge(crate::accounts::router())
         .merge(crate::console::router())
         .merge(crate::sensors::router())
+        .merge(crate::alarms::router())
         .merge(crate::parking::inventory::router())
         .merge(crate::parking::live_pricing::router())
         .fallback(not_found);
@@ -200,6 +201,7 @@ pub async fn serve(state: AppState, listener: tokio::net::TcpListener) -> anyhow
     let notice_worker = crate::residents::notices::delivery::spawn(state.clone());
     let booking_worker = crate::parking::booking::worker::spawn(state.clone());
     let pricing_worker = crate::parking::live_pricing::worker::spawn(state.clone());
+    let alarm_worker = crate::alarms::worker::spawn(state.clone());
     let mqtt = crate::sensors::mqtt::spawn_if_enabled(&state)?;
     let app = router(state.clone());
     let address = listener.local_addr()?;
@@ -226,6 +228,7 @@ pub async fn serve(state: AppState, listener: tokio::net::TcpListener) -> anyhow
     notice_worker.abort();
     booking_worker.abort();
     pricing_worker.abort();
+    alarm_worker.abort();
     if let Some(mqtt) = mqtt {
         mqtt.stop(grace).await;
     }

@@ -71,7 +71,7 @@ async fn submit_readings(
     let decoded = ingest::decode_body(&headers, raw.to_vec(), limits.max_decompressed_bytes)?;
     let items =
         ingest::parse_batch(ingest::body_format(&headers), &decoded, limits.max_batch_items)?;
-    let outcome = ingest::ingest(&state.db, &state.settings, &credential, items).await?;
+    let outcome = ingest::ingest(&state, &credential, items).await?;
     let locale = request_locale(&headers, state.default_locale());
     let status =
         if outcome.rejected.is_empty() { StatusCode::OK } else { StatusCode::MULTI_STATUS };

@@ -18,7 +18,7 @@ use super::{
 use crate::{
     config::Settings,
     db::Db,
-    http::{AppError, UserMessage},
+    http::{AppError, AppState, UserMessage},
 };
 
 /// One item of a batch that was not stored, and why.
@@ -211,23 +211,24 @@ pub async fn check_batch(
 }
 
 /// Checks every item against its device and the sender, stores the valid ones in one
-/// transaction and reports the rest.
+/// transaction, evaluates the alarm rules on what was stored and reports the rest.
 ///
 /// # Errors
 /// An internal error when the database fails; nothing of the batch is stored then.
 #[tracing::instrument(skip_all, fields(batch.items = items.len(), batch.accepted))]
 pub async fn ingest(
-    db: &Db,
-    settings: &Settings,
+    state: &AppState,
     credential: &Credential,
     items: Vec<Result<Submitted, UserMessage>>,
 ) -> Result<BatchOutcome, AppError> {
+    let (db, settings) = (&state.db, &state.settings);
     let checked = check_batch(db, settings, credential, items).await?;
     let received_at_ms = chrono::Utc::now().timestamp_millis();
     let stored = db
         .store_readings(&checked.readings, received_at_ms, settings.sensor_time_zone())
         .await
         .map_err(anyhow::Error::from)?;
+    crate::alarms::service::evaluate_batch(state, &checked.readings, &stored).await;
     let outcome = checked.outcome(&stored);
     tracing::Span::current().record("batch.accepted", outcome.accepted);
     tracing::info!(

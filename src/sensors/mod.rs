@@ -21,8 +21,8 @@
 //! [`replay`] streams real dataset files through the same checks and write path, in
 //! process or to a running server.
 //!
-//! It does not evaluate rules, raise alarms or draw dashboards, because those build on
-//! the stored readings.
+//! Both ingest paths hand each committed batch to [`crate::alarms`], which evaluates
+//! the alarm rules on it. This context does not draw dashboards.
 
 pub mod cli;
 pub mod devices;

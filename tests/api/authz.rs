@@ -65,6 +65,12 @@ const fn parking_operators_then(status: u16) -> [u16; 7] {
     [status, status, 403, 403, 403, 403, 403]
 }
 
+/// Administrators pass authorization and then meet a 404 for a missing resource.
+const ADMIN_THEN_404: [u16; 7] = [404, 403, 403, 403, 403, 403, 403];
+/// Those who acknowledge and clear alarms pass authorization and meet a 404 for a
+/// missing alarm: administrators, dispatchers, grid workers and community workers.
+const ALARM_HANDLERS_THEN_404: [u16; 7] = [404, 404, 403, 404, 404, 403, 403];
+
 /// The resident portal's home: residents only.
 const RESIDENT_ONLY: [u16; 7] = [403, 403, 403, 403, 403, 200, 403];
 
@@ -658,6 +664,96 @@ const ROWS: &[Row] = &[
         form: &[],
         anonymous: 401,
         by_role: STAFF_NOT_FOUND,
+    },
+    // Alarm rules: staff read, administrators write. Alarms: staff read; administrators,
+    // dispatchers, grid and community workers acknowledge and clear.
+    Row { method: "GET", path: "/api/v1/sensor-rules", form: &[], anonymous: 401, by_role: STAFF },
+    Row {
+        method: "POST_JSON",
+        path: "/api/v1/sensor-rules",
+        form: &[],
+        anonymous: 401,
+        by_role: ADMIN_THEN_422,
+    },
+    Row {
+        method: "PUT_JSON",
+        path: "/api/v1/sensor-rules/999999",
+        form: &[],
+        anonymous: 401,
+        by_role: ADMIN_THEN_404,
+    },
+    Row {
+        method: "DELETE",
+        path: "/api/v1/sensor-rules/999999",
+        form: &[],
+        anonymous: 401,
+        by_role: ADMIN_THEN_404,
+    },
+    Row { method: "GET", path: "/api/v1/alarms", form: &[], anonymous: 401, by_role: STAFF },
+    Row {
+        method: "POST_JSON",
+        path: "/api/v1/alarms/999999/acknowledge",
+        form: &[],
+        anonymous: 401,
+        by_role: ALARM_HANDLERS_THEN_404,
+    },
+    Row {
+        method: "POST_JSON",
+        path: "/api/v1/alarms/999999/clear",
+        form: &[],
+        anonymous: 401,
+        by_role: ALARM_HANDLERS_THEN_404,
+    },
+    Row { method: "GET", path: "/sensor-rules", form: &[], anonymous: 401, by_role: ADMIN_ONLY },
+    Row {
+        method: "GET",
+        path: "/sensor-rules/new",
+        form: &[],
+        anonymous: 401,
+        by_role: ADMIN_ONLY,
+    },
+    Row {
+        method: "GET",
+        path: "/sensor-rules/999999",
+        form: &[],
+        anonymous: 401,
+        by_role: ADMIN_THEN_404,
+    },
+    Row {
+        method: "POST",
+        path: "/sensor-rules",
+        form: &[],
+        anonymous: 401,
+        by_role: ADMIN_THEN_422,
+    },
+    Row {
+        method: "POST",
+        path: "/sensor-rules/999999",
+        form: &[],
+        anonymous: 401,
+        by_role: ADMIN_THEN_404,
+    },
+    Row {
+        method: "POST",
+        path: "/sensor-rules/999999/delete",
+        form: &[],
+        anonymous: 401,
+        by_role: ADMIN_THEN_404,
+    },
+    Row { method: "GET", path: "/alarms", form: &[], anonymous: 401, by_role: STAFF },
+    Row {
+        method: "POST",
+        path: "/alarms/999999/acknowledge",
+        form: &[],
+        anonymous: 401,
+        by_role: ALARM_HANDLERS_THEN_404,
+    },
+    Row {
+        method: "POST",
+        path: "/alarms/999999/clear",
+        form: &[],
+        anonymous: 401,
+        by_role: ALARM_HANDLERS_THEN_404,
     },
     // Parking inventory: staff read and count, administrators write and import.
     Row { method: "GET", path: "/parking/lots", form: &[], anonymous: 401, by_role: STAFF },

@@ -52,6 +52,8 @@ mod search;
 // The smart street core: devices and their readings, over HTTP and MQTT.
 mod mqtt;
 mod replay;
+// Rules on readings, alarms and the cases they open.
+mod alarms;
 mod sensors;
 
 // Import and export of the resident registry.

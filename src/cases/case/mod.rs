@@ -17,6 +17,7 @@ pub mod followers;
 pub mod http;
 pub mod intake;
 pub mod locate;
+pub mod notes;
 pub mod query;
 mod reclassify;
 pub mod record;

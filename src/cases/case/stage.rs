@@ -109,10 +109,13 @@ pub enum Action {
     /// 重新分类: the dispatcher corrects the category, which re-runs routing and the
     /// current deadline. The case keeps its id.
     Reclassify,
+    /// A log entry that leaves the stage as it is, such as an IoT alarm being cleared.
+    /// The system writes it, so it has no row in the transition table.
+    Note,
 }
 
 impl Action {
-    pub const ALL: [Action; 16] = [
+    pub const ALL: [Action; 17] = [
         Action::File,
         Action::Dispatch,
         Action::Accept,
@@ -129,6 +132,7 @@ impl Action {
         Action::Void,
         Action::Merge,
         Action::Reclassify,
+        Action::Note,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -149,6 +153,7 @@ impl Action {
             Action::Void => "void",
             Action::Merge => "merge",
             Action::Reclassify => "reclassify",
+            Action::Note => "note",
         }
     }
 

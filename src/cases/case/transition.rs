@@ -235,7 +235,7 @@ mod tests {
             assert!(!rule.from.is_empty(), "{:?} starts somewhere", rule.action);
             assert!(!rule.roles.is_empty(), "{:?} has a role", rule.action);
         }
-        for action in Action::ALL {
+        for action in Action::ALL.into_iter().filter(|action| *action != Action::Note) {
             assert!(RULES.iter().any(|rule| rule.action == action), "{action:?} has a rule");
         }
     }

@@ -165,7 +165,8 @@ pub(super) async fn category_of(db: &Db, case: &Case) -> Result<Category, CaseEr
 }
 
 fn parse_action(text: Option<&str>) -> Result<Action, CaseError> {
-    let all = Action::ALL.map(Action::as_str).join(", ");
+    let people_may = Action::ALL.into_iter().filter(|action| *action != Action::Note);
+    let all = people_may.map(Action::as_str).collect::<Vec<_>>().join(", ");
     let text = text.map(str::trim).unwrap_or_default();
     Action::parse(text).ok_or_else(|| {
         CaseError::Invalid(
@@ -202,7 +203,8 @@ async fn apply_effects(
     let limits = &context.category;
     let now = context.now;
     match action {
-        Action::File | Action::Accept => {}
+        // next_stage has no rule for a note, so none reaches this point.
+        Action::File | Action::Accept | Action::Note => {}
         Action::Dispatch | Action::Redispatch => {
             let named = named_department(context.db, input).await?;
             let chosen_by = if named.is_some() { "dispatcher" } else { "routing" };

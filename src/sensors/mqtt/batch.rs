@@ -124,6 +124,7 @@ async fn store_all(
         .store_readings(&readings, received_at_ms, state.settings.sensor_time_zone())
         .await
         .map_err(anyhow::Error::from)?;
+    crate::alarms::service::evaluate_batch(state, &readings, &stored).await;
     let mut rest = stored.as_slice();
     let results = checked
         .into_iter()

@@ -28,7 +28,7 @@ const LOGGED_IN_PAGES = [
   '/', '/areas', '/map', '/users', '/users/new', '/audit', '/routing',
   '/residents', '/residents/import', '/resident-notices', '/resident-notices/new',
   '/resident-notices/follow-up', '/parking/lots', '/parking/bookings', '/parking/tariffs',
-  '/parking/operator', '/parking/analysis',
+  '/parking/operator', '/parking/analysis', '/sensor-rules', '/sensor-rules/new', '/alarms',
 ];
 const LANGUAGES = ['zh-CN', 'en'];
 

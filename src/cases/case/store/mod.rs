@@ -88,6 +88,16 @@ pub trait CaseStore {
         user_id: i64,
         limit: i64,
     ) -> impl Future<Output = Result<Vec<Case>, StoreError>> + Send;
+    /// Appends a log entry that leaves the case as it is, such as a note; the case's
+    /// version does not change, so it cannot conflict with a transition.
+    ///
+    /// # Errors
+    /// [`StoreError::NotFound`] when the case does not exist.
+    fn insert_note(
+        &self,
+        case_id: i64,
+        event: &CaseEvent,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
     /// Checks that a department with this code exists.
     fn department_exists(
         &self,
@@ -308,6 +318,20 @@ impl CaseStore for Db {
                 current: current.version,
             }),
             None => Err(StoreError::NotFound(case.case_id)),
+        }
+    }
+
+    async fn insert_note(&self, case_id: i64, event: &CaseEvent) -> Result<(), StoreError> {
+        let _turn = self.write_turn().await;
+        let result =
+            with_pool!(self, |pool| { bind_event!(case_id, event).execute(pool).await.map(drop) });
+        match result {
+            Ok(_) => Ok(()),
+            // The case_id foreign key is the only constraint the insert can break.
+            Err(sqlx::Error::Database(error)) if error.is_foreign_key_violation() => {
+                Err(StoreError::NotFound(case_id))
+            }
+            Err(error) => Err(error.into()),
         }
     }
 
