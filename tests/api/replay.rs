@@ -96,7 +96,7 @@ async fn replay_in_process(
 ) -> Summary {
     let series = replay::load(path, Some(format), range).expect("dataset loads");
     replay::register_missing(&app.db, &app.settings, &series.devices).await.expect("registered");
-    let sink = Sink::InProcess { db: app.db.clone(), settings: Box::new(app.settings.clone()) };
+    let sink = Sink::InProcess(app.state.clone());
     let options = PlayOptions { speed: Speed::Max, batch_size: 700, shift_ms, progress: false };
     replay::play(&series, &sink, &options).await.expect("replayed")
 }

@@ -26,7 +26,7 @@ pub use play::{PlayOptions, Shift, Speed, Summary, play};
 pub use sink::{Sink, register_missing};
 pub use source::{DateRange, Format, Series, load};
 
-use crate::{config::Settings, i18n::Locale};
+use crate::{config::Settings, http::AppState, i18n::Locale};
 
 #[derive(Debug, Args)]
 pub struct ReplayArgs {
@@ -95,14 +95,14 @@ pub async fn run_replay(settings: Settings, args: ReplayArgs) -> anyhow::Result<
             let db = crate::cli::open_database(&settings).await?;
             let added = register_missing(&db, &settings, &series.devices).await?;
             eprintln!("registered {added} new devices");
-            Sink::InProcess { db, settings: Box::new(settings.clone()) }
+            Sink::InProcess(AppState::new(settings.clone(), db).await?)
         }
     };
 
     let now_ms = chrono::Utc::now().timestamp_millis();
     let shift_ms = args.shift_weeks.to_ms(&series, now_ms);
     print_plan(&series, shift_ms);
-    if matches!(sink, Sink::InProcess { .. }) {
+    if matches!(sink, Sink::InProcess(_)) {
         warn_outside_window(&series, &settings, shift_ms, now_ms);
     }
 

@@ -9,6 +9,7 @@ use serde::Deserialize;
 use crate::{
     config::Settings,
     db::Db,
+    http::AppState,
     i18n::Locale,
     locate::Locator,
     sensors::{
@@ -35,8 +36,9 @@ pub struct BatchResult {
 
 /// The receiver of replayed batches.
 pub enum Sink {
-    /// The ingestion checks and write path of this process, on the configured database.
-    InProcess { db: Db, settings: Box<Settings> },
+    /// The ingestion checks, write path and alarm rules of this process, on the
+    /// configured database.
+    InProcess(AppState),
     /// `POST /api/v1/readings` of a running server, authenticated by `token`.
     Http { client: reqwest::Client, url: String, token: String, locale: String },
 }
@@ -70,7 +72,7 @@ impl Sink {
     /// stays unreachable after `MAX_ATTEMPTS` (5) attempts.
     pub async fn send(&self, items: Vec<Submitted>) -> anyhow::Result<BatchResult> {
         match self {
-            Sink::InProcess { db, settings } => send_in_process(db, settings, items).await,
+            Sink::InProcess(state) => send_in_process(state, items).await,
             Sink::Http { client, url, token, locale } => {
                 let body = batch_json(&items);
                 send_http(client, url, token, locale, &body).await
@@ -79,17 +81,13 @@ impl Sink {
     }
 }
 
-async fn send_in_process(
-    db: &Db,
-    settings: &Settings,
-    items: Vec<Submitted>,
-) -> anyhow::Result<BatchResult> {
+async fn send_in_process(state: &AppState, items: Vec<Submitted>) -> anyhow::Result<BatchResult> {
     // The replay acts as a gateway: it may submit readings of any registered device.
     let credential = Credential::Gateway { ingest_key_id: 0, name: "citycore replay".to_owned() };
-    let outcome = ingest::ingest(db, settings, &credential, items.into_iter().map(Ok).collect())
+    let outcome = ingest::ingest(state, &credential, items.into_iter().map(Ok).collect())
         .await
         .map_err(|error| anyhow::anyhow!("storing a batch failed: {error}"))?;
-    let locale = Locale::parse(&settings.ui.default_locale).unwrap_or_default();
+    let locale = state.default_locale();
     let repeated = outcome.duplicates.len() + outcome.conflicts.len();
     Ok(BatchResult {
         stored: outcome.accepted - repeated,
