@@ -4,6 +4,7 @@
 //! one thread over generated grids and, with `--postgis`, the same lookups in PostGIS
 //! on one connection, so both figures are per core.
 
+pub mod alarms;
 pub mod allocate;
 mod grids;
 pub mod import;

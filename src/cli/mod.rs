@@ -204,8 +204,10 @@ pub enum BenchCommand {
     Import(crate::bench::import::ImportBenchArgs),
     /// One notice to every generated resident: inbox fan-out and webhook deliveries.
     Notices(crate::bench::notices::NoticeBenchArgs),
-    /// Shared-space allocation: served requests against the optimum's bound, and speed.
+    /// Shared-space allocation: served requests against the optimum, and speed.
     Allocate(crate::bench::allocate::AllocateBenchArgs),
+    /// Latency from a reading to its alarm and case, next to a reading that raises none.
+    Alarms(crate::bench::alarms::AlarmBenchArgs),
 }
 
 /// Runs the parsed command and maps failures to exit code 1.
@@ -312,6 +314,9 @@ async fn dispatch(command: Command, settings: Settings) -> anyhow::Result<()> {
             crate::bench::import::run_import(settings, args).await
         }
         Command::Bench(BenchCommand::Allocate(args)) => crate::bench::allocate::run_allocate(args),
+        Command::Bench(BenchCommand::Alarms(args)) => {
+            crate::bench::alarms::run_alarms(settings, args).await
+        }
         Command::Bench(BenchCommand::Notices(args)) => {
             crate::bench::notices::run_notices(settings, args).await
         }
