@@ -24,9 +24,9 @@ pub struct Memory {
 pub enum Verdict {
     /// Nothing changes: no alarm, a pending one, or an open one that stays as it is.
     Quiet,
-    /// A new alarm: the condition holds, long enough, and none is open.
+    /// A new alarm: the condition is met for long enough, and no alarm is open.
     Raise,
-    /// The condition holds again while the alarm is open: count it on that alarm.
+    /// The condition is met again while the alarm is open, so it counts on that alarm.
     Retrigger,
     /// The open alarm clears.
     Clear,

@@ -19,7 +19,7 @@
 //! - Conditions use measurement times, so a replayed batch raises what it raised live.
 //!   A reading older than the last one a rule evaluated for the device is skipped.
 //! - An alarm's case is created by the case intake (channel `iot`) in the rule's
-//!   category at the device's location; a new alarm joins the case of the previous one
+//!   category at the device's location. A new alarm joins the case of the previous one
 //!   while that case is open. Acknowledging and clearing are noted on the case.
 //!
 //! It does not notify people itself; the case loop and its notices do.

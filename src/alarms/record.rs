@@ -128,7 +128,8 @@ pub async fn acknowledge(
 }
 
 /// Clears an open alarm by hand and drops the rule's memory of the device, so that a
-/// condition that still holds raises a new alarm. False when it was already cleared.
+/// condition that is still met raises a new alarm. Returns false when it was already
+/// cleared.
 pub async fn clear(db: &Db, alarm_id: i64, user_id: i64, now_ms: i64) -> Result<bool, sqlx::Error> {
     let _turn = db.write_turn().await;
     with_pool!(db, |pool| async {

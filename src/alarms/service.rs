@@ -24,8 +24,9 @@ use crate::{
 /// rules, then opens the cases of raised alarms and notes cleared ones.
 ///
 /// Runs on the ingest path right after the commit, so an alarm's case exists before the
-/// batch response is sent. It never fails the batch, whose readings are stored: a failure
-/// is logged, and an alarm left without its case is retried by the worker.
+/// batch response is sent. It returns nothing, so it cannot fail the batch, whose
+/// readings are already stored. A failure is logged, and the worker retries an alarm
+/// left without its case.
 // NOTE: a batch whose evaluation fails is not evaluated again; rules see its readings
 // only as history (count windows) and through the next reading.
 #[tracing::instrument(skip_all, fields(batch.readings = readings.len()))]
@@ -50,6 +51,7 @@ async fn evaluate(db: &Db, readings: &[Reading]) -> Result<Vec<Change>, AlarmErr
     if readings.is_empty() {
         return Ok(Vec::new());
     }
+
     let rules = enabled_rules(db).await?;
     let relevant: Vec<&Rule> = rules
         .iter()
@@ -58,6 +60,7 @@ async fn evaluate(db: &Db, readings: &[Reading]) -> Result<Vec<Change>, AlarmErr
     if relevant.is_empty() {
         return Ok(Vec::new());
     }
+
     let kinds = device_kinds(db, &relevant, readings).await?;
     // Keyed by (rule, device) so that tasks run in lock order.
     let mut tasks: BTreeMap<(i64, i64), Task<'_>> = BTreeMap::new();
@@ -81,10 +84,12 @@ async fn evaluate(db: &Db, readings: &[Reading]) -> Result<Vec<Change>, AlarmErr
             }
         }
     }
+
     let mut tasks: Vec<Task<'_>> = tasks.into_values().collect();
     for task in &mut tasks {
         task.readings.sort_by_key(|(at_ms, _)| *at_ms);
     }
+
     let now_ms = chrono::Utc::now().timestamp_millis();
     Ok(apply(db, &tasks, now_ms).await?)
 }

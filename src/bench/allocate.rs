@@ -5,9 +5,9 @@
 //! first served (the status quo: each request, in arrival order, takes the first free
 //! space), by the online best fit and by the batch allocation. Built with
 //! `--features exact`, each is compared with the exact optimum
-//! (`parking::allocate::ilp`), and also on 200 small scenarios with branch and
-//! bound; without it, with the upper bound of [`crate::parking::allocate::bound`],
-//! which no allocation can exceed. Speed: 100,000 requests over 10,000 spaces, online and
+//! (`parking::allocate::ilp`), and also with branch and bound on 200 small scenarios.
+//! Without that feature, each is compared with the upper bound of
+//! [`crate::parking::allocate::bound`], which no allocation can exceed. Speed: 100,000 requests over 10,000 spaces, online and
 //! batch.
 
 use std::time::Instant;

@@ -11,9 +11,9 @@ use super::{Request, Space, classes::ClassPlan};
 /// plan decides the class of each request, so that no class has more stays in progress
 /// than spaces (see `classes`). It runs greedy passes, passes steered by shadow prices,
 /// then a local search of bounded, deterministic effort. The result is the same on every machine and run.
-// NOTE: measured against the exact optimum (`--features exact`) on generated scenarios of
-// up to 4,000 requests; owners' windows that all differ give one class per space, where
-// the search is weaker (about 99 % of the optimum on such generated lots).
+// NOTE: measured against the exact optimum (`--features exact`) only on generated
+// scenarios of up to 4,000 requests. When every space has its own windows, each space is
+// a class of its own, and the search reached only about 99 % of the optimum there.
 pub fn allocate_batch(spaces: Vec<Space>, buffer: i64, requests: &[Request]) -> Vec<Option<i64>> {
     let lots = group_by_lot(&spaces, buffer, requests);
     let threads = std::thread::available_parallelism().map_or(1, |n| n.get()).min(lots.len());

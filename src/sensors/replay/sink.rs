@@ -206,8 +206,8 @@ pub async fn register_missing(
     let ids: Vec<String> = inputs.iter().map(|input| input.id.clone()).collect();
     let existing = db.device_refs(&ids).await?;
     for device in &existing {
-        let wanted = inputs.iter().find(|input| input.id == device.external_id);
-        if wanted.is_some_and(|input| input.kind != device.kind.as_str()) {
+        let requested = inputs.iter().find(|input| input.id == device.external_id);
+        if requested.is_some_and(|input| input.kind != device.kind.as_str()) {
             tracing::warn!(device.id = %device.external_id, device.kind = device.kind.as_str(),
                 "registered device has another kind; its replayed readings will be rejected");
         }

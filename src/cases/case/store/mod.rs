@@ -88,8 +88,8 @@ pub trait CaseStore {
         user_id: i64,
         limit: i64,
     ) -> impl Future<Output = Result<Vec<Case>, StoreError>> + Send;
-    /// Appends a log entry that leaves the case as it is, such as a note; the case's
-    /// version does not change, so it cannot conflict with a transition.
+    /// Appends a log entry that leaves the case as it is, such as a note. The case's
+    /// version does not change, so the entry cannot conflict with a transition.
     ///
     /// # Errors
     /// [`StoreError::NotFound`] when the case does not exist.

@@ -21,9 +21,9 @@ const PASS_EVERY: usize = 20;
 /// Steps without a lower bound after which the step size halves.
 const PATIENCE: usize = 10;
 
-/// The most class segments priced: four arrays of this many numbers are kept. Lots with
-/// more (many spaces with windows that all differ and thousands of requests) skip the
-/// priced passes and rely on the greedy passes and the local search.
+/// Maximum number of class segments to price, because pricing keeps four arrays of this
+/// size. Larger lots, with many spaces whose windows all differ and thousands of
+/// requests, skip the priced passes and rely on the greedy passes and the local search.
 const MAX_PRICED: usize = 4_000_000;
 
 impl ClassPlan {
