@@ -101,6 +101,13 @@ impl Db {
         let pool = SqlitePoolOptions::new()
             .max_connections(max_connections)
             .test_before_acquire(false)
+            .after_connect(|connection, _| {
+                Box::pin(async move {
+                    let mut handle = connection.lock_handle().await?;
+                    crate::cases::kpi::hours::register_sqlite_sum(&mut handle)
+                        .map_err(|error| sqlx::Error::Configuration(error.into()))
+                })
+            })
             .connect_with(options)
             .await
             .map_err(|source| DbError::Connect { url: redacted, source })?;

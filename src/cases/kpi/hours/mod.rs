@@ -14,6 +14,9 @@
 //! of its counter row, encoded by [`codec`].
 
 pub mod codec;
+mod sqlite_sum;
+
+pub use sqlite_sum::register_sqlite_sum;
 
 /// Number of buckets; a time beyond the last one counts in the last one.
 pub const BUCKETS: usize = 512;

@@ -173,12 +173,11 @@ fn merge(groups: &mut BTreeMap<String, GroupCounts>, key: String, counts: &Group
 }
 
 /// Sums the counters and handling-time histograms of the rollup rows of `level` in
-/// `range` per group. The histograms cannot be summed in SQL, so they come back joined
-/// per group (one per rollup key and period) and are added up here, each group's
-/// histogram in a dense array.
-// NOTE: whole months that do not make a calendar year are read month by month, with
-// the days at both ends. 15 February to 15 December takes about 90 ms over 11 million
-// cases, mostly to move the histograms out of the database.
+/// `range` per group. SQLite adds up the histograms itself with
+/// [`kpi_hours_sum`](crate::cases::kpi::hours::register_sqlite_sum) and returns one per
+/// group. PostgreSQL returns each group's histograms as one text of comma-separated
+/// hex blobs, added up here: a row per rollup key cost more in the driver than the
+/// database spent on the whole query.
 async fn counter_rows(
     db: &Db,
     level: Level,
@@ -188,11 +187,8 @@ async fn counter_rows(
 ) -> Result<Vec<GroupRow>, sqlx::Error> {
     let sums: Vec<String> =
         COUNTER_COLUMNS.iter().map(|column| format!("CAST(SUM(r.{column}) AS BIGINT)")).collect();
-    // The histograms of a group come back as one text of comma-separated hex blobs, so
-    // that a year reads one row per group. A row per rollup key cost more in the
-    // driver than the database spent on the whole query.
     let histograms = match db.backend() {
-        Backend::Sqlite => "group_concat(hex(r.hours), ',')",
+        Backend::Sqlite => "kpi_hours_sum(r.hours)",
         Backend::Postgres => "string_agg(encode(r.hours, 'hex'), ',')",
     };
     let query = format!(
@@ -203,7 +199,7 @@ async fn counter_rows(
         clause = rollup_where(level, filter),
     );
     let hours_column = 1 + COUNTER_COLUMNS.len();
-    with_pool!(db, |pool| {
+    let rows = with_pool!(db, |pool| {
         let rows = bind_range!(sqlx::query(sqlx::AssertSqlSafe(query.clone())), range, filter)
             .fetch_all(pool)
             .await?;
@@ -214,16 +210,47 @@ async fn counter_rows(
                 for (i, sum) in counts.counts.iter_mut().enumerate() {
                     *sum = (row.try_get(1 + 2 * i)?, row.try_get(2 + 2 * i)?);
                 }
-                let blobs: Option<&str> = row.try_get(hours_column)?;
-                for blob in blobs.unwrap_or_default().split(',').filter(|hex| !hex.is_empty()) {
+                let histograms: Histograms = match db.backend() {
+                    Backend::Sqlite => Histograms::Summed(row.try_get(hours_column)?),
+                    Backend::Postgres => Histograms::Hex(row.try_get(hours_column)?),
+                };
+                Ok((GroupRow { key, counts }, histograms))
+            })
+            .collect::<Result<Vec<_>, sqlx::Error>>()
+    })?;
+    rows.into_iter()
+        .map(|(mut row, histograms)| {
+            histograms.add_to(&mut row.counts)?;
+            Ok(row)
+        })
+        .collect()
+}
+
+/// The handling-time histograms of one group as the query returns them.
+enum Histograms {
+    /// SQLite: already summed into one encoded histogram.
+    Summed(Option<Vec<u8>>),
+    /// PostgreSQL: every row's histogram, hex-encoded and joined by commas.
+    Hex(Option<String>),
+}
+
+impl Histograms {
+    fn add_to(self, counts: &mut GroupCounts) -> Result<(), sqlx::Error> {
+        match self {
+            Histograms::Summed(blob) => counts
+                .handling_hours
+                .add_blob(&blob.unwrap_or_default())
+                .map_err(hours_decode_error),
+            Histograms::Hex(joined) => {
+                for hex in joined.unwrap_or_default().split(',').filter(|hex| !hex.is_empty()) {
                     let blob =
-                        hex::decode(blob).map_err(|error| sqlx::Error::Decode(error.into()))?;
+                        hex::decode(hex).map_err(|error| sqlx::Error::Decode(error.into()))?;
                     counts.handling_hours.add_blob(&blob).map_err(hours_decode_error)?;
                 }
-                Ok(GroupRow { key, counts })
-            })
-            .collect()
-    })
+                Ok(())
+            }
+        }
+    }
 }
 
 #[cfg(test)]
