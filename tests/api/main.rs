@@ -12,6 +12,8 @@ mod booking_pages;
 mod areas;
 // The fake SMTP server of the e-mail channel's tests.
 mod fake_smtp;
+// Log capture for tests that check what the product logs.
+mod captured_log;
 #[allow(dead_code)]
 mod helpers;
 mod locate;
