@@ -53,6 +53,7 @@ mod search;
 
 // The smart street core: devices and their readings, over HTTP and MQTT.
 mod mqtt;
+mod mqtt_tls;
 mod replay;
 // Rules on readings, alarms and the cases they open.
 mod alarms;
