@@ -9,6 +9,8 @@
 //!    aggregate into its rollup row with one upsert per chunk.
 //! 4. Upsert the newest measurement per device attribute, keeping the stored one when it
 //!    is newer, so a late reading never replaces a newer value.
+//! 5. Mark each device attribute with inserted readings as pending rule evaluation
+//!    (see [`crate::alarms::pending`]), so that a failed evaluation is retried.
 //!
 //! NOTE: on SQLite the pool runs WAL with `synchronous = NORMAL`, so a committed batch
 //! survives a crash of the process but may be lost on power failure or an OS crash.
@@ -27,7 +29,10 @@ use super::{
     rollup::{Aggregate, BucketKey, aggregate},
     store::StoreError,
 };
-use crate::db::Db;
+use crate::{
+    alarms::pending::{self, PendingMark},
+    db::Db,
+};
 
 /// The effect of storing one reading.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -45,9 +50,19 @@ fn key_of(reading: &Reading) -> ReadingKey {
     (reading.device_id, reading.attribute.code(), reading.observed_at_ms)
 }
 
+/// The result of storing a batch.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct StoredBatch {
+    /// The effect on each reading, in the order of the batch.
+    pub outcome: Vec<Stored>,
+    /// The batch's rows in the table of pending rule evaluations.
+    pub pending: PendingMark,
+}
+
 /// Writes a batch of checked readings.
 pub trait ReadingStore {
-    /// Stores `readings` in one transaction and returns what happened to each, in order.
+    /// Stores `readings` in one transaction and returns what happened to each, in order,
+    /// with the pending evaluation rows that the alarm rules must clear.
     ///
     /// `zone` cuts the hour and day rollups.
     fn store_readings(
@@ -55,7 +70,7 @@ pub trait ReadingStore {
         readings: &[Reading],
         received_at_ms: i64,
         zone: Tz,
-    ) -> impl Future<Output = Result<Vec<Stored>, StoreError>> + Send;
+    ) -> impl Future<Output = Result<StoredBatch, StoreError>> + Send;
 }
 
 impl ReadingStore for Db {
@@ -64,22 +79,28 @@ impl ReadingStore for Db {
         readings: &[Reading],
         received_at_ms: i64,
         zone: Tz,
-    ) -> Result<Vec<Stored>, StoreError> {
+    ) -> Result<StoredBatch, StoreError> {
         if readings.is_empty() {
-            return Ok(Vec::new());
+            return Ok(StoredBatch::default());
         }
+        let token = rand::random::<i64>();
+        let retry_at_ms = received_at_ms + pending::GRACE_MS;
         match self {
             Db::Sqlite(pool) => {
                 let mut tx = pool.begin().await?;
                 let outcome = sqlite::store(&mut tx, readings, received_at_ms, zone).await?;
+                let keys = pending::keys_to_mark(readings, &outcome);
+                let backlog = pending::mark_sqlite(&mut tx, &keys, token, retry_at_ms).await?;
                 tx.commit().await?;
-                Ok(outcome)
+                Ok(StoredBatch { outcome, pending: PendingMark { token, backlog } })
             }
             Db::Postgres(pool) => {
                 let mut tx = pool.begin().await?;
                 let outcome = postgres::store(&mut tx, readings, received_at_ms, zone).await?;
+                let keys = pending::keys_to_mark(readings, &outcome);
+                let backlog = pending::mark_postgres(&mut tx, &keys, token, retry_at_ms).await?;
                 tx.commit().await?;
-                Ok(outcome)
+                Ok(StoredBatch { outcome, pending: PendingMark { token, backlog } })
             }
         }
     }

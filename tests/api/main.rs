@@ -56,6 +56,7 @@ mod mqtt;
 mod mqtt_tls;
 mod replay;
 // Rules on readings, alarms and the cases they open.
+mod alarm_retry;
 mod alarms;
 mod sensors;
 
