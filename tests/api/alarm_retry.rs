@@ -132,7 +132,11 @@ async fn next_batch_evaluates_readings_of_failed_batch() {
 #[tokio::test]
 async fn concurrent_claims_take_disjoint_rows() {
     let app = app_with_grids().await;
-    let values: Vec<String> = (1..=40).map(|device| format!("({device}, 7, 0, 0, 0)")).collect();
+    // Due in an hour, so that the app's own alarm worker, which ticks on the real clock,
+    // leaves the rows to the claims below.
+    let due_ms = Utc::now().timestamp_millis() + 3_600_000;
+    let values: Vec<String> =
+        (1..=40).map(|device| format!("({device}, 7, 0, 0, {due_ms})")).collect();
     let sql = format!(
         "INSERT INTO sensor_alarm_pending (device_id, attribute, from_observed_at_ms, \
          batch_token, retry_at_ms) VALUES {}",
@@ -140,7 +144,7 @@ async fn concurrent_claims_take_disjoint_rows() {
     );
     execute(&app.db, &sql).await;
 
-    let now_ms = Utc::now().timestamp_millis();
+    let now_ms = due_ms;
     let claims = (1..=4).map(|token| pending::claim_due(&app.db, token, now_ms, 15));
     let claimed = futures_util::future::join_all(claims).await;
 
