@@ -1,14 +1,17 @@
 //! Rules and alarms on device readings (智慧之芯, second layer).
 //!
-//! Owns the `sensor_rule`, `sensor_alarm` and `sensor_rule_state` tables, the routes
-//! `/api/v1/sensor-rules` and `/api/v1/alarms`, and the console pages of both.
+//! Owns the `sensor_rule`, `sensor_alarm`, `sensor_rule_state` and
+//! `sensor_alarm_pending` tables, the routes `/api/v1/sensor-rules` and
+//! `/api/v1/alarms`, and the console pages of both.
 //!
 //! A [`rule::Rule`] watches one attribute of one device or of every device of a kind.
 //! Its [`rule::Condition`] is a threshold or a rate of change (both with hysteresis and
 //! a minimum duration), no data or no change for a duration, or a count of readings
 //! past a level within a window. [`service::evaluate_batch`] evaluates each committed
 //! batch right after its commit, on the ingest path that HTTP and MQTT share, and
-//! [`worker`] evaluates the no-data and no-change rules on the clock.
+//! [`worker`] evaluates the no-data and no-change rules on the clock. The batch's
+//! transaction also records its device attributes in [`pending`], so that the worker
+//! evaluates again what a failed evaluation left behind ([`retry`]).
 //!
 //! Invariants:
 //! - A rule and device have at most one open (active or acknowledged) alarm; a partial
@@ -31,7 +34,9 @@ pub mod evaluate;
 mod http;
 pub mod input;
 mod pages;
+pub mod pending;
 pub mod record;
+pub mod retry;
 pub mod rule;
 pub mod rules;
 pub mod service;

@@ -8,6 +8,7 @@ use super::{
     case_link::{NoteKind, note, open_case},
     error::AlarmError,
     record::{self, Alarm, AlarmState},
+    retry,
     rule::{Rule, Scope},
     rules::enabled_rules,
 };
@@ -16,7 +17,11 @@ use crate::{
     db::Db,
     http::AppState,
     locate::AreaIndex,
-    sensors::{DeviceKind, reading::Reading, store_write::Stored},
+    sensors::{
+        DeviceKind,
+        reading::Reading,
+        store_write::{Stored, StoredBatch},
+    },
     with_pool,
 };
 
@@ -25,29 +30,42 @@ use crate::{
 ///
 /// Runs on the ingest path right after the commit, so an alarm's case exists before the
 /// batch response is sent. It returns nothing, so it cannot fail the batch, whose
-/// readings are already stored. A failure is logged, and the worker retries an alarm
-/// left without its case.
-// NOTE: a batch whose evaluation fails is not evaluated again; rules see its readings
-// only as history (count windows) and through the next reading.
-#[tracing::instrument(skip_all, fields(batch.readings = readings.len()))]
-pub async fn evaluate_batch(state: &AppState, readings: &[Reading], stored: &[Stored]) {
-    let inserted: Vec<Reading> = readings
+/// readings are already stored. A failed evaluation is logged, and the batch's rows
+/// stay in the pending table so that the worker evaluates the readings again. The
+/// worker also retries an alarm left without its case. Still pending readings of an
+/// earlier batch of the same device attribute are evaluated too.
+#[tracing::instrument(skip_all, fields(batch.readings = readings.len(), batch.token = stored.pending.token))]
+pub async fn evaluate_batch(state: &AppState, readings: &[Reading], stored: &StoredBatch) {
+    let mut inserted: Vec<Reading> = readings
         .iter()
-        .zip(stored)
+        .zip(&stored.outcome)
         .filter(|(_, s)| **s == Stored::Inserted)
         .map(|(r, _)| *r)
         .collect();
-    let changes = match evaluate(&state.db, &inserted).await {
-        Ok(changes) => changes,
+    if inserted.is_empty() && stored.pending.backlog.is_empty() {
+        // Only duplicates and conflicts: the batch marked nothing as pending.
+        return;
+    }
+    let evaluated = async {
+        let truncated = retry::add_backlog(state, &mut inserted, &stored.pending.backlog).await?;
+        let changes = evaluate(&state.db, &inserted).await?;
+        Ok::<_, AlarmError>((truncated, changes))
+    };
+    let (truncated, changes) = match evaluated.await {
+        Ok(evaluated) => evaluated,
         Err(error) => {
-            tracing::error!(error = %error, "rule evaluation of a stored batch failed");
+            tracing::error!(error = %error,
+                "rule evaluation of a stored batch failed; the alarm worker retries it");
             return;
         }
     };
     follow_up(state, changes).await;
+    retry::finish_batch(state, &stored.pending, &truncated).await;
 }
 
-async fn evaluate(db: &Db, readings: &[Reading]) -> Result<Vec<Change>, AlarmError> {
+/// Evaluates `readings` against the enabled rules of their attributes in one
+/// transaction and returns the alarm changes.
+pub(super) async fn evaluate(db: &Db, readings: &[Reading]) -> Result<Vec<Change>, AlarmError> {
     if readings.is_empty() {
         return Ok(Vec::new());
     }

@@ -1,10 +1,12 @@
 //! The alarm worker: evaluates the rules that can hold while no reading arrives (no
-//! data, no change) on the clock, and opens the cases that a failed node left behind.
+//! data, no change) on the clock, evaluates again the stored readings whose evaluation
+//! after their batch failed, and opens the cases that a failed node left behind.
 //!
 //! Any number of nodes may run it at once. A raise inserts under the partial unique
 //! index of open alarms, and a clear updates only an alarm still open, so the node that
 //! loses a race changes nothing. Alarms without a case are claimed with `FOR UPDATE
-//! SKIP LOCKED` on PostgreSQL and a claim time, so one node opens each case.
+//! SKIP LOCKED` on PostgreSQL and a claim time, so one node opens each case; pending
+//! evaluations are claimed the same way.
 
 use std::time::Duration;
 
@@ -13,6 +15,7 @@ use super::{
     case_link::open_case,
     error::AlarmError,
     record::claim_missing_cases,
+    retry::retry_due,
     rule::Scope,
     rules::enabled_rules,
     service::follow_up,
@@ -33,6 +36,10 @@ const CASES_PER_TICK: i64 = 100;
 pub struct TickReport {
     /// Alarms raised or cleared by the clock rules.
     pub changes: usize,
+    /// Pending device attributes whose stored readings were evaluated again.
+    pub pending_evaluated: usize,
+    /// Pending device attributes whose evaluation failed again.
+    pub pending_failed: usize,
     /// Alarms whose missing case was opened.
     pub cases_opened: usize,
 }
@@ -40,7 +47,8 @@ pub struct TickReport {
 /// Runs one tick at `now_ms` (UTC milliseconds), which tests choose.
 ///
 /// # Errors
-/// A database failure of the clock rules; the next tick evaluates them again.
+/// A database failure of the clock rules or of claiming pending evaluations; the next
+/// tick does that work again.
 #[tracing::instrument(skip_all)]
 pub async fn tick(state: &AppState, now_ms: i64) -> Result<TickReport, AlarmError> {
     let rules = enabled_rules(&state.db).await?;
@@ -66,8 +74,12 @@ pub async fn tick(state: &AppState, now_ms: i64) -> Result<TickReport, AlarmErro
     // NOTE: each device in scope costs two or three queries per tick, which bounds a
     // kind-wide rule to some thousands of devices per node.
     let changes = apply(&state.db, &tasks, now_ms).await?;
-    let mut report = TickReport { changes: changes.len(), cases_opened: 0 };
+    let mut report = TickReport { changes: changes.len(), ..TickReport::default() };
     follow_up(state, changes).await;
+
+    let retried = retry_due(state, now_ms).await?;
+    report.pending_evaluated = retried.evaluated;
+    report.pending_failed = retried.failed;
 
     let claimed =
         claim_missing_cases(&state.db, now_ms - STALE_CLAIM_MS, now_ms, CASES_PER_TICK).await?;
@@ -95,6 +107,8 @@ pub fn spawn(state: AppState) -> tokio::task::JoinHandle<()> {
                 Ok(report) if report != TickReport::default() => {
                     tracing::info!(
                         alarm.changes = report.changes,
+                        alarm.pending_evaluated = report.pending_evaluated,
+                        alarm.pending_failed = report.pending_failed,
                         alarm.cases_opened = report.cases_opened,
                         "alarm tick finished"
                     );

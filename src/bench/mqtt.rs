@@ -70,8 +70,10 @@ pub async fn run_mqtt(mut settings: Settings, args: MqttBenchArgs) -> anyhow::Re
         topic_root: format!("citycore-bench-{run_id}"),
         ..settings.mqtt.clone()
     };
-    let (host, port) =
-        mqtt.broker_address().map_err(|reason| anyhow::anyhow!("--broker {reason}"))?;
+    let address = mqtt.broker_address().map_err(|reason| anyhow::anyhow!("--broker {reason}"))?;
+    // The publishing clients of the benchmark speak plain TCP only.
+    anyhow::ensure!(!address.tls, "--broker must be an mqtt:// address; TLS is not supported");
+    let (host, port) = (address.host, address.port);
     let db = crate::cli::open_database(&settings).await?;
     let backend = format!("{:?}", db.backend());
     let state = AppState::new(settings, db).await?;

@@ -20,7 +20,7 @@ use figment::{
 use serde::{Deserialize, Serialize};
 
 pub use booking::BookingSettings;
-pub use mqtt::MqttSettings;
+pub use mqtt::{BrokerAddress, MqttSettings};
 pub use notices::{NoticeSettings, SmtpTls};
 pub use pricing::PricingSettings;
 

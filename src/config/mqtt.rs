@@ -13,8 +13,17 @@ use super::Secret;
 pub struct MqttSettings {
     /// Starts the subscriber with `citycore serve`.
     pub enabled: bool,
-    /// Broker address, `mqtt://HOST:PORT` (or `tcp://`); TLS is not supported yet.
+    /// Broker address: `mqtt://HOST:PORT` (or `tcp://`) for plain TCP, port 1883 when
+    /// omitted, or `mqtts://HOST:PORT` (or `ssl://`) for TLS, port 8883 when omitted.
     pub url: String,
+    /// PEM file of the CA certificates that may sign the broker's certificate. Required
+    /// with `mqtts://` and allowed only with it.
+    pub tls_ca_file: String,
+    /// PEM file of this node's certificate chain for brokers that require client
+    /// certificates (mutual TLS). Empty sends none; a path needs `tls_key_file` too.
+    pub tls_cert_file: String,
+    /// PEM file of the private key of `tls_cert_file` (PKCS#8, PKCS#1 or SEC1).
+    pub tls_key_file: String,
     /// First part of the client id; the node name follows it after a dash.
     pub client_id_prefix: String,
     /// Stable name of this node within the client id; empty uses the host name. The
@@ -43,11 +52,23 @@ pub struct MqttSettings {
     pub max_payload_bytes: usize,
 }
 
+/// The broker part of `mqtt.url`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BrokerAddress {
+    pub host: String,
+    pub port: u16,
+    /// Whether the scheme is `mqtts://` or `ssl://`.
+    pub tls: bool,
+}
+
 impl Default for MqttSettings {
     fn default() -> Self {
         Self {
             enabled: false,
             url: "mqtt://127.0.0.1:1883".to_owned(),
+            tls_ca_file: String::new(),
+            tls_cert_file: String::new(),
+            tls_key_file: String::new(),
             client_id_prefix: "citycore".to_owned(),
             node_name: String::new(),
             username: String::new(),
@@ -71,27 +92,52 @@ impl MqttSettings {
         Self { password: Secret(hidden), ..self.clone() }
     }
 
-    /// Splits `url` into host and port.
+    /// Splits `url` into the broker's address and whether it uses TLS.
     ///
     /// # Errors
-    /// The reason when the scheme is not `mqtt://` or `tcp://`, or the port is invalid.
-    pub fn broker_address(&self) -> Result<(String, u16), &'static str> {
-        let rest = self
-            .url
-            .strip_prefix("mqtt://")
-            .or_else(|| self.url.strip_prefix("tcp://"))
-            .ok_or("must start with mqtt:// or tcp://; TLS brokers are not supported yet")?;
+    /// The reason when the scheme is unknown, the host is missing or the port is invalid.
+    pub fn broker_address(&self) -> Result<BrokerAddress, &'static str> {
+        let schemes = [("mqtt://", false, 1883), ("tcp://", false, 1883)]
+            .into_iter()
+            .chain([("mqtts://", true, 8883), ("ssl://", true, 8883)]);
+        let (rest, tls, default_port) = schemes
+            .filter_map(|(scheme, tls, port)| Some((self.url.strip_prefix(scheme)?, tls, port)))
+            .next()
+            .ok_or("must start with mqtt://, tcp://, mqtts:// or ssl://")?;
         let rest = rest.trim_end_matches('/');
         let (host, port) = match rest.rsplit_once(':') {
             Some((host, port)) => {
                 (host, port.parse::<u16>().map_err(|_| "the port must be a number 1-65535")?)
             }
-            None => (rest, 1883),
+            None => (rest, default_port),
         };
         if host.is_empty() || port == 0 {
             return Err("must name a host, such as mqtt://127.0.0.1:1883");
         }
-        Ok((host.to_owned(), port))
+        Ok(BrokerAddress { host: host.to_owned(), port, tls })
+    }
+
+    /// Checks that the TLS files fit the scheme of `url`. Whether the files can be read
+    /// is checked when the subscriber starts.
+    fn validate_tls(&self, tls: bool) -> Result<(), (&'static str, &'static str)> {
+        let has_client_files = !self.tls_cert_file.is_empty() || !self.tls_key_file.is_empty();
+        if !tls {
+            if !self.tls_ca_file.is_empty() || has_client_files {
+                return Err(("mqtt.url", "TLS files are set, so the URL must start with mqtts://"));
+            }
+            return Ok(());
+        }
+        if self.tls_ca_file.is_empty() {
+            return Err((
+                "mqtt.tls_ca_file",
+                "required with mqtts://; for a broker with a public certificate use the \
+                 system bundle, such as /etc/ssl/certs/ca-certificates.crt",
+            ));
+        }
+        if self.tls_cert_file.is_empty() != self.tls_key_file.is_empty() {
+            return Err(("mqtt.tls_key_file", "tls_cert_file and tls_key_file go together"));
+        }
+        Ok(())
     }
 
     /// Checks the values that parse but cannot work, whether or not MQTT is enabled.
@@ -99,7 +145,8 @@ impl MqttSettings {
     /// # Errors
     /// The key and the reason of the first bad value.
     pub fn validate(&self) -> Result<(), (&'static str, &'static str)> {
-        self.broker_address().map_err(|reason| ("mqtt.url", reason))?;
+        let address = self.broker_address().map_err(|reason| ("mqtt.url", reason))?;
+        self.validate_tls(address.tls)?;
         let is_level = |text: &str| !text.is_empty() && !text.contains(['/', '+', '#']);
         if !is_level(&self.topic_root) {
             return Err(("mqtt.topic_root", "must be one topic level without /, + or #"));
@@ -121,14 +168,61 @@ impl MqttSettings {
 mod tests {
     use super::*;
 
+    fn address(host: &str, port: u16, tls: bool) -> Result<BrokerAddress, &'static str> {
+        Ok(BrokerAddress { host: host.to_owned(), port, tls })
+    }
+
     #[test]
-    fn broker_address_reads_host_and_port() {
+    fn broker_address_reads_host_port_and_tls() {
         let with = |url: &str| MqttSettings { url: url.to_owned(), ..Default::default() };
-        assert_eq!(with("mqtt://127.0.0.1:1883").broker_address(), Ok(("127.0.0.1".into(), 1883)));
-        assert_eq!(with("tcp://broker").broker_address(), Ok(("broker".into(), 1883)));
-        assert!(with("mqtts://broker:8883").broker_address().is_err());
+        assert_eq!(
+            with("mqtt://127.0.0.1:1883").broker_address(),
+            address("127.0.0.1", 1883, false)
+        );
+        assert_eq!(with("tcp://broker").broker_address(), address("broker", 1883, false));
+        assert_eq!(with("mqtts://broker").broker_address(), address("broker", 8883, true));
+        assert_eq!(with("ssl://broker:9883/").broker_address(), address("broker", 9883, true));
+        assert!(with("https://broker:8883").broker_address().is_err());
         assert!(with("mqtt://broker:port").broker_address().is_err());
         assert!(with("mqtt://:1883").broker_address().is_err());
+    }
+
+    #[test]
+    fn validate_ties_tls_files_to_the_scheme() {
+        let cases = [
+            ("mqtts without a CA file", "mqtts://b", "", "", "", Some("mqtt.tls_ca_file")),
+            ("mqtts with a CA file", "mqtts://b", "ca.pem", "", "", None),
+            ("mutual TLS", "mqtts://b", "ca.pem", "c.pem", "k.pem", None),
+            (
+                "certificate without key",
+                "mqtts://b",
+                "ca.pem",
+                "c.pem",
+                "",
+                Some("mqtt.tls_key_file"),
+            ),
+            (
+                "key without certificate",
+                "mqtts://b",
+                "ca.pem",
+                "",
+                "k.pem",
+                Some("mqtt.tls_key_file"),
+            ),
+            ("CA file on plain TCP", "mqtt://b", "ca.pem", "", "", Some("mqtt.url")),
+            ("client files on plain TCP", "mqtt://b", "", "c.pem", "k.pem", Some("mqtt.url")),
+        ];
+        for (description, url, ca, cert, key, expected) in cases {
+            let settings = MqttSettings {
+                url: url.to_owned(),
+                tls_ca_file: ca.to_owned(),
+                tls_cert_file: cert.to_owned(),
+                tls_key_file: key.to_owned(),
+                ..Default::default()
+            };
+            let key = settings.validate().err().map(|(key, _)| key);
+            assert_eq!(key, expected, "{description}");
+        }
     }
 
     #[test]

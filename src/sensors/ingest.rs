@@ -229,7 +229,7 @@ pub async fn ingest(
         .await
         .map_err(anyhow::Error::from)?;
     crate::alarms::service::evaluate_batch(state, &checked.readings, &stored).await;
-    let outcome = checked.outcome(&stored);
+    let outcome = checked.outcome(&stored.outcome);
     tracing::Span::current().record("batch.accepted", outcome.accepted);
     tracing::info!(
         batch.rejected = outcome.rejected.len(),

@@ -15,7 +15,7 @@ use crate::{
 };
 
 /// Registers a device in grid A1 and returns its token.
-async fn register(app: &TestApp, id: &str, kind: &str) -> String {
+pub(crate) async fn register(app: &TestApp, id: &str, kind: &str) -> String {
     let input = DeviceInput {
         id: id.to_owned(),
         kind: kind.to_owned(),
@@ -43,7 +43,7 @@ fn at(start: chrono::DateTime<Utc>, minutes: i64) -> String {
 }
 
 /// Posts `values`, one per minute from `start`, as readings of `attribute`.
-async fn post_series(
+pub(crate) async fn post_series(
     app: &TestApp,
     token: &str,
     device: &str,
@@ -72,7 +72,7 @@ async fn post_series(
     assert_eq!(status, 200, "readings accepted: {body}");
 }
 
-async fn create_rule(admin: &Session, rule: Value) -> Value {
+pub(crate) async fn create_rule(admin: &Session, rule: Value) -> Value {
     let response = admin.post_json("/api/v1/sensor-rules", &rule).await;
     let status = response.status();
     let body: Value = response.json().await.unwrap();
@@ -81,7 +81,7 @@ async fn create_rule(admin: &Session, rule: Value) -> Value {
 }
 
 /// Builds a threshold rule on the fill level of bin-1: raise above 0.9, clear below 0.5.
-fn bin_threshold(min_duration_seconds: i64) -> Value {
+pub(crate) fn bin_threshold(min_duration_seconds: i64) -> Value {
     json!({
         "name": "垃圾桶满溢",
         "device": "bin-1",
@@ -95,7 +95,7 @@ fn bin_threshold(min_duration_seconds: i64) -> Value {
     })
 }
 
-async fn alarms(session: &Session, state: &str) -> Vec<Value> {
+pub(crate) async fn alarms(session: &Session, state: &str) -> Vec<Value> {
     let response = session.get(&format!("/api/v1/alarms?state={state}")).await;
     assert_eq!(response.status(), 200, "alarms listed");
     let body: Value = response.json().await.unwrap();
@@ -114,7 +114,7 @@ async fn case_events(app: &TestApp, case_id: i64) -> Vec<citycore::cases::case::
     app.db.case_events(case_id).await.expect("events read")
 }
 
-fn hours_ago(hours: i64) -> chrono::DateTime<Utc> {
+pub(crate) fn hours_ago(hours: i64) -> chrono::DateTime<Utc> {
     Utc::now() - Duration::hours(hours)
 }
 

@@ -12,6 +12,8 @@ mod booking_pages;
 mod areas;
 // The fake SMTP server of the e-mail channel's tests.
 mod fake_smtp;
+// Log capture for tests that check what the product logs.
+mod captured_log;
 #[allow(dead_code)]
 mod helpers;
 mod locate;
@@ -51,8 +53,10 @@ mod search;
 
 // The smart street core: devices and their readings, over HTTP and MQTT.
 mod mqtt;
+mod mqtt_tls;
 mod replay;
 // Rules on readings, alarms and the cases they open.
+mod alarm_retry;
 mod alarms;
 mod sensors;
 

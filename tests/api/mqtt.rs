@@ -40,7 +40,7 @@ async fn broker_available() -> bool {
 }
 
 /// Subscriber settings with a topic root and node name of this test only.
-fn settings(root: &str, node: &str, group: &str) -> MqttSettings {
+pub(crate) fn settings(root: &str, node: &str, group: &str) -> MqttSettings {
     MqttSettings {
         enabled: true,
         url: format!("mqtt://{}:{}", BROKER.0, BROKER.1),
@@ -53,12 +53,12 @@ fn settings(root: &str, node: &str, group: &str) -> MqttSettings {
     }
 }
 
-fn unique_root() -> String {
+pub(crate) fn unique_root() -> String {
     format!("cctest{}", &uuid::Uuid::new_v4().simple().to_string()[..12])
 }
 
 /// Waits until `done` holds, checking every 20 ms for at most 20 s.
-async fn eventually(what: &str, done: impl Fn() -> bool) {
+pub(crate) async fn eventually(what: &str, done: impl Fn() -> bool) {
     let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
     while !done() {
         assert!(tokio::time::Instant::now() < deadline, "timed out waiting for {what}");
@@ -67,7 +67,7 @@ async fn eventually(what: &str, done: impl Fn() -> bool) {
 }
 
 /// Starts a subscriber and waits until its subscription is in place.
-async fn start(app: &TestApp, settings: MqttSettings) -> MqttHandle {
+pub(crate) async fn start(app: &TestApp, settings: MqttSettings) -> MqttHandle {
     let handle = mqtt::spawn(app.state.clone(), settings).expect("subscriber starts");
     let counters = handle.counters.clone();
     eventually("the SUBACK", || counters.subscribed.load(Ordering::SeqCst) > 0).await;
@@ -79,7 +79,7 @@ type Inbox = Arc<Mutex<Vec<(String, Vec<u8>)>>>;
 
 /// A plain MQTT client for the test side: publishes with QoS 1, counts PUBACKs and
 /// keeps the messages of its subscriptions.
-struct TestClient {
+pub(crate) struct TestClient {
     client: AsyncClient,
     pubacks: Arc<AtomicU64>,
     received: Inbox,
@@ -94,6 +94,11 @@ impl TestClient {
     async fn connect_to(port: u16, client_id: &str, clean_session: bool) -> TestClient {
         let mut options = MqttOptions::new(client_id, BROKER.0, port);
         options.set_clean_session(clean_session);
+        TestClient::connect_with(options).await
+    }
+
+    /// Connects with `options` as given, for brokers that need TLS.
+    pub(crate) async fn connect_with(options: MqttOptions) -> TestClient {
         let (client, mut eventloop) = AsyncClient::new(options, 1000);
         let pubacks = Arc::new(AtomicU64::new(0));
         let subacks = Arc::new(AtomicU64::new(0));
@@ -120,7 +125,7 @@ impl TestClient {
     }
 
     /// Publishes every payload to `topic` with QoS 1 and waits for the broker's PUBACKs.
-    async fn publish_all(&self, topic: &str, payloads: Vec<Vec<u8>>) {
+    pub(crate) async fn publish_all(&self, topic: &str, payloads: Vec<Vec<u8>>) {
         let before = self.pubacks.load(Ordering::SeqCst);
         let count = payloads.len() as u64;
         for payload in payloads {
@@ -145,7 +150,7 @@ async fn forget_session(client_id: &str) {
     let _ = cleaner.client.disconnect().await;
 }
 
-async fn register(app: &TestApp, id: &str) -> String {
+pub(crate) async fn register(app: &TestApp, id: &str) -> String {
     let input = DeviceInput {
         id: id.to_owned(),
         kind: "temperature_humidity".to_owned(),
@@ -165,7 +170,7 @@ async fn register(app: &TestApp, id: &str) -> String {
 }
 
 /// Stored readings of one device as (measurement time in ms, value), oldest first.
-async fn stored(app: &TestApp, device: &str) -> Vec<(i64, f64)> {
+pub(crate) async fn stored(app: &TestApp, device: &str) -> Vec<(i64, f64)> {
     let sql = "SELECT r.observed_at_ms, r.value FROM sensor_reading r \
                JOIN sensor_device d ON d.device_id = r.device_id \
                WHERE d.external_id = $1 ORDER BY r.observed_at_ms";
@@ -180,7 +185,7 @@ async fn stored(app: &TestApp, device: &str) -> Vec<(i64, f64)> {
 }
 
 /// Readings one per minute ending an hour ago, without a device field.
-fn readings(count: usize, offset: usize) -> Vec<Value> {
+pub(crate) fn readings(count: usize, offset: usize) -> Vec<Value> {
     let end_ms = chrono::Utc::now().timestamp_millis() / 60_000 * 60_000 - 3_600_000;
     (0..count)
         .map(|n| {
@@ -191,7 +196,7 @@ fn readings(count: usize, offset: usize) -> Vec<Value> {
         .collect()
 }
 
-fn readings_topic(root: &str, device: &str) -> String {
+pub(crate) fn readings_topic(root: &str, device: &str) -> String {
     format!("{root}/v1/devices/{device}/readings")
 }
 

@@ -2,12 +2,7 @@
 //! per recipient with an address, retries after 451, failure at once after 550, no
 //! second copy, and no clear address in the log.
 
-use std::{
-    cell::RefCell,
-    io::Write,
-    sync::{Arc, Mutex, Once},
-    time::Duration,
-};
+use std::time::Duration;
 
 use base64::{Engine, engine::general_purpose::STANDARD as BASE64};
 use chrono::Utc;
@@ -20,6 +15,7 @@ use citycore::{
 use serde_json::{Value, json};
 
 use crate::{
+    captured_log::capture_warnings,
     fake_smtp::FakeSmtp,
     helpers::{Session, TestApp, areas, spawn_app_with},
     notices::identity,
@@ -27,57 +23,6 @@ use crate::{
 
 fn address(n: u32) -> String {
     format!("resident{n}@example.org")
-}
-
-/// A log sink shared with the test.
-#[derive(Clone, Default)]
-struct Captured(Arc<Mutex<Vec<u8>>>);
-
-thread_local! {
-    /// The sink of the test running on this thread, if it captures its log.
-    static SINK: RefCell<Option<Captured>> = const { RefCell::new(None) };
-}
-
-/// Writes to this thread's [`SINK`], or nowhere.
-struct ThreadSink;
-
-impl Write for ThreadSink {
-    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
-        SINK.with(|sink| {
-            if let Some(captured) = sink.borrow().as_ref() {
-                captured.0.lock().unwrap().extend_from_slice(bytes);
-            }
-        });
-        Ok(bytes.len())
-    }
-
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
-/// Captures the warnings and errors logged on this thread from now on. Every task of a
-/// single-threaded test runtime, the server's too, runs on the test's thread.
-///
-/// The subscriber is the process's global one. A scoped subscriber (`set_default`) missed
-/// lines in full runs: tracing caches a call site as disabled when another test's thread
-/// registers it while no subscriber wants it.
-fn capture_warnings() -> Captured {
-    static INSTALL: Once = Once::new();
-    INSTALL.call_once(|| {
-        let subscriber = tracing_subscriber::fmt()
-            .with_max_level(tracing::Level::WARN)
-            .with_ansi(false)
-            .with_writer(|| ThreadSink)
-            .finish();
-        tracing::subscriber::set_global_default(subscriber).expect("no other global subscriber");
-        // Fixes any call site that another thread registered while the subscriber was
-        // being installed; no subscriber changes after this, so the cache stays right.
-        tracing::callsite::rebuild_interest_cache();
-    });
-    let captured = Captured::default();
-    SINK.with(|sink| *sink.borrow_mut() = Some(captured.clone()));
-    captured
 }
 
 async fn email_app(smtp: &FakeSmtp) -> TestApp {
@@ -262,7 +207,7 @@ async fn email_channel_retries_451_and_fails_550() {
     assert!(last_error.contains("mailbox unavailable"), "{last_error}");
     assert!(!last_error.contains(&address(3)), "the address is masked: {last_error}");
 
-    let written = String::from_utf8(log.0.lock().unwrap().clone()).unwrap();
+    let written = log.text();
     assert!(written.contains("delivery will be retried"), "the capture works: {written}");
     assert!(written.contains("delivery failed"), "{written}");
     for n in 1..=6 {

@@ -125,7 +125,7 @@ async fn store_all(
         .await
         .map_err(anyhow::Error::from)?;
     crate::alarms::service::evaluate_batch(state, &readings, &stored).await;
-    let mut rest = stored.as_slice();
+    let mut rest = stored.outcome.as_slice();
     let results = checked
         .into_iter()
         .map(|entry| match entry {

@@ -22,10 +22,12 @@
 //!   the broker hands each message to one of them.
 //!
 //! QoS 0 messages are stored too, but the broker does not keep them for a node that is
-//! down. The subscriber uses MQTT 3.1.1 over plain TCP.
+//! down. The subscriber uses MQTT 3.1.1 over plain TCP (`mqtt://`) or TLS (`mqtts://`,
+//! see [`tls`]), with a client certificate when the broker requires one.
 
 mod batch;
 pub mod message;
+pub mod tls;
 pub mod topic;
 mod worker;
 
@@ -88,7 +90,8 @@ impl MqttHandle {
 /// the database of `state` with its reading settings.
 ///
 /// # Errors
-/// Fails when `settings.url` is not a valid broker address.
+/// Fails when `settings.url` is not a valid broker address, or a TLS file of the
+/// settings is missing, unreadable or not PEM; the message names the setting.
 pub fn spawn(state: AppState, settings: MqttSettings) -> anyhow::Result<MqttHandle> {
     worker::spawn(state, settings)
 }

@@ -9,7 +9,10 @@ use std::{
     time::Duration,
 };
 
-use rumqttc::{AsyncClient, Event, EventLoop, MqttOptions, Outgoing, Packet, Publish, QoS};
+use rumqttc::{
+    AsyncClient, Event, EventLoop, MqttOptions, Outgoing, Packet, Publish, QoS, TlsConfiguration,
+    Transport,
+};
 use tokio::sync::{mpsc, watch};
 
 use super::{
@@ -17,7 +20,10 @@ use super::{
     batch::{self, MessageResult},
     topic,
 };
-use crate::{config::MqttSettings, http::AppState};
+use crate::{
+    config::{BrokerAddress, MqttSettings},
+    http::AppState,
+};
 
 /// Capacity of the request channel from the client handle to the event loop.
 const REQUEST_CAPACITY: usize = 1024;
@@ -43,12 +49,17 @@ struct Received {
 }
 
 pub(super) fn spawn(state: AppState, settings: MqttSettings) -> anyhow::Result<MqttHandle> {
-    let (host, port) = settings
+    let BrokerAddress { host, port, tls } = settings
         .broker_address()
         .map_err(|reason| anyhow::anyhow!("invalid setting mqtt.url: {reason}"))?;
     let client_id = super::client_id(&settings);
 
     let mut options = MqttOptions::new(client_id.clone(), host.clone(), port);
+    if tls {
+        let config = super::tls::client_config(&settings)?;
+        options
+            .set_transport(Transport::tls_with_config(TlsConfiguration::Rustls(Arc::new(config))));
+    }
     options
         .set_keep_alive(Duration::from_secs(settings.keep_alive_seconds.max(5)))
         .set_clean_session(false)
@@ -67,7 +78,8 @@ pub(super) fn spawn(state: AppState, settings: MqttSettings) -> anyhow::Result<M
     let connection = Arc::new(AtomicU64::new(0));
     let counters = Arc::new(Counters::default());
 
-    tracing::info!(mqtt.client_id = %client_id, mqtt.host = %host, mqtt.port = port,
+    tracing::info!(mqtt.client_id = %client_id, mqtt.host = %host, mqtt.port = port, mqtt.tls = tls,
+        mqtt.client_certificate = !settings.tls_cert_file.is_empty(),
         mqtt.shared_group = %settings.shared_group, "MQTT subscriber starting");
     let connection_task = tokio::spawn(connection_loop(
         settings.clone(),
@@ -140,8 +152,17 @@ async fn connection_loop(
                 if *stop.borrow() {
                     break;
                 }
-                tracing::warn!(%error, mqtt.retry_ms = backoff.as_millis() as u64,
-                    "MQTT connection failed; reconnecting");
+                let retry_ms = backoff.as_millis() as u64;
+                if matches!(error, rumqttc::ConnectionError::Tls(_)) {
+                    // A certificate the broker or citycore rejects does not heal by
+                    // itself, so an operator must act.
+                    tracing::error!(%error, mqtt.retry_ms = retry_ms,
+                        "MQTT TLS handshake failed; check mqtt.tls_ca_file, the client \
+                         certificate and the broker's certificate; reconnecting");
+                } else {
+                    tracing::warn!(%error, mqtt.retry_ms = retry_ms,
+                        "MQTT connection failed; reconnecting");
+                }
                 metrics::counter!("citycore_mqtt_reconnects_total").increment(1);
                 tokio::select! {
                     () = tokio::time::sleep(backoff) => {}

@@ -9,6 +9,8 @@
 //!    aggregate into its rollup row with one upsert per chunk.
 //! 4. Upsert the newest measurement per device attribute, keeping the stored one when it
 //!    is newer, so a late reading never replaces a newer value.
+//! 5. Mark each device attribute with inserted readings as pending rule evaluation
+//!    (see [`crate::alarms::pending`]), so that a failed evaluation is retried.
 //!
 //! NOTE: on SQLite the pool runs WAL with `synchronous = NORMAL`, so a committed batch
 //! survives a crash of the process but may be lost on power failure or an OS crash.
@@ -27,7 +29,12 @@ use super::{
     rollup::{Aggregate, BucketKey, aggregate},
     store::StoreError,
 };
-use crate::db::Db;
+use crate::{
+    alarms::pending::{self, PendingMark},
+    db::Db,
+};
+
+mod postgres;
 
 /// The effect of storing one reading.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -45,9 +52,19 @@ fn key_of(reading: &Reading) -> ReadingKey {
     (reading.device_id, reading.attribute.code(), reading.observed_at_ms)
 }
 
+/// The result of storing a batch.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct StoredBatch {
+    /// The effect on each reading, in the order of the batch.
+    pub outcome: Vec<Stored>,
+    /// The batch's rows in the table of pending rule evaluations.
+    pub pending: PendingMark,
+}
+
 /// Writes a batch of checked readings.
 pub trait ReadingStore {
-    /// Stores `readings` in one transaction and returns what happened to each, in order.
+    /// Stores `readings` in one transaction and returns what happened to each, in order,
+    /// with the pending evaluation rows that the alarm rules must clear.
     ///
     /// `zone` cuts the hour and day rollups.
     fn store_readings(
@@ -55,7 +72,7 @@ pub trait ReadingStore {
         readings: &[Reading],
         received_at_ms: i64,
         zone: Tz,
-    ) -> impl Future<Output = Result<Vec<Stored>, StoreError>> + Send;
+    ) -> impl Future<Output = Result<StoredBatch, StoreError>> + Send;
 }
 
 impl ReadingStore for Db {
@@ -64,22 +81,28 @@ impl ReadingStore for Db {
         readings: &[Reading],
         received_at_ms: i64,
         zone: Tz,
-    ) -> Result<Vec<Stored>, StoreError> {
+    ) -> Result<StoredBatch, StoreError> {
         if readings.is_empty() {
-            return Ok(Vec::new());
+            return Ok(StoredBatch::default());
         }
+        let token = rand::random::<i64>();
+        let retry_at_ms = received_at_ms + pending::GRACE_MS;
         match self {
             Db::Sqlite(pool) => {
                 let mut tx = pool.begin().await?;
                 let outcome = sqlite::store(&mut tx, readings, received_at_ms, zone).await?;
+                let keys = pending::keys_to_mark(readings, &outcome);
+                let backlog = pending::mark_sqlite(&mut tx, &keys, token, retry_at_ms).await?;
                 tx.commit().await?;
-                Ok(outcome)
+                Ok(StoredBatch { outcome, pending: PendingMark { token, backlog } })
             }
             Db::Postgres(pool) => {
                 let mut tx = pool.begin().await?;
                 let outcome = postgres::store(&mut tx, readings, received_at_ms, zone).await?;
+                let keys = pending::keys_to_mark(readings, &outcome);
+                let backlog = pending::mark_postgres(&mut tx, &keys, token, retry_at_ms).await?;
                 tx.commit().await?;
-                Ok(outcome)
+                Ok(StoredBatch { outcome, pending: PendingMark { token, backlog } })
             }
         }
     }
@@ -257,115 +280,6 @@ mod sqlite {
 
     async fn resolve_existing(
         tx: &mut SqliteConnection,
-        reading: &Reading,
-        received_at_ms: i64,
-    ) -> Result<Stored, StoreError> {
-        let stored: f64 = sqlx::query_scalar(STORED_VALUE)
-            .bind(reading.device_id)
-            .bind(reading.attribute.code())
-            .bind(reading.observed_at_ms)
-            .fetch_one(&mut *tx)
-            .await?;
-        if stored == reading.value {
-            return Ok(Stored::Duplicate);
-        }
-        sqlx::query(CONFLICT_INSERT)
-            .bind(reading.device_id)
-            .bind(reading.attribute.code())
-            .bind(reading.observed_at_ms)
-            .bind(reading.value)
-            .bind(stored)
-            .bind(received_at_ms)
-            .execute(&mut *tx)
-            .await?;
-        Ok(Stored::Conflict)
-    }
-}
-
-mod postgres {
-    use super::*;
-
-    pub(super) async fn store(
-        tx: &mut PgConnection,
-        readings: &[Reading],
-        received_at_ms: i64,
-        zone: Tz,
-    ) -> Result<Vec<Stored>, StoreError> {
-        let rows: Vec<(i64, i16, i64, f64)> = sqlx::query_as(
-            "INSERT INTO sensor_reading (device_id, attribute, observed_at_ms, value, \
-             received_at_ms) \
-             SELECT d, a, t, v, $5 FROM UNNEST($1::bigint[], $2::smallint[], $3::bigint[], \
-             $4::float8[]) AS u(d, a, t, v) \
-             ON CONFLICT DO NOTHING RETURNING device_id, attribute, observed_at_ms, value",
-        )
-        .bind(readings.iter().map(|r| r.device_id).collect::<Vec<_>>())
-        .bind(readings.iter().map(|r| r.attribute.code()).collect::<Vec<_>>())
-        .bind(readings.iter().map(|r| r.observed_at_ms).collect::<Vec<_>>())
-        .bind(readings.iter().map(|r| r.value).collect::<Vec<_>>())
-        .bind(received_at_ms)
-        .fetch_all(&mut *tx)
-        .await?;
-        let inserted: HashMap<ReadingKey, f64> =
-            rows.into_iter().map(|(d, a, t, v)| ((d, a, t), v)).collect();
-        let mut outcome = Vec::with_capacity(readings.len());
-        for (reading, known) in readings.iter().zip(classify_inserted(readings, inserted)) {
-            let stored = match known {
-                Some(stored) => stored,
-                None => resolve_existing(tx, reading, received_at_ms).await?,
-            };
-            outcome.push(stored);
-        }
-        upsert_rollups(tx, &rollup_deltas(readings, &outcome, zone)).await?;
-        let newest = newest_per_attribute(readings, &outcome);
-        sqlx::query(sqlx::AssertSqlSafe(format!(
-            "INSERT INTO sensor_latest (device_id, attribute, observed_at_ms, value) \
-             SELECT * FROM UNNEST($1::bigint[], $2::smallint[], $3::bigint[], $4::float8[]) \
-             {LATEST_MERGE_CLAUSE}"
-        )))
-        .bind(newest.iter().map(|r| r.device_id).collect::<Vec<_>>())
-        .bind(newest.iter().map(|r| r.attribute.code()).collect::<Vec<_>>())
-        .bind(newest.iter().map(|r| r.observed_at_ms).collect::<Vec<_>>())
-        .bind(newest.iter().map(|r| r.value).collect::<Vec<_>>())
-        .execute(&mut *tx)
-        .await?;
-        Ok(outcome)
-    }
-
-    async fn upsert_rollups(
-        tx: &mut PgConnection,
-        deltas: &[(BucketKey, Aggregate)],
-    ) -> Result<(), StoreError> {
-        let column =
-            |f: fn(&(BucketKey, Aggregate)) -> i64| deltas.iter().map(f).collect::<Vec<_>>();
-        let real = |f: fn(&(BucketKey, Aggregate)) -> f64| deltas.iter().map(f).collect::<Vec<_>>();
-        let sql = format!(
-            "INSERT INTO sensor_rollup (device_id, attribute, step, bucket_start_ms, count, sum, \
-             min, max, first_at_ms, first_value, last_at_ms, last_value) \
-             SELECT * FROM UNNEST($1::bigint[], $2::smallint[], $3::smallint[], $4::bigint[], \
-             $5::bigint[], $6::float8[], $7::float8[], $8::float8[], $9::bigint[], \
-             $10::float8[], $11::bigint[], $12::float8[]){}",
-            rollup_merge_clause("LEAST", "GREATEST")
-        );
-        sqlx::query(sqlx::AssertSqlSafe(sql))
-            .bind(column(|(k, _)| k.device_id))
-            .bind(deltas.iter().map(|(k, _)| k.attribute_code).collect::<Vec<_>>())
-            .bind(deltas.iter().map(|(k, _)| k.step.code()).collect::<Vec<_>>())
-            .bind(column(|(k, _)| k.bucket_start_ms))
-            .bind(column(|(_, a)| a.count))
-            .bind(real(|(_, a)| a.sum))
-            .bind(real(|(_, a)| a.min))
-            .bind(real(|(_, a)| a.max))
-            .bind(column(|(_, a)| a.first_at_ms))
-            .bind(real(|(_, a)| a.first_value))
-            .bind(column(|(_, a)| a.last_at_ms))
-            .bind(real(|(_, a)| a.last_value))
-            .execute(&mut *tx)
-            .await?;
-        Ok(())
-    }
-
-    async fn resolve_existing(
-        tx: &mut PgConnection,
         reading: &Reading,
         received_at_ms: i64,
     ) -> Result<Stored, StoreError> {
