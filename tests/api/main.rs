@@ -55,6 +55,7 @@ mod replay;
 // Rules on readings, alarms and the cases they open.
 mod alarms;
 mod sensors;
+mod smart_core;
 
 // Import and export of the resident registry.
 mod resident_email;
