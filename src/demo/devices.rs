@@ -96,16 +96,23 @@ fn device_inputs(index: &AreaIndex) -> anyhow::Result<Vec<DeviceInput>> {
 fn history(device_id: i64, attribute: Attribute, position: usize, now_ms: i64) -> Vec<Reading> {
     let steps = HISTORY_HOURS * 3_600_000 / INTERVAL_MS;
     let last = now_ms - now_ms % INTERVAL_MS;
+    // A meter reading is cumulative: each step adds its use to the reading before.
+    let mut meter = 1000.0;
     (0..steps)
         .map(|i| {
             let observed_at_ms = last - (steps - 1 - i) * INTERVAL_MS;
-            let value = demo_value(attribute, position, i, observed_at_ms);
+            let mut value = demo_value(attribute, position, i, observed_at_ms);
+            if attribute == Attribute::ActiveEnergyImport {
+                meter += value;
+                value = meter;
+            }
             Reading { device_id, attribute, observed_at_ms, value }
         })
         .collect()
 }
 
 /// Generates a value with a daily rhythm: busiest in the day, warmest in the afternoon.
+/// For the energy meter it returns the use of one interval, which [`history`] adds up.
 fn demo_value(attribute: Attribute, position: usize, step: i64, at_ms: i64) -> f64 {
     let hour = chrono::DateTime::<Utc>::from_timestamp_millis(at_ms)
         .map(|t| t.with_timezone(&chrono_tz::Asia::Shanghai).hour())
@@ -120,8 +127,8 @@ fn demo_value(attribute: Attribute, position: usize, step: i64, at_ms: i64) -> f
         Attribute::Temperature => 2.0 + 6.0 * daylight + jitter,
         Attribute::RelativeHumidity => 0.55 - 0.2 * daylight + 0.05 * jitter,
         Attribute::DewPoint => -6.0 + jitter,
-        // A street light meter counts up at night.
-        Attribute::ActiveEnergyImport => 1000.0 + step as f64 * 0.3 * (1.0 - daylight),
+        // The use of one interval: street lights draw power at night.
+        Attribute::ActiveEnergyImport => 0.5 * (1.0 - daylight) + 0.05 * jitter,
         Attribute::ConsumptionIndex => 60.0 + 40.0 * daylight + 5.0 * jitter,
         _ => 0.0,
     }
@@ -143,5 +150,31 @@ fn bin_rule() -> RuleInput {
         count_limit: None,
         category_code: Some("E0101".to_owned()),
         enabled: Some(true),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn energy_history_never_decreases() {
+        let readings = history(1, Attribute::ActiveEnergyImport, 0, 1_764_950_400_000);
+        assert_eq!(readings.len() as i64, HISTORY_HOURS * 4);
+        for pair in readings.windows(2) {
+            assert!(pair[1].value >= pair[0].value, "{pair:?}");
+            assert_eq!(pair[1].observed_at_ms - pair[0].observed_at_ms, INTERVAL_MS);
+        }
+    }
+
+    #[test]
+    fn fractions_stay_within_their_rule() {
+        for step in 0..HISTORY_HOURS * 4 {
+            let at_ms = 1_764_950_400_000 + step * INTERVAL_MS;
+            for attribute in [Attribute::FillingLevel, Attribute::RelativeHumidity] {
+                let value = demo_value(attribute, 3, step, at_ms);
+                assert!((0.0..=1.0).contains(&value), "{attribute:?} {value}");
+            }
+        }
     }
 }
