@@ -352,3 +352,54 @@ async fn dashboard_lists_devices_and_handles_alarms_in_place() {
     assert_eq!(fragment.status(), 200);
     assert!(!fragment.text().await.unwrap().contains("<html"), "the fragment has no layout");
 }
+
+#[tokio::test]
+async fn replayed_series_drives_the_dashboard() {
+    use citycore::sensors::replay::{self, DateRange, Format, PlayOptions, Shift, Sink, Speed};
+
+    let Some(folder) = crate::helpers::shared_data("melbourne-pedestrian-2016-2017") else {
+        return;
+    };
+    let app = app_with_grids().await;
+    let range = DateRange {
+        from: Some(chrono::NaiveDate::from_ymd_opt(2017, 4, 10).unwrap()),
+        until: Some(chrono::NaiveDate::from_ymd_opt(2017, 4, 11).unwrap()),
+    };
+    let mut series =
+        replay::load(&folder, Some(Format::MelbournePedestrian), range).expect("loads");
+    let index = app.state.locator.snapshot();
+    replay::place::place_in_area(&index, areas::COMMUNITY_A, &mut series.devices).expect("placed");
+    replay::register_missing(&app.db, &app.settings, &series.devices).await.expect("registered");
+    let shift_ms = Shift::Auto.to_ms(&series, Utc::now().timestamp_millis());
+    let sink = Sink::InProcess(app.state.clone());
+    let options = PlayOptions { speed: Speed::Max, batch_size: 500, shift_ms, progress: false };
+    let summary = replay::play(&series, &sink, &options).await.expect("replayed");
+    assert_eq!(summary.stored, series.readings.len(), "every reading stored");
+
+    // The day of the replay, by hour in Shanghai time, from the first shifted reading.
+    let first_ms = series.readings.iter().map(|r| r.observed_at_ms).min().unwrap() + shift_ms;
+    let start = DateTime::<Utc>::from_timestamp_millis(first_ms - first_ms % 3_600_000).unwrap();
+    let admin = app.login_as(Role::Administrator, &[]).await;
+    let body: Value =
+        admin.get(&series_path(areas::COMMUNITY_A, start, 24)).await.json().await.unwrap();
+    let traffic = group(&body, "foot_traffic");
+    assert_eq!(traffic["device_count"].as_u64(), Some(series.devices.len() as u64));
+
+    for (hour, value) in values(traffic).into_iter().enumerate() {
+        let bucket_ms = start.timestamp_millis() + hour as i64 * 3_600_000;
+        let in_hour: Vec<f64> = series
+            .readings
+            .iter()
+            .filter(|r| (bucket_ms..bucket_ms + 3_600_000).contains(&(r.observed_at_ms + shift_ms)))
+            .map(|r| r.value)
+            .collect();
+        let expected = (!in_hour.is_empty()).then(|| in_hour.iter().sum::<f64>());
+        assert_eq!(value, expected, "foot traffic in hour {hour}");
+    }
+    let total: f64 = values(traffic).into_iter().flatten().sum();
+    assert!(total > 0.0, "the replayed day has foot traffic");
+
+    let page = admin.get(&format!("/smart-core?area={}", areas::COMMUNITY_A)).await;
+    let html = page.text().await.unwrap();
+    assert!(html.contains(&format!("data-device=\"{}\"", series.devices[0].id)), "listed");
+}
