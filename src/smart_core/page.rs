@@ -59,17 +59,10 @@ struct SmartCorePage {
     /// (value, label) of each period preset.
     presets: Vec<(&'static str, String)>,
     preset: &'static str,
-    /// The period's first and last local dates, `YYYY-MM-DD`.
-    from_date: String,
-    to_date: String,
-    period_label: String,
     devices: Vec<DeviceStatus>,
     alarms: Vec<AlarmRow>,
     can_handle: bool,
-    back: String,
-    series_url: String,
-    events_url: String,
-    alarms_url: String,
+    links: Links,
     tile_url: String,
     tile_attribution: String,
     tiles_gcj02: bool,
@@ -168,6 +161,48 @@ fn with_query(path: &str, pairs: &[(&str, &str)]) -> String {
     format!("{path}?{}", serde_urlencoded::to_string(pairs).unwrap_or_default())
 }
 
+/// The period's dates as the form shows them, and the URLs the page links to.
+struct Links {
+    /// The period's first and last local dates, `YYYY-MM-DD`.
+    from_date: String,
+    to_date: String,
+    /// This page with its area and period, where the alarm forms return to.
+    back: String,
+    series_url: String,
+    events_url: String,
+    alarms_url: String,
+}
+
+fn page_links(area_code: &str, preset: Preset, period: &Period, zone: chrono_tz::Tz) -> Links {
+    let from_date = local_label(period.from_ms, Step::Day, zone);
+    let to_date = local_label(period.to_ms - 1, Step::Day, zone);
+    let mut back_query = vec![("area", area_code), ("period", preset.as_str())];
+    if preset == Preset::Custom {
+        back_query.extend([("from", from_date.as_str()), ("to", to_date.as_str())]);
+    }
+    let back = with_query("/smart-core", &back_query);
+    let api_time = |ms| crate::alarms::case_link::local_time(ms, zone);
+    let step = match period.step {
+        Step::Minute => "minute",
+        Step::Hour => "hour",
+        Step::Day => "day",
+    };
+    let series_query = [
+        ("area", area_code),
+        ("from", &api_time(period.from_ms)),
+        ("to", &api_time(period.to_ms)),
+        ("step", step),
+    ];
+    Links {
+        series_url: with_query("/api/v1/smart-core/series", &series_query),
+        events_url: with_query("/api/v1/smart-core/events", &[("area", area_code)]),
+        alarms_url: with_query("/smart-core/alarms", &[("area", area_code), ("back", &back)]),
+        back,
+        from_date,
+        to_date,
+    }
+}
+
 #[tracing::instrument(skip_all, fields(user.id = user.user_id))]
 pub async fn get_smart_core(
     State(state): State<AppState>,
@@ -186,28 +221,7 @@ pub async fn get_smart_core(
     let devices = device_overview(&state, &grids, &alarms, ctx.locale).await?;
     let series = area_series(&state, &grids, &period).await?;
 
-    let from_date = local_label(period.from_ms, Step::Day, zone);
-    let to_date = local_label(period.to_ms - 1, Step::Day, zone);
-    let mut back_query = vec![("area", area.code.as_str()), ("period", preset.as_str())];
-    if preset == Preset::Custom {
-        back_query.extend([("from", from_date.as_str()), ("to", to_date.as_str())]);
-    }
-    let back = with_query("/smart-core", &back_query);
-    let api_time = |ms| crate::alarms::case_link::local_time(ms, zone);
-    let step = match period.step {
-        Step::Minute => "minute",
-        Step::Hour => "hour",
-        Step::Day => "day",
-    };
-    let series_url = with_query(
-        "/api/v1/smart-core/series",
-        &[
-            ("area", &area.code),
-            ("from", &api_time(period.from_ms)),
-            ("to", &api_time(period.to_ms)),
-            ("step", step),
-        ],
-    );
+    let links = page_links(&area.code, preset, &period, zone);
     let charts = series
         .iter()
         .map(|s| ChartView {
@@ -229,16 +243,10 @@ pub async fn get_smart_core(
             .map(|p| (p.as_str(), ctx.t(&format!("smart-core-period-{}", p.as_str()))))
             .collect(),
         preset: preset.as_str(),
-        period_label: format!("{from_date} – {to_date}"),
-        from_date,
-        to_date,
         devices,
         alarms: alarm_rows(&ctx, &alarms, state.settings.time_zone()),
         can_handle: user.role.allows(Permission::HandleAlarms),
-        events_url: with_query("/api/v1/smart-core/events", &[("area", &area.code)]),
-        alarms_url: with_query("/smart-core/alarms", &[("area", &area.code), ("back", &back)]),
-        back,
-        series_url,
+        links,
         tile_url: map.tile_url.clone(),
         tile_attribution: map.tile_attribution.clone(),
         tiles_gcj02: map.tiles_gcj02,
