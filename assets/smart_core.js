@@ -7,6 +7,8 @@
 
   var colours = { normal: "#1b6e2a", stale: "#6b7280", no_data: "#ffffff", alarm: "#b91c1c" };
   var markers = {};
+  var deviceMap = null;
+  var tilesGcj02 = false;
 
   function markerStyle(state) {
     return {
@@ -30,12 +32,27 @@
       .join(" · ");
   }
 
+  // Adds the marker of a table row and returns its display position, latitude first.
+  function addMarker(row) {
+    var lon = parseFloat(row.dataset.longitude), lat = parseFloat(row.dataset.latitude);
+    if (!deviceMap || isNaN(lon) || isNaN(lat)) { return null; }
+    if (tilesGcj02) {
+      var shifted = window.citycoreWgsToGcj(lon, lat);
+      lon = shifted[0]; lat = shifted[1];
+    }
+    var marker = L.circleMarker([lat, lon], markerStyle(row.dataset.state)).addTo(deviceMap);
+    marker.bindTooltip(tooltipOf(row));
+    markers[row.dataset.device] = marker;
+    return [lat, lon];
+  }
+
   function drawMap() {
     var element = document.getElementById("device-map");
     if (!element || typeof L === "undefined") { return; }
     var data = element.dataset;
-    var gcj02 = data.tilesGcj02 === "true" && typeof window.citycoreWgsToGcj === "function";
+    tilesGcj02 = data.tilesGcj02 === "true" && typeof window.citycoreWgsToGcj === "function";
     var map = L.map(element, { attributionControl: Boolean(data.tileUrl), zoomControl: false, keyboard: true });
+    deviceMap = map;
     L.control.zoom({ zoomInTitle: data.textZoomIn || "+", zoomOutTitle: data.textZoomOut || "-" }).addTo(map);
     if (data.tileUrl) {
       L.tileLayer(data.tileUrl, { attribution: data.tileAttribution, maxZoom: 19 }).addTo(map);
@@ -43,16 +60,8 @@
     map.setView([39.9, 116.4], 13);
     var points = [];
     document.querySelectorAll("#device-table tbody tr[data-device]").forEach(function (row) {
-      var lon = parseFloat(row.dataset.longitude), lat = parseFloat(row.dataset.latitude);
-      if (isNaN(lon) || isNaN(lat)) { return; }
-      if (gcj02) {
-        var shifted = window.citycoreWgsToGcj(lon, lat);
-        lon = shifted[0]; lat = shifted[1];
-      }
-      var marker = L.circleMarker([lat, lon], markerStyle(row.dataset.state)).addTo(map);
-      marker.bindTooltip(tooltipOf(row));
-      markers[row.dataset.device] = marker;
-      points.push([lat, lon]);
+      var point = addMarker(row);
+      if (point) { points.push(point); }
     });
     if (points.length > 0) { map.fitBounds(points, { padding: [24, 24], maxZoom: 17 }); }
   }
@@ -101,8 +110,46 @@
       .catch(function () { holder.dataset.failed = "true"; });
   }
 
+  // Appends a table row, laid out as the server renders it, for a device registered
+  // after the page loaded.
+  function appendRow(status) {
+    var table = document.getElementById("device-table");
+    if (!table) { return null; }
+    var row = document.createElement("tr");
+    row.dataset.device = status.id;
+    row.dataset.longitude = String(status.longitude);
+    row.dataset.latitude = String(status.latitude);
+    var name = document.createElement("th");
+    name.scope = "row";
+    var code = document.createElement("span");
+    code.className = "code";
+    code.textContent = status.id;
+    name.append(status.name + " ", code);
+    var kind = document.createElement("td");
+    kind.textContent = status.kind_label;
+    var state = document.createElement("td");
+    state.className = "device-state";
+    state.appendChild(document.createElement("span"));
+    row.append(name, kind, state);
+    ["device-summary", "device-observed"].forEach(function (className) {
+      var cell = document.createElement("td");
+      cell.className = className;
+      row.appendChild(cell);
+    });
+    table.tBodies[0].appendChild(row);
+    table.hidden = false;
+    var none = document.getElementById("device-none");
+    if (none) { none.hidden = true; }
+    return row;
+  }
+
   function applyDevice(status) {
     var row = document.querySelector('#device-table tr[data-device="' + CSS.escape(status.id) + '"]');
+    var added = false;
+    if (!row) {
+      row = appendRow(status);
+      added = true;
+    }
     if (!row) { return; }
     row.dataset.state = status.state;
     var state = row.querySelector(".device-state span");
@@ -112,6 +159,7 @@
     }
     row.querySelector(".device-summary").textContent = status.summary;
     row.querySelector(".device-observed").textContent = status.observed_at || "—";
+    if (added) { addMarker(row); }
     var marker = markers[status.id];
     if (marker) {
       marker.setStyle(markerStyle(status.state));

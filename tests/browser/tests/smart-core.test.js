@@ -1,5 +1,5 @@
-// The smart core dashboard. Readings posted through the API reach the open page over
-// server-sent events without a reload. A rule's alarm appears in the page's alarm list
+// The smart core dashboard. Readings and devices posted through the API reach the open
+// page over server-sent events without a reload. A rule's alarm appears in the page's alarm list
 // and is acknowledged and cleared from it. The dashboard and /alarms pass axe-core with
 // alarm rows present, in both languages.
 
@@ -70,6 +70,27 @@ test('dashboard updates live and handles alarms in place', async (t) => {
       { timeout: LIVE_TIMEOUT_MS },
     );
     assert.match(await summary.textContent(), /42 %/);
+
+    // A device registered after the page loaded gets a row and a marker.
+    const registered = await page.evaluate(async () => {
+      const csrf = document.querySelector('input[name=csrf_token]').value;
+      const anchor = document.querySelector('#device-table tr[data-device]');
+      const response = await fetch('/api/v1/devices', {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', 'x-csrf-token': csrf },
+        body: JSON.stringify({
+          id: 'browser-counter', kind: 'people_counter', name: '浏览器测试计数器', owner: '街道办',
+          longitude: Number(anchor.dataset.longitude), latitude: Number(anchor.dataset.latitude),
+        }),
+      });
+      return response.status;
+    });
+    assert.equal(registered, 201, 'POST /api/v1/devices');
+    await page.locator('#device-table tr[data-device="browser-counter"]')
+      .waitFor({ timeout: LIVE_TIMEOUT_MS });
+    const markerCount = await page.locator('.leaflet-interactive').count();
+    assert.equal(markerCount, await page.locator('#device-table tr[data-device]').count(),
+      'one marker per device row');
 
     // Above 90 % the demo rule raises an alarm, which the alarm list receives live.
     assert.equal(await postFillLevel(page, 0.97), 200, 'POST /api/v1/readings (97 %)');
