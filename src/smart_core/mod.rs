@@ -13,7 +13,7 @@
 //!
 //! Invariants:
 //! - A user sees only areas in their scope, and within an area only the devices placed
-//!   in its grids; a device outside every grid appears on no dashboard.
+//!   in its grids. A device outside every grid appears on no dashboard.
 //! - Chart values come from the stored rollups only, so they equal what the device
 //!   series API returns for the same buckets.
 //! - Live updates poll the database, so they work with any number of nodes.

@@ -133,7 +133,7 @@ impl Period {
     ///
     /// # Errors
     /// 400 naming `from`, `to` or `step` when one is invalid, `to` is not after `from`,
-    /// or the range holds more buckets than one response returns.
+    /// or the range contains more buckets than one response returns.
     pub fn of_query(from: &str, to: &str, step: Option<&str>) -> Result<Period, AppError> {
         let time = |text: &str, field: &str| {
             DateTime::parse_from_rfc3339(text.trim())
@@ -186,7 +186,7 @@ mod tests {
     const SHANGHAI: Tz = chrono_tz::Asia::Shanghai;
 
     #[test]
-    fn day_preset_covers_24_hours_ending_with_current_hour() {
+    fn day_preset_ends_with_current_hour() {
         let period = Period::of_preset(Preset::Day, ms("2026-12-05T10:20:00+08:00"), SHANGHAI);
         assert_eq!(period.step, Step::Hour);
         assert_eq!(period.from_ms, ms("2026-12-04T11:00:00+08:00"));
@@ -195,7 +195,7 @@ mod tests {
     }
 
     #[test]
-    fn week_preset_starts_at_local_midnight_six_days_back() {
+    fn week_preset_starts_at_local_midnight() {
         let period = Period::of_preset(Preset::Week, ms("2026-12-05T00:30:00+08:00"), SHANGHAI);
         assert_eq!(period.step, Step::Day);
         assert_eq!(period.from_ms, ms("2026-11-29T00:00:00+08:00"));
