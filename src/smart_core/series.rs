@@ -107,8 +107,8 @@ pub struct Point {
 /// For [`Combine::Increase`] a device's rise in a bucket is its last value minus its last
 /// value in its previous bucket among `rows`, or minus its first value in the bucket
 /// when it has none. A fall (a replaced or reset meter) counts as no rise.
-// NOTE: the series query loads only the period's buckets, so the first bucket of a
-// meter misses the rise between the period's start and its first reading in it.
+// NOTE: the caller loads one bucket before the period for meters, so a meter that did
+// not report in that bucket loses the rise up to its first reading of the period.
 pub fn combine(kind: Combine, starts: &[i64], rows: &[DeviceBucket]) -> Vec<Point> {
     let mut by_start: HashMap<i64, Point> = starts
         .iter()

@@ -16,6 +16,7 @@ use crate::{
     alarms::{record::Alarm, service::visible_alarms},
     http::{AppError, AppState},
     i18n::Locale,
+    sensors::rollup::bucket_start_ms,
 };
 
 fn storage(error: crate::sensors::store::StoreError) -> AppError {
@@ -83,6 +84,11 @@ pub async fn area_series(
             .filter(|d| d.kind.attributes().contains(&attribute))
             .map(|d| d.device_id)
             .collect();
+        // A meter's rise in the first bucket starts from its last value before it.
+        let from_ms = match group.combine() {
+            Combine::Increase => bucket_start_ms(period.step, period.from_ms - 1, zone),
+            Combine::Sum | Combine::Mean => period.from_ms,
+        };
         let rows = if ids.is_empty() {
             Vec::new()
         } else {
@@ -91,7 +97,7 @@ pub async fn area_series(
                 &ids,
                 attribute,
                 period.step,
-                period.from_ms,
+                from_ms,
                 period.to_ms,
             )
             .await

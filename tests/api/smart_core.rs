@@ -137,6 +137,17 @@ async fn series_combines_rollups_of_posted_readings() {
     assert_eq!(values(group(&body, "energy")), vec![Some(2.5), Some(3.5)]);
     assert_eq!(values(group(&body, "bin_fill")), vec![None, None]);
 
+    // A period that starts at the second hour still counts the meter's rise from its
+    // last reading of the first hour.
+    let second: Value = admin
+        .get(&series_path(areas::COMMUNITY_A, start + chrono::Duration::hours(1), 1))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(values(group(&second, "energy")), vec![Some(3.5)]);
+    assert_eq!(values(group(&second, "foot_traffic")), vec![Some(4.0)]);
+
     // The combined value equals the sums of the per-device series of the same hour.
     let mut device_total = 0.0;
     for device in ["sc-people-a", "sc-people-b"] {
