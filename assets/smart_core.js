@@ -64,6 +64,39 @@
       if (point) { points.push(point); }
     });
     if (points.length > 0) { map.fitBounds(points, { padding: [24, 24], maxZoom: 17 }); }
+    drawGrids(map, data, points.length === 0);
+  }
+
+  // Outlines the area's grids under the markers; without devices the map fits them.
+  function drawGrids(map, data, fit) {
+    var codes = (data.gridCodes || "").split(" ").filter(function (code) { return code; });
+    if (codes.length === 0 || !data.geojsonUrl) { return; }
+    fetch(data.geojsonUrl, { credentials: "same-origin", headers: { Accept: "application/geo+json, application/json" } })
+      .then(function (response) {
+        if (!response.ok) { throw new Error(String(response.status)); }
+        return response.json();
+      })
+      .then(function (collection) {
+        var features = (collection.features || []).filter(function (feature) {
+          return codes.indexOf(feature.properties.code) >= 0;
+        });
+        var layer = L.geoJSON({ type: "FeatureCollection", features: features }, {
+          coordsToLatLng: function (position) {
+            var lon = position[0], lat = position[1];
+            if (tilesGcj02) {
+              var shifted = window.citycoreWgsToGcj(lon, lat);
+              lon = shifted[0]; lat = shifted[1];
+            }
+            return L.latLng(lat, lon);
+          },
+          style: { color: "#0b3d7a", weight: 1, fillColor: "#9fb8d6", fillOpacity: 0.15 },
+          interactive: false,
+        }).addTo(map);
+        layer.bringToBack();
+        var bounds = layer.getBounds();
+        if (fit && bounds.isValid()) { map.fitBounds(bounds, { padding: [12, 12] }); }
+      })
+      .catch(function () { /* The markers and the table still show every device. */ });
   }
 
   // Fractions are stored from 0 to 1 and shown in percent.

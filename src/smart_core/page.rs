@@ -67,6 +67,8 @@ struct SmartCorePage {
     tile_attribution: String,
     tiles_gcj02: bool,
     charts: Vec<ChartView>,
+    /// Codes of the area's grids, separated by spaces, whose outlines the map draws.
+    grid_codes: String,
     /// Bucket label and one formatted value per chart, for the data table.
     rows: Vec<(String, Vec<String>)>,
 }
@@ -251,6 +253,12 @@ pub async fn get_smart_core(
         tile_attribution: map.tile_attribution.clone(),
         tiles_gcj02: map.tiles_gcj02,
         charts,
+        grid_codes: grids
+            .iter()
+            .filter_map(|id| index.area(*id))
+            .map(|grid| grid.code.as_str())
+            .collect::<Vec<_>>()
+            .join(" "),
         rows: table_rows(&series, period.step, zone),
         ctx: ctx.at("smart-core"),
     };
