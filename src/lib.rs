@@ -27,6 +27,7 @@ pub mod places;
 pub mod portal;
 pub mod residents;
 pub mod sensors;
+pub mod smart_core;
 pub mod stored_files;
 pub mod telemetry;
 pub mod text;

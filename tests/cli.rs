@@ -382,4 +382,14 @@ fn replay_command_stores_a_day_and_prints_summary() {
     let bad = bad.unwrap();
     assert!(!bad.status.success());
     assert!(String::from_utf8_lossy(&bad.stderr).contains("positive number"));
+
+    let unknown_area = citycore(dir.path())
+        .arg("replay")
+        .arg(&dataset)
+        .args(["--place", "110105999", "--print-devices"])
+        .output()
+        .unwrap();
+    assert!(!unknown_area.status.success(), "an unknown --place area fails");
+    let stderr = String::from_utf8_lossy(&unknown_area.stderr);
+    assert!(stderr.contains("area 110105999 does not exist"), "{stderr}");
 }

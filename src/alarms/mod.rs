@@ -46,6 +46,8 @@ pub mod worker;
 use axum::Router;
 
 pub use error::AlarmError;
+pub use http::AlarmView;
+pub use pages::is_dashboard_path;
 
 use crate::http::AppState;
 

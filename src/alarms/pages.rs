@@ -314,22 +314,74 @@ async fn get_alarms(
     render(&page, StatusCode::OK)
 }
 
+/// The optional page an acknowledge or clear form returns to.
+#[derive(Deserialize, Default)]
+#[serde(default)]
+struct ReturnTo {
+    back: Option<String>,
+}
+
+/// Reports whether `path` is the dashboard page, the only page other than the alarm
+/// list that these forms may return to, so that `back` cannot redirect off the site.
+pub fn is_dashboard_path(path: &str) -> bool {
+    let rest = path.strip_prefix("/smart-core").unwrap_or("/");
+    (rest.is_empty() || rest.starts_with('?'))
+        && !path.contains("//")
+        && !path.chars().any(|c| c == '\\' || c.is_control())
+}
+
+/// Redirects to the form's `back` page when it is allowed, to `/alarms` otherwise,
+/// with `notice` as the flash message.
+fn redirect_back(form: ReturnTo, notice: &str) -> Response {
+    let page = form.back.filter(|back| is_dashboard_path(back));
+    let target = match page {
+        Some(back) if back.contains('?') => format!("{back}&notice={notice}"),
+        Some(back) => format!("{back}?notice={notice}"),
+        None => format!("/alarms?notice={notice}"),
+    };
+    Redirect::to(&target).into_response()
+}
+
 async fn post_acknowledge(
     State(state): State<AppState>,
     user: CurrentUser,
     Path(id): Path<i64>,
+    Form(form): Form<ReturnTo>,
 ) -> Result<Response, AppError> {
     user.require(Permission::HandleAlarms)?;
     service::acknowledge_alarm(&state, &user, id).await?;
-    Ok(Redirect::to("/alarms?notice=notice-alarm-acknowledged").into_response())
+    Ok(redirect_back(form, "notice-alarm-acknowledged"))
 }
 
 async fn post_clear(
     State(state): State<AppState>,
     user: CurrentUser,
     Path(id): Path<i64>,
+    Form(form): Form<ReturnTo>,
 ) -> Result<Response, AppError> {
     user.require(Permission::HandleAlarms)?;
     service::clear_alarm(&state, &user, id).await?;
-    Ok(Redirect::to("/alarms?notice=notice-alarm-cleared").into_response())
+    Ok(redirect_back(form, "notice-alarm-cleared"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::is_dashboard_path;
+
+    #[test]
+    fn return_path_allows_only_the_dashboard() {
+        let cases = [
+            ("/smart-core", true),
+            ("/smart-core?area=110105001&period=week", true),
+            ("/smart-corex", false),
+            ("//evil.example/smart-core", false),
+            ("https://evil.example/smart-core", false),
+            ("/smart-core?next=//evil.example", false),
+            ("/smart-core?a=\\evil", false),
+            ("/alarms", false),
+        ];
+        for (path, allowed) in cases {
+            assert_eq!(is_dashboard_path(path), allowed, "{path}");
+        }
+    }
 }

@@ -5,8 +5,10 @@
 //! vertices exactly, as surveyed grids do. Codes follow the NBS division scheme and
 //! the 15-digit Beijing unit-grid code. Nothing here comes from real boundaries. The
 //! street's gazetteer of made-up compounds, buildings, roads and landmarks comes with
-//! it, so that reports by address work in the demo.
+//! it, so that reports by address work in the demo, and devices of the smart core with
+//! two days of readings, so that its dashboard has something to show.
 
+mod devices;
 mod parking;
 mod places;
 mod street;
@@ -79,6 +81,7 @@ pub async fn seed_if_empty(db: &Db, settings: &Settings) -> anyhow::Result<()> {
     if let Some(admin_id) = admin_id {
         parking::seed_parking(db, &index, admin_id).await?;
     }
+    devices::seed_devices(db, &index, settings).await?;
     Ok(())
 }
 

@@ -103,6 +103,7 @@ pub fn router(state: AppState) -> Router {
         .merge(crate::console::router())
         .merge(crate::sensors::router())
         .merge(crate::alarms::router())
+        .merge(crate::smart_core::router())
         .merge(crate::parking::inventory::router())
         .merge(crate::parking::live_pricing::router())
         .fallback(not_found);

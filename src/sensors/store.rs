@@ -55,7 +55,7 @@ pub struct Device {
 }
 
 #[derive(FromRow)]
-struct DeviceRow {
+pub(crate) struct DeviceRow {
     device_id: i64,
     external_id: String,
     kind: String,
@@ -136,7 +136,7 @@ pub struct Conflict {
 /// asks for longer ranges in hours or days, or pages by moving `from`.
 pub const MAX_SERIES_BUCKETS: i64 = 10_080;
 
-const DEVICE_COLUMNS: &str = "device_id, external_id, kind, name, longitude, latitude, \
+pub(crate) const DEVICE_COLUMNS: &str = "device_id, external_id, kind, name, longitude, latitude, \
      grid_area_id, owner, capacity, parking_space_ref, merchant_ref, resident_ref";
 
 /// Storage of the device registry and the read side of readings.

@@ -755,6 +755,23 @@ const ROWS: &[Row] = &[
         anonymous: 401,
         by_role: ALARM_HANDLERS_THEN_404,
     },
+    // The smart core dashboard: staff, each in their own area when none is named.
+    Row { method: "GET", path: "/smart-core", form: &[], anonymous: 401, by_role: STAFF },
+    Row { method: "GET", path: "/smart-core/alarms", form: &[], anonymous: 401, by_role: STAFF },
+    Row {
+        method: "GET",
+        path: "/api/v1/smart-core/series?from=2026-12-01T00:00:00%2B08:00&to=2026-12-02T00:00:00%2B08:00",
+        form: &[],
+        anonymous: 401,
+        by_role: STAFF,
+    },
+    Row {
+        method: "GET",
+        path: "/api/v1/smart-core/events",
+        form: &[],
+        anonymous: 401,
+        by_role: STAFF,
+    },
     // Parking inventory: staff read and count, administrators write and import.
     Row { method: "GET", path: "/parking/lots", form: &[], anonymous: 401, by_role: STAFF },
     Row { method: "GET", path: "/api/v1/parking/lots", form: &[], anonymous: 401, by_role: STAFF },

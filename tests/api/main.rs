@@ -59,6 +59,7 @@ mod replay;
 mod alarm_retry;
 mod alarms;
 mod sensors;
+mod smart_core;
 
 // Import and export of the resident registry.
 mod resident_email;

@@ -12,6 +12,7 @@
 //! the times move forward by whole weeks before they are sent (see [`Shift`]).
 
 pub mod formats;
+pub mod place;
 pub mod play;
 mod progress;
 pub mod sink;
@@ -63,6 +64,11 @@ pub struct ReplayArgs {
     /// Print the dataset's devices as CSV for `citycore devices import`, and exit.
     #[arg(long)]
     pub print_devices: bool,
+    /// Place the dataset's devices in the grids of this area (a street, community or
+    /// grid code) instead of at the dataset's city, so that the area's dashboard shows
+    /// them. Applies to devices this replay registers and to --print-devices.
+    #[arg(long, value_name = "AREA_CODE")]
+    pub place: Option<String>,
 }
 
 /// Runs `citycore replay`: loads the file, registers missing devices when storing in
@@ -77,7 +83,11 @@ pub async fn run_replay(settings: Settings, args: ReplayArgs) -> anyhow::Result<
     }
 
     let range = DateRange { from: args.from, until: args.until };
-    let series = load(&args.path, args.format, range)?;
+    let mut series = load(&args.path, args.format, range)?;
+    if let Some(code) = &args.place {
+        let db = crate::cli::open_database(&settings).await?;
+        place::place_with_database(&db, &settings, code, &mut series.devices).await?;
+    }
     if args.print_devices {
         return print_devices(&series);
     }

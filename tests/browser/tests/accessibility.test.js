@@ -29,6 +29,7 @@ const LOGGED_IN_PAGES = [
   '/residents', '/residents/import', '/resident-notices', '/resident-notices/new',
   '/resident-notices/follow-up', '/parking/lots', '/parking/bookings', '/parking/tariffs',
   '/parking/operator', '/parking/analysis', '/sensor-rules', '/sensor-rules/new', '/alarms',
+  '/smart-core',
 ];
 const LANGUAGES = ['zh-CN', 'en'];
 
