@@ -3,7 +3,7 @@
 //! same counts and handling-time histogram for every grouping, period and scope. The
 //! cases span May to August 2026, so that periods read whole years from the year-level
 //! table, whole months from the month-level one, whole days around them from the
-//! day-level one and partial days from the cases.
+//! dekad- and day-level ones and partial days from the cases.
 
 use chrono::{DateTime, Duration, TimeZone, Utc};
 use citycore::{
@@ -348,6 +348,7 @@ async fn store_hours_in_old_tables(app: &TestApp) {
             "UPDATE case_kpi_rollup SET hours = NULL",
             "UPDATE case_kpi_rollup_month SET hours = NULL",
             "DELETE FROM case_kpi_rollup_year",
+            "DELETE FROM case_kpi_rollup_dekad",
             "DELETE FROM data_step",
         ] {
             sqlx::query(statement).execute(pool).await.unwrap();
@@ -383,8 +384,9 @@ async fn upgrade_moves_old_handling_time_rows_into_the_rollup_rows() {
     app.db.migrate().await.expect("upgrade");
     assert_eq!(count(&app, "SELECT COUNT(*) FROM case_kpi_hours").await, 0, "day rows moved");
     assert_eq!(count(&app, "SELECT COUNT(*) FROM case_kpi_hours_month").await, 0, "months too");
-    assert_eq!(count(&app, "SELECT COUNT(*) FROM data_step").await, 2, "steps recorded");
+    assert_eq!(count(&app, "SELECT COUNT(*) FROM data_step").await, 3, "steps recorded");
     assert!(count(&app, "SELECT COUNT(*) FROM case_kpi_rollup_year").await > 0, "years filled");
+    assert!(count(&app, "SELECT COUNT(*) FROM case_kpi_rollup_dekad").await > 0, "dekads filled");
     assert_eq!(rollup_counts(&app.db, GroupBy::Category, &year).await.unwrap(), before);
     assert_rollup_matches_reference(&app, &places, "after the upgrade").await;
 

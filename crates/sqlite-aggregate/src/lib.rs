@@ -149,7 +149,7 @@ unsafe extern "C" fn step<F: BlobFold>(
 }
 
 unsafe extern "C" fn finish<F: BlobFold>(context: *mut ffi::sqlite3_context) {
-    // SAFETY: called from within the final callback; a non-null slot holds null or the
+    // SAFETY: called from within the final callback; a non-null slot contains null or the
     // Box that `step` leaked, which is taken back exactly once, here.
     let state = unsafe {
         match state_slot::<F>(context, false) {

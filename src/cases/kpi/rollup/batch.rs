@@ -1,7 +1,7 @@
 //! Multi-row rollup writes for a batch of case writes.
 //!
 //! `apply_rollup!` sends one or two statements per changed row, which suits a single
-//! case write. A group commit of new cases changes about three rows per case (its day,
+//! case write. A group commit of new cases changes about four rows per case (its day, dekad,
 //! month and year), and a bulk import thousands of rows per chunk. Each statement is a
 //! message to SQLite's worker thread or a round trip to PostgreSQL, so
 //! [`RollupBatch::apply_rollup_batch`] stores the rows of a level in a few statements
@@ -15,10 +15,11 @@ use super::{COUNTER_COLUMNS, RollupDelta, RollupKey};
 /// SQLite's default limit of 32,766.
 pub const ROWS_PER_STATEMENT: usize = 500;
 
-/// The counter table and its period column of the day, month and year levels, in the
-/// order `apply_rollup!` writes them.
-pub const COUNTER_TABLES: [(&str, &str); 3] = [
+/// The counter table and its period column of the day, dekad, month and year levels, in
+/// the order `apply_rollup!` writes them.
+pub const COUNTER_TABLES: [(&str, &str); 4] = [
     ("case_kpi_rollup", "report_day"),
+    ("case_kpi_rollup_dekad", "report_dekad"),
     ("case_kpi_rollup_month", "report_month"),
     ("case_kpi_rollup_year", "report_year"),
 ];
@@ -70,10 +71,11 @@ macro_rules! apply_rollup_batch {
     ($conn:expr, $delta:expr, $db:ty) => {{
         use $crate::cases::kpi::rollup::batch as batch_sql;
         let delta: &$crate::cases::kpi::rollup::RollupDelta = $delta;
+        let dekads = delta.by_dekad();
         let months = delta.by_month();
         let years = months.by_year();
         let mut result: Result<(), sqlx::Error> = Ok(());
-        let levels = [delta, &months, &years];
+        let levels = [delta, &dekads, &months, &years];
         for (level, (table, period)) in levels.into_iter().zip(batch_sql::COUNTER_TABLES) {
             let rows: Vec<_> = level
                 .counters

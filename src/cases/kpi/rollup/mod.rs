@@ -17,11 +17,12 @@
 //! `hours` column in the `kpi_hours_blob` one.
 
 pub mod batch;
+pub mod dekad;
+pub mod fill;
 pub mod month;
 pub mod read;
 pub mod upgrade;
 mod write;
-pub mod year;
 
 use std::collections::BTreeMap;
 

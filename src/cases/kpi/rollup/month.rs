@@ -63,7 +63,7 @@ impl RollupDelta {
 
     /// Returns the same change with every key's `period` mapped through `coarser` and
     /// the rows that meet summed.
-    fn regroup(&self, coarser: impl Fn(i64) -> i64) -> RollupDelta {
+    pub(super) fn regroup(&self, coarser: impl Fn(i64) -> i64) -> RollupDelta {
         let mut sums = RollupDelta::default();
         for (key, counters) in &self.counters {
             let key = super::RollupKey { period: coarser(key.period), ..key.clone() };

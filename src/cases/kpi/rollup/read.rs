@@ -7,7 +7,10 @@
 //! `created_at` index keeps to one day each. The whole days are cut again. The whole
 //! local years among them come from the year-level table, and the whole months before
 //! and after those years from the month-level one. The days left at the edges come from
-//! the day-level one. A calendar year therefore reads one row per rollup key. Each row carries its counters and its handling-time histogram. The response rate's
+//! the dekad level (旬) where they make whole dekads, and from the day level otherwise.
+//! A calendar year therefore reads one row per rollup key, and the days at each end of
+//! a period at most two dekad rows and nine day rows. Each row carries its counters and
+//! its handling-time histogram. The response rate's
 //! time-dependent part, undispatched cases past their deadline, is counted live over the
 //! whole days.
 
@@ -16,7 +19,9 @@ use std::collections::BTreeMap;
 use sqlx::Row;
 
 use super::{
-    COUNTER_COLUMNS, day_start, hours_decode_error,
+    COUNTER_COLUMNS, day_start,
+    dekad::{dekad_first_day, whole_dekads},
+    hours_decode_error,
     month::{month_first_day, whole_months, whole_years, year_first_month},
     report_day,
 };
@@ -50,6 +55,7 @@ struct Level {
 }
 
 const DAYS: Level = Level { counters: "case_kpi_rollup", period: "report_day" };
+const DEKADS: Level = Level { counters: "case_kpi_rollup_dekad", period: "report_dekad" };
 const MONTHS: Level = Level { counters: "case_kpi_rollup_month", period: "report_month" };
 const YEARS: Level = Level { counters: "case_kpi_rollup_year", period: "report_year" };
 
@@ -86,11 +92,12 @@ fn whole_days(filter: &KpiFilter) -> (i64, i64) {
 
 /// Splits the whole rollup days `days` into the levels that read them. The whole years
 /// among them come from the year level, and the whole months around those years from
-/// the month level. The days left before and after the months come from the day level.
+/// the month level. The days left before and after the months come from the dekad and
+/// day levels ([`day_ranges`]).
 fn level_ranges(days: (i64, i64)) -> Vec<(Level, (i64, i64))> {
     let months = whole_months(days);
     if months.0 >= months.1 {
-        return vec![(DAYS, days)];
+        return day_ranges(days);
     }
     let (first_day, end_day) = (month_first_day(months.0), month_first_day(months.1));
     let years = whole_years(months);
@@ -100,9 +107,23 @@ fn level_ranges(days: (i64, i64)) -> Vec<(Level, (i64, i64))> {
     } else {
         vec![(MONTHS, months)]
     };
-    let mut ranges = vec![(DAYS, (days.0, first_day))];
+    let mut ranges = day_ranges((days.0, first_day));
     ranges.extend(middle);
-    ranges.push((DAYS, (end_day, days.1)));
+    ranges.extend(day_ranges((end_day, days.1)));
+    ranges.retain(|(_, range)| range.0 < range.1);
+    ranges
+}
+
+/// Splits the rollup days `days`, which hold no whole month, into the whole dekads
+/// among them and the days before and after those.
+fn day_ranges(days: (i64, i64)) -> Vec<(Level, (i64, i64))> {
+    let dekads = whole_dekads(days);
+    let mut ranges = if dekads.0 < dekads.1 {
+        let (first_day, end_day) = (dekad_first_day(dekads.0), dekad_first_day(dekads.1));
+        vec![(DAYS, (days.0, first_day)), (DEKADS, dekads), (DAYS, (end_day, days.1))]
+    } else {
+        vec![(DAYS, days)]
+    };
     ranges.retain(|(_, range)| range.0 < range.1);
     ranges
 }
@@ -277,10 +298,12 @@ mod tests {
         // From 20 November 2025 to 3 February 2027, local days.
         let (from, to) = (month_first_day(january - 2) + 19, month_first_day(january + 13) + 2);
         assert_eq!(report_month(from), january - 2);
+        let november = january - 2;
         assert_eq!(
             parts((from, to)),
             [
-                (DAYS.counters, (from, month_first_day(january - 1))),
+                (DAYS.counters, (from, from + 1)),
+                (DEKADS.counters, (november * 3 + 2, november * 3 + 3)),
                 (MONTHS.counters, (january - 1, january)),
                 (YEARS.counters, (year_2026, year_2026 + 1)),
                 (MONTHS.counters, (january + 12, january + 13)),
@@ -288,14 +311,28 @@ mod tests {
             ]
         );
 
-        // Ten months inside one year read no year row.
-        let (from, to) = (month_first_day(january + 1) + 14, month_first_day(january + 11) + 14);
+        // 15 February to 15 December reads no year row, and dekads at both ends.
+        let (february, december) = (january + 1, january + 11);
+        let (from, to) = (month_first_day(february) + 14, month_first_day(december) + 14);
         assert_eq!(
             parts((from, to)),
             [
-                (DAYS.counters, (from, month_first_day(january + 2))),
-                (MONTHS.counters, (january + 2, january + 11)),
-                (DAYS.counters, (month_first_day(january + 11), to)),
+                (DAYS.counters, (from, month_first_day(february) + 20)),
+                (DEKADS.counters, (february * 3 + 2, february * 3 + 3)),
+                (MONTHS.counters, (january + 2, december)),
+                (DEKADS.counters, (december * 3, december * 3 + 1)),
+                (DAYS.counters, (month_first_day(december) + 10, to)),
+            ]
+        );
+
+        // Days inside one month: whole dekads and the days around them.
+        let first = month_first_day(january);
+        assert_eq!(
+            parts((first + 5, first + 25)),
+            [
+                (DAYS.counters, (first + 5, first + 10)),
+                (DEKADS.counters, (january * 3 + 1, january * 3 + 2)),
+                (DAYS.counters, (first + 20, first + 25)),
             ]
         );
     }

@@ -96,8 +96,8 @@ pub struct LevelSql {
     pub update_hours: &'static str,
 }
 
-/// Statements of the day-level rollup, then of the month- and year-level ones.
-pub const LEVELS: [LevelSql; 3] = [
+/// Statements of the day-level rollup, then of the dekad-, month- and year-level ones.
+pub const LEVELS: [LevelSql; 4] = [
     LevelSql {
         upsert: upsert_counters_sql!("case_kpi_rollup", "report_day", ""),
         upsert_returning_hours: upsert_counters_sql!(
@@ -106,6 +106,15 @@ pub const LEVELS: [LevelSql; 3] = [
             " RETURNING hours"
         ),
         update_hours: update_hours_sql!("case_kpi_rollup", "report_day"),
+    },
+    LevelSql {
+        upsert: upsert_counters_sql!("case_kpi_rollup_dekad", "report_dekad", ""),
+        upsert_returning_hours: upsert_counters_sql!(
+            "case_kpi_rollup_dekad",
+            "report_dekad",
+            " RETURNING hours"
+        ),
+        update_hours: update_hours_sql!("case_kpi_rollup_dekad", "report_dekad"),
     },
     LevelSql {
         upsert: upsert_counters_sql!("case_kpi_rollup_month", "report_month", ""),
@@ -144,10 +153,11 @@ pub fn hours_decode_error(error: crate::cases::kpi::hours::codec::DecodeError) -
 macro_rules! apply_rollup {
     ($conn:expr, $delta:expr) => {{
         let delta: &$crate::cases::kpi::rollup::RollupDelta = $delta;
+        let dekads = delta.by_dekad();
         let months = delta.by_month();
         let years = months.by_year();
         let mut result: Result<(), sqlx::Error> = Ok(());
-        let levels = [delta, &months, &years];
+        let levels = [delta, &dekads, &months, &years];
         for (delta, sql) in levels.into_iter().zip($crate::cases::kpi::rollup::LEVELS) {
             for (key, counters) in &delta.counters {
                 if result.is_err() {
