@@ -163,7 +163,7 @@ impl Db {
         }
         crate::cases::search::backfill(self).await?;
         crate::cases::kpi::rollup::upgrade::fold_old_hours(self).await?;
-        crate::cases::kpi::rollup::year::fill_year_rollup(self).await?;
+        crate::cases::kpi::rollup::fill::fill_new_levels(self).await?;
         Ok(())
     }
 

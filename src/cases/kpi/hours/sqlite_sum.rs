@@ -27,7 +27,7 @@ impl BlobFold for HoursSum {
     }
 }
 
-/// Adds [`SQLITE_SUM`] to one SQLite connection; the pool calls it on every new one.
+/// Adds `kpi_hours_sum` to one SQLite connection; the pool calls it on every new one.
 ///
 /// # Errors
 /// SQLite refused the function.
