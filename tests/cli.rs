@@ -82,6 +82,25 @@ fn migrate_creates_sqlite_file() {
     assert!(dir.path().join("citycore.db").exists());
 }
 
+#[test]
+fn serve_stops_on_a_bad_mqtt_tls_file_before_touching_the_data() {
+    let dir = tempfile::tempdir().unwrap();
+    let missing = dir.path().join("absent-ca.pem");
+    let output = citycore(dir.path())
+        .args(["serve", "--bind", &format!("127.0.0.1:{}", free_port())])
+        .env("CITYCORE_MQTT__ENABLED", "true")
+        .env("CITYCORE_MQTT__URL", "mqtts://127.0.0.1:8883")
+        .env("CITYCORE_MQTT__TLS_CA_FILE", &missing)
+        .output()
+        .expect("citycore runs");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(!output.status.success(), "a missing CA file must stop serve");
+    assert!(stderr.contains("mqtt.tls_ca_file"), "{stderr}");
+    assert_eq!(stderr.matches("os error 2").count(), 1, "the reason once: {stderr}");
+    assert!(!String::from_utf8_lossy(&output.stdout).contains("serving"));
+    assert!(!dir.path().join("citycore.db").exists(), "nothing migrated");
+}
+
 /// A server process that is killed if the test ends early.
 struct Server(Child);
 

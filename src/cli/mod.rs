@@ -401,6 +401,7 @@ async fn dispatch(command: Command, settings: Settings) -> anyhow::Result<()> {
 }
 
 async fn serve(settings: Settings, args: ServeArgs) -> anyhow::Result<()> {
+    crate::sensors::mqtt::check_tls_files(&settings.mqtt)?;
     let listener = tokio::net::TcpListener::bind(settings.server.bind).await.map_err(|error| {
         anyhow::anyhow!(
             "cannot listen on {}: {error}; choose another address with --bind",

@@ -135,7 +135,12 @@ impl MqttSettings {
             ));
         }
         if self.tls_cert_file.is_empty() != self.tls_key_file.is_empty() {
-            return Err(("mqtt.tls_key_file", "tls_cert_file and tls_key_file go together"));
+            let missing = if self.tls_cert_file.is_empty() {
+                "mqtt.tls_cert_file"
+            } else {
+                "mqtt.tls_key_file"
+            };
+            return Err((missing, "tls_cert_file and tls_key_file go together"));
         }
         Ok(())
     }
@@ -207,7 +212,7 @@ mod tests {
                 "ca.pem",
                 "",
                 "k.pem",
-                Some("mqtt.tls_key_file"),
+                Some("mqtt.tls_cert_file"),
             ),
             ("CA file on plain TCP", "mqtt://b", "ca.pem", "", "", Some("mqtt.url")),
             ("client files on plain TCP", "mqtt://b", "", "c.pem", "k.pem", Some("mqtt.url")),

@@ -96,6 +96,18 @@ pub fn spawn(state: AppState, settings: MqttSettings) -> anyhow::Result<MqttHand
     worker::spawn(state, settings)
 }
 
+/// Reads the TLS files of an enabled `mqtts://` subscriber, so that `citycore serve`
+/// can stop on a bad one before it migrates, seeds or listens.
+///
+/// # Errors
+/// The error of [`tls::client_config`], naming the setting of the bad file.
+pub fn check_tls_files(settings: &MqttSettings) -> Result<(), tls::TlsFileError> {
+    if settings.enabled && settings.broker_address().is_ok_and(|address| address.tls) {
+        tls::client_config(settings)?;
+    }
+    Ok(())
+}
+
 /// Starts the subscriber when `mqtt.enabled` is set, for `citycore serve`.
 pub fn spawn_if_enabled(state: &AppState) -> anyhow::Result<Option<MqttHandle>> {
     if !state.settings.mqtt.enabled {

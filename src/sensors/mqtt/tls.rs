@@ -17,8 +17,8 @@ use crate::config::MqttSettings;
 /// A TLS file that cannot be used, with the setting that names it.
 #[derive(Debug, thiserror::Error)]
 pub enum TlsFileError {
-    #[error("invalid setting {key}: cannot read {path}: {source}")]
-    Unreadable { key: &'static str, path: String, source: std::io::Error },
+    #[error("invalid setting {key}: cannot read {path}: {error}")]
+    Unreadable { key: &'static str, path: String, error: std::io::Error },
     #[error("invalid setting {key}: {path} contains no PEM {expected} ({reason})")]
     NotPem { key: &'static str, path: String, expected: &'static str, reason: String },
     #[error("invalid setting {key}: {path} is not a usable {expected}: {reason}")]
@@ -102,10 +102,10 @@ fn private_key(path: &str) -> Result<PrivateKeyDer<'static>, TlsFileError> {
 }
 
 fn read(key: &'static str, path: &str) -> Result<Vec<u8>, TlsFileError> {
-    std::fs::read(Path::new(path)).map_err(|source| TlsFileError::Unreadable {
+    std::fs::read(Path::new(path)).map_err(|error| TlsFileError::Unreadable {
         key,
         path: path.to_owned(),
-        source,
+        error,
     })
 }
 
