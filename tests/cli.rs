@@ -83,7 +83,7 @@ fn migrate_creates_sqlite_file() {
 }
 
 #[test]
-fn serve_stops_on_a_bad_mqtt_tls_file_before_touching_the_data() {
+fn serve_rejects_missing_mqtt_ca_file() {
     let dir = tempfile::tempdir().unwrap();
     let missing = dir.path().join("absent-ca.pem");
     let output = citycore(dir.path())
