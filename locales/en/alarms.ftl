@@ -80,3 +80,4 @@ alarm-state-acknowledged = Acknowledged
 alarm-state-cleared = Cleared
 alarm-state-all = All
 alarm-case-note-reopened = Alarm #{ $alarm } was raised again within 10 minutes after the readings cleared it, and reopened.
+notice-alarm-changed-meanwhile = Someone else handled this alarm first; its current state is shown below.

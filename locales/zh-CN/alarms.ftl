@@ -80,3 +80,4 @@ alarm-state-acknowledged = 已确认
 alarm-state-cleared = 已解除
 alarm-state-all = 全部
 alarm-case-note-reopened = 告警 #{ $alarm } 在读数恢复后 10 分钟内再次触发，已重新打开。
+notice-alarm-changed-meanwhile = 这条告警已被他人处理，下面显示它的当前状态。

@@ -16,7 +16,7 @@ use super::{
     error::AlarmError,
     http::{AlarmView, RuleView, parse_state_filter},
     input::RuleInput,
-    record::AlarmState,
+    record::{Alarm, AlarmState},
     rule::RuleType,
     rules, service, store,
 };
@@ -324,16 +324,22 @@ struct ReturnTo {
 /// Reports whether `path` is the dashboard page, the only page other than the alarm
 /// list that these forms may return to, so that `back` cannot redirect off the site.
 pub fn is_dashboard_path(path: &str) -> bool {
-    let rest = path.strip_prefix("/smart-core").unwrap_or("/");
+    is_page_path(path, "/smart-core")
+}
+
+/// Reports whether `path` is `page`, with or without a query, and nothing that could
+/// lead elsewhere.
+fn is_page_path(path: &str, page: &str) -> bool {
+    let rest = path.strip_prefix(page).unwrap_or("/");
     (rest.is_empty() || rest.starts_with('?'))
         && !path.contains("//")
         && !path.chars().any(|c| c == '\\' || c.is_control())
 }
 
-/// Redirects to the form's `back` page when it is allowed, to `/alarms` otherwise,
-/// with `notice` as the flash message.
+/// Redirects to the form's `back` page when it is the dashboard or the alarm list (with
+/// its filter), to `/alarms` otherwise, with `notice` as the flash message.
 fn redirect_back(form: ReturnTo, notice: &str) -> Response {
-    let page = form.back.filter(|back| is_dashboard_path(back));
+    let page = form.back.filter(|back| is_dashboard_path(back) || is_page_path(back, "/alarms"));
     let target = match page {
         Some(back) if back.contains('?') => format!("{back}&notice={notice}"),
         Some(back) => format!("{back}?notice={notice}"),
@@ -349,8 +355,8 @@ async fn post_acknowledge(
     Form(form): Form<ReturnTo>,
 ) -> Result<Response, AppError> {
     user.require(Permission::HandleAlarms)?;
-    service::acknowledge_alarm(&state, &user, id).await?;
-    Ok(redirect_back(form, "notice-alarm-acknowledged"))
+    let done = service::acknowledge_alarm(&state, &user, id).await;
+    form_outcome(done, form, "notice-alarm-acknowledged")
 }
 
 async fn post_clear(
@@ -360,8 +366,30 @@ async fn post_clear(
     Form(form): Form<ReturnTo>,
 ) -> Result<Response, AppError> {
     user.require(Permission::HandleAlarms)?;
-    service::clear_alarm(&state, &user, id).await?;
-    Ok(redirect_back(form, "notice-alarm-cleared"))
+    let done = service::clear_alarm(&state, &user, id).await;
+    form_outcome(done, form, "notice-alarm-cleared")
+}
+
+/// Turns the result of an acknowledge or clear form into its redirect. An alarm that
+/// someone else moved on first (a second click, two users) is not an error for the
+/// person at the form: the page comes back with a notice and shows its current state.
+fn form_outcome(
+    done: Result<Alarm, AlarmError>,
+    form: ReturnTo,
+    notice: &str,
+) -> Result<Response, AppError> {
+    match done {
+        Ok(_) => Ok(redirect_back(form, notice)),
+        Err(AlarmError::WrongState { alarm_id, state }) => {
+            tracing::info!(
+                alarm.id = alarm_id,
+                alarm.state = state,
+                "alarm form on a changed alarm"
+            );
+            Ok(redirect_back(form, "notice-alarm-changed-meanwhile"))
+        }
+        Err(error) => Err(error.into()),
+    }
 }
 
 #[cfg(test)]

@@ -76,6 +76,10 @@ pub enum AppError {
     /// 401 Unauthorized, or a redirect to the login page for a page request.
     #[error("authentication required")]
     Unauthenticated,
+    /// 401 Unauthorized for a device or client with a missing or unknown token; the
+    /// message tells which of the two and where to get a token.
+    #[error("bad token: {0:?}")]
+    BadToken(UserMessage),
     /// 403 Forbidden: logged in, but the role or area scope does not allow it.
     #[error("forbidden")]
     Forbidden,
@@ -193,7 +197,7 @@ impl AppError {
         match self {
             AppError::BadRequest(_) => StatusCode::BAD_REQUEST,
             AppError::Invalid(_) => StatusCode::UNPROCESSABLE_ENTITY,
-            AppError::Unauthenticated => StatusCode::UNAUTHORIZED,
+            AppError::Unauthenticated | AppError::BadToken(_) => StatusCode::UNAUTHORIZED,
             AppError::Forbidden | AppError::Csrf => StatusCode::FORBIDDEN,
             AppError::NotFound(_) => StatusCode::NOT_FOUND,
             AppError::Conflict(_) => StatusCode::CONFLICT,
@@ -218,6 +222,7 @@ impl IntoResponse for AppError {
             | AppError::Invalid(m)
             | AppError::NotFound(m)
             | AppError::Conflict(m)
+            | AppError::BadToken(m)
             | AppError::TooManyRequests(m) => (m, None),
             AppError::Unauthenticated => (UserMessage::new("unauthenticated"), None),
             AppError::Forbidden => (UserMessage::new("forbidden"), None),

@@ -51,7 +51,7 @@ pub enum BodyFormat {
 /// Identifies the sender from `Authorization: Bearer TOKEN`.
 ///
 /// # Errors
-/// [`AppError::Unauthenticated`] when the header is missing or the token is unknown.
+/// [`AppError::BadToken`] when the header is missing or the token is unknown.
 pub async fn authenticate(db: &Db, headers: &HeaderMap) -> Result<Credential, AppError> {
     let token = headers
         .get(header::AUTHORIZATION)
@@ -59,9 +59,9 @@ pub async fn authenticate(db: &Db, headers: &HeaderMap) -> Result<Credential, Ap
         .and_then(|value| value.strip_prefix("Bearer "))
         .map(str::trim)
         .filter(|token| !token.is_empty())
-        .ok_or(AppError::Unauthenticated)?;
+        .ok_or_else(|| AppError::BadToken(UserMessage::new("device_token_missing")))?;
     let credential = db.credential(&hash_token(token)).await.map_err(anyhow::Error::from)?;
-    credential.ok_or(AppError::Unauthenticated)
+    credential.ok_or_else(|| AppError::BadToken(UserMessage::new("mqtt_token_invalid")))
 }
 
 /// Picks the format from `Content-Type`: `text/csv` is CSV, anything else JSON.

@@ -492,9 +492,18 @@ async fn console_pages_save_rule_and_handle_alarm() {
     let alarm_id = alarms(&admin, "open").await[0]["id"].as_i64().unwrap();
     let page = admin.get("/alarms").await.text().await.unwrap();
     assert!(page.contains(&format!("action=\"/alarms/{alarm_id}/acknowledge\"")), "{page}");
+    assert!(page.contains("name=\"back\" value=\"/alarms?state=open\""), "{page}");
     let path = format!("/alarms/{alarm_id}/acknowledge");
     assert_eq!(admin.post_form(&path, &[]).await.status(), 303);
     assert_eq!(alarms(&admin, "acknowledged").await.len(), 1);
+
+    // A second click on the same form returns to the filtered list with a notice.
+    let again = admin.post_form(&path, &[("back", "/alarms?state=active")]).await;
+    assert_eq!(again.status(), 303);
+    let location = again.headers()["location"].to_str().unwrap().to_owned();
+    assert_eq!(location, "/alarms?state=active&notice=notice-alarm-changed-meanwhile");
+    let off_site = admin.post_form(&path, &[("back", "//example.org/alarms")]).await;
+    assert_eq!(off_site.headers()["location"], "/alarms?notice=notice-alarm-changed-meanwhile");
     let path = format!("/alarms/{alarm_id}/clear");
     assert_eq!(admin.post_form(&path, &[]).await.status(), 303);
     assert_eq!(alarms(&admin, "cleared").await.len(), 1);

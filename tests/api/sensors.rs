@@ -345,14 +345,18 @@ async fn device_token_covers_only_its_device_and_rotation_revokes_it() {
     ]);
 
     let (status, body) = post_readings(&app, &token, batch.clone()).await;
-    let (wrong, _) = post_readings(&app, "0".repeat(64).as_str(), batch.clone()).await;
+    let (wrong, wrong_body) = post_readings(&app, "0".repeat(64).as_str(), batch.clone()).await;
     let missing = app.client.post(app.url("/api/v1/readings")).json(&json!({"readings": []}));
-    let missing = missing.send().await.unwrap().status().as_u16();
+    let missing = missing.send().await.unwrap();
+    let missing_status = missing.status().as_u16();
+    let missing_body: Value = missing.json().await.unwrap();
 
     assert_eq!(status, 207);
     assert_eq!(body["accepted"], 1);
     assert_eq!(body["rejected"][0]["code"], "reading_device_not_allowed");
-    assert_eq!((wrong, missing), (401, 401));
+    assert_eq!((wrong, missing_status), (401, 401));
+    assert_eq!(wrong_body["error"]["code"], "mqtt_token_invalid", "{wrong_body}");
+    assert_eq!(missing_body["error"]["code"], "device_token_missing", "{missing_body}");
     let stored_hash = citycore::sensors::hash_token("new-token");
     assert!(app.db.set_device_token("bin-5", &stored_hash).await.unwrap());
     let (after_rotation, _) = post_readings(&app, &token, batch.clone()).await;
