@@ -320,7 +320,8 @@ fn bench_import_stores_cases_and_times_kpi_queries() {
     ]));
     assert!(text.contains("imported 3000 cases"), "{text}");
     assert!(text.contains("peak RSS"), "{text}");
-    assert!(text.contains("KPI query mix over 10 runs"), "{text}");
+    assert!(text.contains("KPI Feb 15 to Dec 15 by category"), "{text}");
+    assert!(text.contains("KPI query mix over 13 runs"), "{text}");
 }
 
 /// Writes base64 of 32 bytes of `byte` to a key file and returns the text.
