@@ -34,6 +34,34 @@ use crate::{
     db::Db,
 };
 
+/// Compares a reading whose key was already stored with the stored value: an equal
+/// value is a duplicate, a different one is kept in `sensor_conflict`. A macro because
+/// the body is compiled once per backend.
+macro_rules! resolve_existing_body {
+    ($tx:expr, $reading:expr, $received_at_ms:expr) => {{
+        let reading: &Reading = $reading;
+        let stored: f64 = sqlx::query_scalar(STORED_VALUE)
+            .bind(reading.device_id)
+            .bind(reading.attribute.code())
+            .bind(reading.observed_at_ms)
+            .fetch_one(&mut *$tx)
+            .await?;
+        if stored == reading.value {
+            return Ok(Stored::Duplicate);
+        }
+        sqlx::query(CONFLICT_INSERT)
+            .bind(reading.device_id)
+            .bind(reading.attribute.code())
+            .bind(reading.observed_at_ms)
+            .bind(reading.value)
+            .bind(stored)
+            .bind($received_at_ms)
+            .execute(&mut *$tx)
+            .await?;
+        Ok(Stored::Conflict)
+    }};
+}
+
 mod postgres;
 
 /// The effect of storing one reading.
@@ -283,24 +311,6 @@ mod sqlite {
         reading: &Reading,
         received_at_ms: i64,
     ) -> Result<Stored, StoreError> {
-        let stored: f64 = sqlx::query_scalar(STORED_VALUE)
-            .bind(reading.device_id)
-            .bind(reading.attribute.code())
-            .bind(reading.observed_at_ms)
-            .fetch_one(&mut *tx)
-            .await?;
-        if stored == reading.value {
-            return Ok(Stored::Duplicate);
-        }
-        sqlx::query(CONFLICT_INSERT)
-            .bind(reading.device_id)
-            .bind(reading.attribute.code())
-            .bind(reading.observed_at_ms)
-            .bind(reading.value)
-            .bind(stored)
-            .bind(received_at_ms)
-            .execute(&mut *tx)
-            .await?;
-        Ok(Stored::Conflict)
+        resolve_existing_body!(tx, reading, received_at_ms)
     }
 }

@@ -22,6 +22,7 @@ pub(super) async fn store(
     .bind(received_at_ms)
     .fetch_all(&mut *tx)
     .await?;
+
     let inserted: HashMap<ReadingKey, f64> =
         rows.into_iter().map(|(d, a, t, v)| ((d, a, t), v)).collect();
     let mut outcome = Vec::with_capacity(readings.len());
@@ -32,6 +33,7 @@ pub(super) async fn store(
         };
         outcome.push(stored);
     }
+
     upsert_rollups(tx, &rollup_deltas(readings, &outcome, zone)).await?;
     let newest = newest_per_attribute(readings, &outcome);
     sqlx::query(sqlx::AssertSqlSafe(format!(
@@ -85,23 +87,5 @@ async fn resolve_existing(
     reading: &Reading,
     received_at_ms: i64,
 ) -> Result<Stored, StoreError> {
-    let stored: f64 = sqlx::query_scalar(STORED_VALUE)
-        .bind(reading.device_id)
-        .bind(reading.attribute.code())
-        .bind(reading.observed_at_ms)
-        .fetch_one(&mut *tx)
-        .await?;
-    if stored == reading.value {
-        return Ok(Stored::Duplicate);
-    }
-    sqlx::query(CONFLICT_INSERT)
-        .bind(reading.device_id)
-        .bind(reading.attribute.code())
-        .bind(reading.observed_at_ms)
-        .bind(reading.value)
-        .bind(stored)
-        .bind(received_at_ms)
-        .execute(&mut *tx)
-        .await?;
-    Ok(Stored::Conflict)
+    resolve_existing_body!(tx, reading, received_at_ms)
 }
