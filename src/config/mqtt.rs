@@ -95,7 +95,8 @@ impl MqttSettings {
     /// Splits `url` into the broker's address and whether it uses TLS.
     ///
     /// # Errors
-    /// The reason when the scheme is unknown, the host is missing or the port is invalid.
+    /// Returns the reason when the scheme is unknown, the host is missing or the port is
+    /// invalid.
     pub fn broker_address(&self) -> Result<BrokerAddress, &'static str> {
         let schemes = [("mqtt://", false, 1883), ("tcp://", false, 1883)]
             .into_iter()

@@ -77,7 +77,7 @@ pub enum AppError {
     #[error("authentication required")]
     Unauthenticated,
     /// 401 Unauthorized for a device or client with a missing or unknown token; the
-    /// message tells which of the two and where to get a token.
+    /// message names which of the two and where to get a token.
     #[error("bad token: {0:?}")]
     BadToken(UserMessage),
     /// 403 Forbidden: logged in, but the role or area scope does not allow it.

@@ -1,9 +1,9 @@
 //! A safe way to add one kind of SQLite aggregate function: one that folds BLOB values
 //! into a Rust state and returns a BLOB.
 //!
-//! citycore keeps this code apart because it is the only place that calls the SQLite C
-//! API directly, and so the only place with `unsafe` blocks; the main crate forbids
-//! them. sqlx gives the raw connection handle but has no API to add functions.
+//! This is the only code that calls the SQLite C API directly, so it is the only code
+//! with `unsafe` blocks. It is a crate of its own because the main crate forbids them.
+//! sqlx gives the raw connection handle but has no API to add functions.
 //!
 //! The state of each group lives in a `Box` whose pointer SQLite keeps in the group's
 //! aggregate context. Panics are caught at the boundary and reported to SQLite as an
@@ -41,7 +41,7 @@ pub struct RegisterError {
 
 impl std::fmt::Display for RegisterError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "SQLite refused to add the function {} (result code {})", self.name, self.code)
+        write!(f, "SQLite rejected the function {} (result code {})", self.name, self.code)
     }
 }
 
@@ -56,11 +56,11 @@ pub fn register<F: BlobFold>(
     name: &str,
 ) -> Result<(), RegisterError> {
     let db: NonNull<ffi::sqlite3> = handle.as_raw_handle();
-    let refused = |code| RegisterError { name: name.to_owned(), code };
-    let c_name = CString::new(name).map_err(|_| refused(ffi::SQLITE_MISUSE))?;
-    // SAFETY: the lock gives exclusive use of an open connection; the name is a
-    // valid C string that SQLite copies; the callbacks match the signatures SQLite
-    // expects and use no application data.
+    let rejected = |code| RegisterError { name: name.to_owned(), code };
+    let c_name = CString::new(name).map_err(|_| rejected(ffi::SQLITE_MISUSE))?;
+    // SAFETY: the lock gives exclusive use of an open connection, and SQLite copies the
+    // valid C string `c_name`. The callbacks match the signatures SQLite expects and
+    // use no application data.
     let code = unsafe {
         ffi::sqlite3_create_function_v2(
             db.as_ptr(),
@@ -74,10 +74,10 @@ pub fn register<F: BlobFold>(
             None,
         )
     };
-    if code == ffi::SQLITE_OK { Ok(()) } else { Err(refused(code)) }
+    if code == ffi::SQLITE_OK { Ok(()) } else { Err(rejected(code)) }
 }
 
-/// Returns the slot in the group's aggregate context that holds the state's pointer.
+/// Returns the slot in the group's aggregate context that contains the state's pointer.
 /// With `allocate` false it returns `None` for a group whose step never ran.
 ///
 /// SAFETY: `context` must be the context SQLite passed to the running callback.
@@ -107,8 +107,8 @@ unsafe extern "C" fn step<F: BlobFold>(
     if argc != 1 {
         return;
     }
-    // SAFETY: SQLite passes `argc` valid values, and the blob pointer stays valid until
-    // the next call on that value; its length comes from the same value.
+    // SAFETY: SQLite passes `argc` valid values. The blob pointer stays valid until the
+    // next call on that value, and its length comes from the same value.
     let blob = unsafe {
         let value = *argv;
         if ffi::sqlite3_value_type(value) == ffi::SQLITE_NULL {
@@ -129,7 +129,7 @@ unsafe extern "C" fn step<F: BlobFold>(
         return;
     };
     let outcome = catch_unwind(AssertUnwindSafe(|| {
-        // SAFETY: the slot is zeroed on the group's first step, and afterwards holds
+        // SAFETY: the slot is zeroed on the group's first step, and afterwards contains
         // the pointer of the Box this function leaked into it.
         let state = unsafe {
             if (*slot).is_null() {
@@ -149,8 +149,8 @@ unsafe extern "C" fn step<F: BlobFold>(
 }
 
 unsafe extern "C" fn finish<F: BlobFold>(context: *mut ffi::sqlite3_context) {
-    // SAFETY: called from within the final callback; a non-null slot contains null or the
-    // Box that `step` leaked, which is taken back exactly once, here.
+    // SAFETY: called from within the final callback. A non-null slot contains null or
+    // the Box that `step` leaked, and setting the slot to null here frees it only once.
     let state = unsafe {
         match state_slot::<F>(context, false) {
             Some(slot) if !(*slot).is_null() => {

@@ -64,7 +64,7 @@ async fn empty_input_gives_the_default() {
 }
 
 #[tokio::test]
-async fn errors_and_panics_fail_the_query_with_a_message() {
+async fn fold_errors_fail_the_query() {
     let mut connection = connection().await;
     sqlx::query("INSERT INTO t VALUES ('a', x'01FF')").execute(&mut connection).await.unwrap();
     let error =

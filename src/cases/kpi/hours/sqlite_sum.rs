@@ -30,7 +30,7 @@ impl BlobFold for HoursSum {
 /// Adds `kpi_hours_sum` to one SQLite connection; the pool calls it on every new one.
 ///
 /// # Errors
-/// SQLite refused the function.
+/// SQLite rejected the function.
 pub fn register_sqlite_sum(handle: &mut LockedSqliteHandle<'_>) -> Result<(), RegisterError> {
     sqlite_aggregate::register::<HoursSum>(handle, SQLITE_SUM)
 }
