@@ -69,15 +69,16 @@ impl NoteKind {
 /// worker retries it.
 #[tracing::instrument(skip_all, fields(alarm.id = alarm_id, case.id = tracing::field::Empty))]
 pub async fn open_case(state: &AppState, alarm_id: i64) -> Result<i64, AlarmError> {
-    let alarm = record::alarm_by_id(&state.db, alarm_id)
+    let alarm = record::alarm_by_id(&state.relaxed_db, alarm_id)
         .await?
         .ok_or(AlarmError::AlarmNotFound(alarm_id))?;
     if let Some(case_id) = alarm.case_id {
         return Ok(case_id);
     }
     let rule_id = alarm.sensor_rule_id.ok_or(AlarmError::AlarmNotFound(alarm_id))?;
-    let rule =
-        store::rule_by_id(&state.db, rule_id).await?.ok_or(AlarmError::RuleNotFound(rule_id))?;
+    let rule = store::rule_by_id(&state.relaxed_db, rule_id)
+        .await?
+        .ok_or(AlarmError::RuleNotFound(rule_id))?;
 
     let case_id = match open_previous_case(state, &alarm).await? {
         Some(case_id) => case_id,
@@ -105,10 +106,10 @@ pub async fn open_case(state: &AppState, alarm_id: i64) -> Result<i64, AlarmErro
             };
             let index = state.locator.snapshot();
             let tz = state.settings.time_zone();
-            submit_report(&state.db, &index, tz, &reporter, input).await?.case_id
+            submit_report(&state.relaxed_db, &index, tz, &reporter, input).await?.case_id
         }
     };
-    record::set_case(&state.db, alarm_id, case_id).await?;
+    record::set_case(&state.relaxed_db, alarm_id, case_id).await?;
     tracing::Span::current().record("case.id", case_id);
     // An alarm can clear in the batch that raised it, before it had a case to note
     // the clearing on.
@@ -159,7 +160,10 @@ pub async fn note(
         "alarm_event": kind.as_str(),
         "user_id": user.map(|(id, _)| id),
     });
-    add_system_note(&state.db, case_id, &comment, details).await?;
+    // A note of a person's action waits for the flush; a note that follows from stored
+    // readings is rebuilt with its alarm ([`crate::db::Db::relaxed`]).
+    let db = if user.is_some() { &state.db } else { &state.relaxed_db };
+    add_system_note(db, case_id, &comment, details).await?;
     Ok(())
 }
 

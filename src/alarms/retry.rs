@@ -31,7 +31,7 @@ pub(super) async fn add_backlog(
 ) -> Result<Vec<Truncated>, AlarmError> {
     let mut truncated = Vec::new();
     for entry in backlog {
-        let stored = pending::backlog_readings(&state.db, entry).await?;
+        let stored = pending::backlog_readings(&state.relaxed_db, entry).await?;
         readings
             .retain(|r| (r.device_id, r.attribute.code()) != (entry.device_id, entry.attribute));
         if stored.len() as i64 >= BACKLOG_READINGS
@@ -57,7 +57,7 @@ pub(super) async fn finish_batch(state: &AppState, mark: &PendingMark, truncated
     for rest in truncated {
         let next_token = rand::random::<i64>();
         let advanced = pending::advance(
-            &state.db,
+            &state.relaxed_db,
             &rest.backlog,
             mark.token,
             next_token,
@@ -69,7 +69,7 @@ pub(super) async fn finish_batch(state: &AppState, mark: &PendingMark, truncated
                 "keeping the rest of a long backlog failed; the worker evaluates it again");
         }
     }
-    if let Err(error) = pending::delete_by_token(&state.db, mark.token).await {
+    if let Err(error) = pending::delete_by_token(&state.relaxed_db, mark.token).await {
         tracing::warn!(batch.token = mark.token, error = %error,
             "deleting the batch's pending evaluation rows failed; the worker evaluates them again");
     }

@@ -48,7 +48,7 @@ pub async fn evaluate_batch(state: &AppState, readings: &[Reading], stored: &Sto
     }
     let evaluated = async {
         let truncated = retry::add_backlog(state, &mut inserted, &stored.pending.backlog).await?;
-        let changes = evaluate(&state.db, &inserted).await?;
+        let changes = evaluate(&state.relaxed_db, &inserted).await?;
         Ok::<_, AlarmError>((truncated, changes))
     };
     let (truncated, changes) = match evaluated.await {

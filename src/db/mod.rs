@@ -61,6 +61,9 @@ macro_rules! with_pool {
     };
 }
 
+/// Connections of the pool [`Db::relaxed`] opens on PostgreSQL.
+pub const RELAXED_CONNECTIONS: u32 = 4;
+
 impl Db {
     /// Connects to `url`, creating the SQLite file and its folder when missing.
     ///
@@ -140,6 +143,31 @@ impl Db {
                 let options = pool.connect_options();
                 let database = options.get_database().unwrap_or_default();
                 format!("postgres:{}:{}/{database}", options.get_host(), options.get_port())
+            }
+        }
+    }
+
+    /// Returns a handle on the same database for writes that can be rebuilt from rows
+    /// already committed, such as an alarm raised by stored readings and its case.
+    ///
+    /// On PostgreSQL its connections set `synchronous_commit = off`: a commit returns
+    /// without waiting for the WAL flush, and a server crash can lose the last fraction
+    /// of a second of such commits, never a durable reading (its pending row brings the
+    /// evaluation back, see [`crate::alarms::pending`]). The pool holds at most
+    /// [`RELAXED_CONNECTIONS`] connections, opened when first used. SQLite commits
+    /// without a flush in WAL mode already (`synchronous = NORMAL`), so there it is the
+    /// same pool.
+    pub fn relaxed(&self) -> Db {
+        match self {
+            Db::Sqlite(pool) => Db::Sqlite(pool.clone()),
+            Db::Postgres(pool) => {
+                let options =
+                    (*pool.connect_options()).clone().options([("synchronous_commit", "off")]);
+                let pool = PgPoolOptions::new()
+                    .max_connections(RELAXED_CONNECTIONS)
+                    .acquire_timeout(Duration::from_secs(10))
+                    .connect_lazy_with(options);
+                Db::Postgres(pool)
             }
         }
     }

@@ -36,6 +36,9 @@ pub struct AppState(Arc<App>);
 pub struct App {
     pub settings: Settings,
     pub db: Db,
+    /// The same database for writes rebuilt from committed rows ([`Db::relaxed`]):
+    /// rule evaluation after a stored batch, and the alarm's case it opens.
+    pub relaxed_db: Db,
     pub locator: Locator,
     /// Keys of the resident registry.
     pub residents: crate::residents::Keyring,
@@ -65,9 +68,11 @@ impl AppState {
             .await?;
         let metrics = crate::ops::metrics_handle();
         let residents = crate::residents::keys::load_keyring(&settings, &db).await?;
+        let relaxed_db = db.relaxed();
         Ok(AppState(Arc::new(App {
             settings,
             db,
+            relaxed_db,
             locator,
             residents,
             import_jobs: Default::default(),

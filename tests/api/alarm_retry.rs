@@ -164,3 +164,32 @@ async fn concurrent_claims_take_disjoint_rows() {
     assert_eq!(devices.len(), claimed_count, "no row claimed twice");
     assert_eq!(claimed_count, 40, "every due row claimed once");
 }
+
+/// The evaluation after a batch writes through [`Db::relaxed`]: on PostgreSQL its
+/// commits do not wait for the WAL flush, which is safe only because the readings'
+/// own transaction, with its pending rows, still does.
+#[tokio::test]
+async fn evaluation_commits_without_flush_wait_only_on_its_own_pool() {
+    let app = app_with_grids().await;
+    let setting = |db: Db| async move {
+        match db {
+            Db::Postgres(pool) => {
+                let (value,): (String,) =
+                    sqlx::query_as("SHOW synchronous_commit").fetch_one(&pool).await.unwrap();
+                value
+            }
+            Db::Sqlite(pool) => {
+                let (value,): (i64,) =
+                    sqlx::query_as("PRAGMA synchronous").fetch_one(&pool).await.unwrap();
+                value.to_string()
+            }
+        }
+    };
+    let main = setting(app.state.db.clone()).await;
+    let relaxed = setting(app.state.relaxed_db.clone()).await;
+    match &app.db {
+        Db::Postgres(_) => assert_eq!((main.as_str(), relaxed.as_str()), ("on", "off")),
+        // NORMAL (1) in WAL mode: a commit never waits for a flush on SQLite.
+        Db::Sqlite(_) => assert_eq!((main.as_str(), relaxed.as_str()), ("1", "1")),
+    }
+}
