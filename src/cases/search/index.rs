@@ -220,6 +220,18 @@ async fn insert_sqlite(connection: &mut SqliteConnection, texts: &[CaseText]) ->
     Ok(())
 }
 
+/// Appends to `builder` the statements that insert the FTS5 rows of `texts`, each
+/// ending in `;`, for a caller that sends them with other statements in one call.
+pub fn push_sqlite_rows(builder: &mut sqlx::QueryBuilder<sqlx::Sqlite>, texts: &[CaseText]) {
+    for batch in texts.chunks(SQLITE_INDEX_BATCH_ROWS) {
+        builder.push("INSERT INTO case_search (rowid, terms) ");
+        builder.push_values(batch, |mut values, text| {
+            values.push_bind(text.case_id).push_bind(document_terms(text).join(" "));
+        });
+        builder.push(";\n");
+    }
+}
+
 /// Inserts `tsvector` rows in one statement from two arrays, one round trip per batch.
 async fn insert_postgres(connection: &mut PgConnection, texts: &[CaseText]) -> sqlx::Result<()> {
     if texts.is_empty() {

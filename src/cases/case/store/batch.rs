@@ -1,14 +1,17 @@
-//! Inserting a whole group of new cases with a few multi-row statements on SQLite.
+//! Inserting a whole group of new cases with few calls on SQLite.
 //!
-//! A group commit ([`super::group`]) first tries [`insert_cases`]: one `INSERT` of all
-//! case rows, one of their intake log entries, one search index update and one counter
-//! upsert per rollup level, instead of about nine statements per case. Any failure
-//! leaves the group to the caller, which rolls this attempt back and stores the cases
-//! one by one, so that a single bad case cannot fail the others.
+//! A group commit ([`super::group`]) first tries [`insert_cases`]. Each statement is a
+//! message to the driver's worker thread and a wake-up on the way back, which under
+//! load cost more than SQLite's own work, so the group takes two calls: one `INSERT` of
+//! all case rows that returns their ids and category names, then one call of several
+//! statements for their intake log entries, their search index entries and one counter
+//! upsert per rollup level. Any failure leaves the group to the caller, which rolls
+//! this attempt back and stores the cases one by one, so that a single bad case cannot
+//! fail the others.
 
 use std::collections::HashMap;
 
-use sqlx::{QueryBuilder, Sqlite, SqliteConnection};
+use sqlx::{Executor, QueryBuilder, Sqlite, SqliteConnection};
 
 use super::{inserted_facts, rows::INTAKE_ACTION};
 use crate::cases::{
@@ -16,8 +19,11 @@ use crate::cases::{
         record::{Case, CaseEvent},
         stage::{Action, Stage},
     },
-    kpi::rollup::{RollupDelta, batch::apply_counters_sqlite},
-    search::SearchIndex,
+    kpi::rollup::{
+        RollupDelta,
+        batch::{apply_counters_sqlite, push_counter_upserts},
+    },
+    search::index::{CaseText, push_sqlite_rows},
 };
 
 /// Cases per `INSERT`: 20 parameters each keeps a statement at 10,000 parameters, under
@@ -35,25 +41,32 @@ pub(super) async fn insert_cases(
     cases: &[(&Case, &CaseEvent)],
 ) -> Result<Vec<i64>, sqlx::Error> {
     let mut case_ids = Vec::with_capacity(cases.len());
+    let mut rest = QueryBuilder::<Sqlite>::new("");
     for page in cases.chunks(ROWS_PER_STATEMENT) {
-        let page_ids = insert_case_rows(conn, page).await?;
-        insert_event_rows(conn, page, &page_ids).await?;
-        conn.index_cases(&page_ids).await?;
+        let stored = insert_case_rows(conn, page).await?;
+        let page_ids: Vec<i64> = stored.iter().map(|row| row.case_id).collect();
+        push_event_rows(&mut rest, page, &page_ids);
+        push_sqlite_rows(&mut rest, &stored);
         case_ids.extend(page_ids);
     }
     let mut delta = RollupDelta::default();
     for (case, _) in cases {
         delta.add_change(None, Some(&inserted_facts(case)));
     }
-    apply_counters_sqlite(conn, &delta).await?;
+    let counted = push_counter_upserts(&mut rest, &delta);
+    conn.execute(rest.build()).await?;
+    if !counted {
+        apply_counters_sqlite(conn, &delta).await?;
+    }
     Ok(case_ids)
 }
 
-/// Inserts the case rows of `page` and returns their ids in the order of `page`.
+/// Inserts the case rows of `page` and returns their search texts, with their ids and
+/// category names, in the order of `page`.
 async fn insert_case_rows(
     conn: &mut SqliteConnection,
     page: &[(&Case, &CaseEvent)],
-) -> Result<Vec<i64>, sqlx::Error> {
+) -> Result<Vec<CaseText>, sqlx::Error> {
     let mut insert = QueryBuilder::<Sqlite>::new(
         "INSERT INTO service_case (tracking_token, title, description, category_code, \
          channel, reporter_user_id, reporter_contact, longitude, latitude, grid_id, \
@@ -84,25 +97,47 @@ async fn insert_case_rows(
     });
     // Each id is matched to its case by the unique tracking token, so the code does not
     // depend on the order of the returned rows.
-    insert.push(" RETURNING case_id, tracking_token");
-    let returned: Vec<(i64, String)> = insert.build_query_as().fetch_all(&mut *conn).await?;
-    let ids: HashMap<String, i64> = returned.into_iter().map(|(id, token)| (token, id)).collect();
+    // The category names come back with the ids, read in this transaction, for the
+    // search index entries.
+    insert.push(
+        " RETURNING case_id, tracking_token, \
+         (SELECT name_zh FROM category g WHERE g.category_code = service_case.category_code), \
+         (SELECT name_en FROM category g WHERE g.category_code = service_case.category_code)",
+    );
+    let returned: Vec<(i64, String, String, String)> =
+        insert.build_query_as().fetch_all(&mut *conn).await?;
+    let mut by_token: HashMap<String, (i64, String, String)> = returned
+        .into_iter()
+        .map(|(id, token, name_zh, name_en)| (token, (id, name_zh, name_en)))
+        .collect();
     page.iter()
         .map(|(case, _)| {
-            ids.get(&case.tracking_token).copied().ok_or_else(|| {
-                sqlx::Error::Protocol("a new case row was not returned by its insert".to_owned())
+            let (case_id, name_zh, name_en) =
+                by_token.remove(&case.tracking_token).ok_or_else(|| {
+                    sqlx::Error::Protocol(
+                        "a new case row was not returned by its insert".to_owned(),
+                    )
+                })?;
+            Ok(CaseText {
+                case_id,
+                title: case.title.clone(),
+                description: case.description.clone(),
+                address: case.address.clone(),
+                name_zh,
+                name_en,
             })
         })
         .collect()
 }
 
-/// Inserts the intake log entries of `page`, whose cases got `case_ids`.
-async fn insert_event_rows(
-    conn: &mut SqliteConnection,
+/// Appends the statement inserting the intake log entries of `page`, whose cases got
+/// `case_ids`, to `insert`.
+fn push_event_rows(
+    insert: &mut QueryBuilder<Sqlite>,
     page: &[(&Case, &CaseEvent)],
     case_ids: &[i64],
-) -> Result<(), sqlx::Error> {
-    let mut insert = QueryBuilder::<Sqlite>::new(
+) {
+    insert.push(
         "INSERT INTO case_event (case_id, action, from_stage, to_stage, actor_user_id, \
          actor_role, comment, reason, attachment_ids, details, occurred_at) ",
     );
@@ -119,5 +154,5 @@ async fn insert_event_rows(
             .push_bind(event.details.to_string())
             .push_bind(event.occurred_at);
     });
-    insert.build().execute(&mut *conn).await.map(drop)
+    insert.push(";\n");
 }

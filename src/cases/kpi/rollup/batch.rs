@@ -7,7 +7,7 @@
 //! [`RollupBatch::apply_rollup_batch`] stores the rows of a level in a few statements
 //! per [`ROWS_PER_STATEMENT`] rows instead.
 
-use sqlx::{PgConnection, SqliteConnection};
+use sqlx::{PgConnection, QueryBuilder, Sqlite, SqliteConnection};
 
 use super::{COUNTER_COLUMNS, RollupDelta, RollupKey};
 
@@ -35,6 +35,44 @@ pub async fn apply_counters_sqlite(
     delta: &RollupDelta,
 ) -> Result<(), sqlx::Error> {
     conn.apply_rollup_batch(delta).await
+}
+
+/// Appends to `builder` the counter upserts of `delta` at every level, each statement
+/// ending in `;`, so that a caller can send them with other statements in one call to
+/// SQLite's worker thread. Returns false, appending nothing, when `delta` changes a
+/// handling-time histogram: merging one needs the stored value first, which
+/// [`apply_counters_sqlite`] reads back.
+pub fn push_counter_upserts(builder: &mut QueryBuilder<Sqlite>, delta: &RollupDelta) -> bool {
+    if delta.hours.values().any(|cases| *cases != 0) {
+        return false;
+    }
+    let dekads = delta.by_dekad();
+    let months = delta.by_month();
+    let years = months.by_year();
+    let levels = [delta, &dekads, &months, &years];
+    for (level, (table, period)) in levels.into_iter().zip(COUNTER_TABLES) {
+        let rows: Vec<_> = level
+            .counters
+            .iter()
+            .filter(|(_, counters)| counters.iter().any(|v| *v != 0))
+            .collect();
+        for page in rows.chunks(ROWS_PER_STATEMENT) {
+            builder.push(upsert_head(table, period));
+            builder.push_values(page, |mut row, (key, counters)| {
+                row.push_bind(key.period)
+                    .push_bind(key.grid_id)
+                    .push_bind(key.community_id)
+                    .push_bind(key.outside_grids)
+                    .push_bind(key.department_code.clone())
+                    .push_bind(key.category_code.clone());
+                for value in counters.iter() {
+                    row.push_bind(*value);
+                }
+            });
+            builder.push(upsert_tail(table, period)).push(";\n");
+        }
+    }
+    true
 }
 
 /// A connection that stores the rollup change of many cases at once, usually inside a
