@@ -1,11 +1,9 @@
 //! The dashboard page (智慧之芯) and its alarm list fragment, which the page reloads when
 //! the event stream reports an alarm change.
 
+use crate::http::Query;
 use askama::Template;
-use axum::{
-    extract::{Query, State},
-    response::Html,
-};
+use axum::{extract::State, response::Html};
 use chrono::{DateTime, Utc};
 use serde::Deserialize;
 

@@ -30,6 +30,8 @@ mod places;
 mod portal;
 mod residents;
 mod tariffs;
+// Query-string errors on every API.
+mod query_params;
 mod users;
 
 // The case context: category catalogue and working-time calendar.

@@ -1,7 +1,8 @@
 //! The KPI table as CSV and XLSX files, for the same filters as the page.
 
+use crate::http::Query;
 use axum::{
-    extract::{Query, State},
+    extract::State,
     http::header,
     response::{IntoResponse, Response},
 };

@@ -1,10 +1,7 @@
 //! The routes of KPIs: `/api/v1/kpis`, its drill-down and the `/kpis` page.
 
-use axum::{
-    Json, Router,
-    extract::{Query, State},
-    routing::get,
-};
+use crate::http::Query;
+use axum::{Json, Router, extract::State, routing::get};
 
 use super::{
     drill::{DrillQuery, drill_cases},

@@ -1,11 +1,9 @@
 //! The KPI dashboard page `/kpis`: filters as a GET form, a table of figures with
 //! their formulas and drill-down links, and an ECharts chart drawn from the same data.
 
+use crate::http::Query;
 use askama::Template;
-use axum::{
-    extract::{Query, State},
-    response::Html,
-};
+use axum::{extract::State, response::Html};
 use chrono::NaiveDate;
 
 use super::{
