@@ -30,7 +30,8 @@ mod places;
 mod portal;
 mod residents;
 mod tariffs;
-// Query-string errors on every API.
+// Query-string errors on every API, and GET forms shown again with their errors.
+mod form_errors;
 mod query_params;
 mod users;
 
