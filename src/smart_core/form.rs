@@ -3,8 +3,16 @@
 
 use serde::Deserialize;
 
-use super::period::{Period, Preset};
-use crate::http::{AppError, UserMessage};
+use super::{
+    period::{Period, Preset},
+    scope::area_choices,
+};
+use crate::{
+    accounts::CurrentUser,
+    areas::Area,
+    http::{AppError, UserMessage},
+    locate::AreaIndex,
+};
 
 #[derive(Deserialize, Default)]
 pub struct PageQuery {
@@ -62,4 +70,21 @@ pub fn page_period(
         other => Period::of_preset(other, now_ms, zone),
     };
     Ok((preset, period))
+}
+
+/// Lists the areas of the selector: the user's choices plus `selected` when it is not
+/// among them, such as a grid that an administrator opened by its code.
+pub fn selector_areas<'a>(
+    user: &CurrentUser,
+    index: &'a AreaIndex,
+    selected: Option<&'a Area>,
+) -> Vec<&'a Area> {
+    let mut areas = area_choices(user, index);
+    if let Some(selected) = selected
+        && !areas.iter().any(|area| area.area_id == selected.area_id)
+    {
+        areas.push(selected);
+        areas.sort_by(|a, b| a.code.cmp(&b.code));
+    }
+    areas
 }

@@ -11,9 +11,9 @@ use chrono::{DateTime, Utc};
 use serde::Deserialize;
 
 use super::{
-    form::{FormValues, PageQuery, page_period},
+    form::{FormValues, PageQuery, page_period, selector_areas},
     period::{Period, Preset},
-    scope::{area_choices, grid_ids, resolve_area},
+    scope::{grid_ids, resolve_area},
     series::{Combine, Group},
     service::{GroupSeries, area_series, device_overview, open_alarms_in},
     status::DeviceStatus,
@@ -251,7 +251,7 @@ pub async fn get_smart_core(
                 status = error.status();
                 errors.push(field_error(error, ctx.locale)?);
             }
-            let page = form_with_errors(ctx, area_choices(&user, &index), &query, errors);
+            let page = form_with_errors(ctx, selector_areas(&user, &index, None), &query, errors);
             return Ok((status, render(&page)?).into_response());
         }
     };
@@ -279,7 +279,7 @@ pub async fn get_smart_core(
     let map = &state.settings.map;
     let page = SmartCorePage {
         area_name: area.name.clone(),
-        choices: area_options(&ctx, area_choices(&user, &index)),
+        choices: area_options(&ctx, selector_areas(&user, &index, Some(area))),
         presets: period_options(&ctx),
         form,
         errors: Vec::new(),

@@ -1,11 +1,14 @@
-//! The GET form of `/smart-core` with bad input: the page comes back with the form, the
+//! The GET form of `/smart-core`: with bad input the page comes back with the form, the
 //! values as sent and the message beside the rejected input, while the JSON API behind it
-//! keeps returning JSON errors.
+//! keeps returning JSON errors. An area opened by its code is selected in the form.
 
 use citycore::accounts::Role;
 use serde_json::Value;
 
-use crate::{cases_loop::app_with_grids, helpers::Session};
+use crate::{
+    cases_loop::app_with_grids,
+    helpers::{Session, areas},
+};
 
 /// Requests `path` as a browser does, asking for HTML.
 async fn get_html(session: &Session, path: &str) -> reqwest::Response {
@@ -56,4 +59,19 @@ async fn smart_core_form_shows_field_errors() {
     assert_eq!(api.status(), 400);
     let body: Value = api.json().await.unwrap();
     assert_eq!(body["error"]["field"], "to", "the API still answers JSON: {body}");
+}
+
+#[tokio::test]
+async fn smart_core_selector_shows_opened_grid() {
+    let app = app_with_grids().await;
+    let admin = app.login_as(Role::Administrator, &[]).await;
+
+    let response = get_html(&admin, &format!("/smart-core?area={}", areas::GRID_A1)).await;
+
+    assert_eq!(response.status(), 200);
+    let html = response.text().await.unwrap();
+    let option = format!("<option value=\"{}\" selected>", areas::GRID_A1);
+    assert!(html.contains(&option), "the grid is offered and selected");
+    let selected = html.matches(" selected>").count();
+    assert_eq!(selected, 2, "one area and one period are selected");
 }
