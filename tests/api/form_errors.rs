@@ -1,13 +1,14 @@
-//! The GET form of `/smart-core`: with bad input the page comes back with the form, the
-//! values as sent and the message beside the rejected input, while the JSON API behind it
-//! keeps returning JSON errors. An area opened by its code is selected in the form.
+//! The GET forms of `/smart-core` and `/kpis`: with bad input the page comes back with
+//! the form, the values as sent and the message beside the rejected input, while the
+//! JSON APIs behind them keep returning JSON errors. An area opened by its code is
+//! selected in the smart-core form.
 
 use citycore::accounts::Role;
 use serde_json::Value;
 
 use crate::{
     cases_loop::app_with_grids,
-    helpers::{Session, areas},
+    helpers::{Session, areas, spawn_app},
 };
 
 /// Requests `path` as a browser does, asking for HTML.
@@ -74,4 +75,25 @@ async fn smart_core_selector_shows_opened_grid() {
     assert!(html.contains(&option), "the grid is offered and selected");
     let selected = html.matches(" selected>").count();
     assert_eq!(selected, 2, "one area and one period are selected");
+}
+
+#[tokio::test]
+async fn kpi_form_shows_field_errors() {
+    let app = spawn_app().await;
+    let admin = app.login_as(Role::Administrator, &[]).await;
+    // (query, rejected field, value the form keeps)
+    let cases = [
+        ("from=2026-06-02&to=2026-06-01", "to", "value=\"2026-06-02\""),
+        ("from=2026-13-01", "from", "value=\"2026-13-01\""),
+        ("group_by=street&from=2026-06-01", "group_by", "value=\"2026-06-01\""),
+    ];
+    for (query, field, kept) in cases {
+        let response = get_html(&admin, &format!("/kpis?{query}")).await;
+        assert_eq!(response.status(), 400, "{query}");
+        let html = response.text().await.unwrap();
+        assert!(html.contains("<form method=\"get\" action=\"/kpis\""), "{query}: form");
+        assert_field_error(&html, field, query);
+        assert!(html.contains(kept), "{query}: keeps {kept}");
+        assert!(!html.contains("id=\"kpi-chart\""), "{query}: no figures below the form");
+    }
 }
