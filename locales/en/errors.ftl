@@ -20,3 +20,6 @@ error-payload-too-large = The upload exceeds the size limit; make it smaller and
 error-unavailable = The service is temporarily unavailable (the database cannot be reached); try again later.
 error-internal = Internal server error. When reporting it, quote reference { $reference }.
 error-invalid-field = Field { $field } is invalid: { $reason }
+error-query-parameter-repeated = Query parameter { $name } is given more than once; send it once.
+error-query-parameter-invalid = Query parameter { $name } is invalid: { $reason }
+error-query-invalid = The query string is invalid: { $reason }

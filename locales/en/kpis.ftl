@@ -1,6 +1,10 @@
 # KPIs of the case loop: the dashboard, its formulas and errors.
 nav-kpis = KPIs
-error-invalid-kpi-query = KPI parameter value "{ $value }" is invalid.
+error-kpi-group-by-invalid = Grouping "{ $value }" is invalid; use community, grid, department or category.
+error-kpi-date-invalid = Date "{ $value }" is invalid; use YYYY-MM-DD, such as 2026-06-01.
+error-kpi-range-reversed = The end date (to) { $to } is before the start date (from) { $from }; pick an end date on or after the start date.
+error-kpi-metric-invalid = Metric "{ $value }" is invalid; use response, resolution, satisfaction, closure, on_time_closure, rework or extension.
+error-kpi-outcome-invalid = Outcome "{ $value }" is invalid; use met or missed.
 kpis-group-by = Group by
 kpis-group-community = Community
 kpis-group-grid = Grid

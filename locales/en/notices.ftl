@@ -18,7 +18,6 @@ error-notice-account-linked-elsewhere = This account or this resident is already
 error-notice-follow-up-method = method must be call or visit, not "{ $value }".
 error-notice-follow-up-outcome = outcome must be reached, not_reached or moved_away, not "{ $value }".
 error-notice-note-too-long = The note can have at most { $max } characters.
-error-notice-query-invalid = Invalid query parameters: { $reason }
 
 error-notice-attachment-missing-file = Send the file as a multipart/form-data request with one part named file.
 error-notice-attachment-no-name = The file has no name; send it with a file name that ends in .pdf, .jpg, .png, .docx or .xlsx.

@@ -20,7 +20,6 @@ error-resident-gender-mismatch = The gender does not match the identity number; 
 error-resident-birth-date-mismatch = The birth date does not match the identity number; leave it out to use the one the number encodes, or correct the number.
 error-resident-limit-invalid = The limit must be a whole number from 1 to 200.
 error-resident-tag-filter-unknown = No tag has this code; list the codes with GET /api/v1/resident-tags.
-error-resident-query-invalid = The query string is invalid: { $reason }
 error-resident-reveal-field = Choose the value to reveal: identity_number, phone or email.
 error-resident-contact-empty = Give phone or email to change; an empty string removes the stored value.
 error-resident-reveal-reason = Give the reason for seeing the number, 1 to { $max } characters; it is kept in the audit log.

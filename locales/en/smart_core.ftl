@@ -75,5 +75,5 @@ error-smart-core-no-area = Your account has no street or community to view; ask 
 error-smart-core-period-invalid = Period "{ $value }" is invalid; use day, week, month or custom.
 error-smart-core-date-invalid = The date is invalid; use YYYY-MM-DD, such as 2026-12-01.
 error-smart-core-time-invalid = The time is invalid; use RFC 3339 with an offset, such as 2026-12-01T00:00:00+08:00.
-error-smart-core-range-reversed = The end must be after the start.
+error-smart-core-range-reversed = The end (to) is not after the start (from); pick a later end or swap the two values.
 error-smart-core-range-too-long = The period holds more than { $max } data points; shorten it or use a larger step (hour or day).

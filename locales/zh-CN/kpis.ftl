@@ -1,6 +1,10 @@
 # 案件考核指标：看板、公式与错误信息。
 nav-kpis = 考核指标
-error-invalid-kpi-query = 考核指标参数值 “{ $value }” 无效。
+error-kpi-group-by-invalid = 分组方式 “{ $value }” 无效，请使用 community、grid、department 或 category。
+error-kpi-date-invalid = 日期 “{ $value }” 无效，请使用 YYYY-MM-DD 格式，例如 2026-06-01。
+error-kpi-range-reversed = 截止日期（to）{ $to } 早于起始日期（from）{ $from }，请选择不早于起始日期的截止日期。
+error-kpi-metric-invalid = 指标 “{ $value }” 无效，请使用 response、resolution、satisfaction、closure、on_time_closure、rework 或 extension。
+error-kpi-outcome-invalid = 结果 “{ $value }” 无效，请使用 met 或 missed。
 kpis-group-by = 分组方式
 kpis-group-community = 社区
 kpis-group-grid = 网格

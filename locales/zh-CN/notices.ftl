@@ -18,7 +18,6 @@ error-notice-account-linked-elsewhere = 该账号或该居民已与其他档案�
 error-notice-follow-up-method = 回访方式应为 call（电话）或 visit（上门），而不是“{ $value }”。
 error-notice-follow-up-outcome = 回访结果应为 reached（已联系到）、not_reached（未联系到）或 moved_away（已搬离），而不是“{ $value }”。
 error-notice-note-too-long = 回访备注最多 { $max } 个字。
-error-notice-query-invalid = 查询参数无效：{ $reason }
 
 error-notice-attachment-missing-file = 请以 multipart/form-data 格式发送文件，文件字段名为 file。
 error-notice-attachment-no-name = 文件没有名称；请使用以 .pdf、.jpg、.png、.docx 或 .xlsx 结尾的文件名重新上传。

@@ -75,5 +75,5 @@ error-smart-core-no-area = 您的账号没有可查看的街道或社区；请�
 error-smart-core-period-invalid = 时段“{ $value }”无效；可选：day、week、month、custom。
 error-smart-core-date-invalid = 日期无效；请使用 YYYY-MM-DD 格式，例如 2026-12-01。
 error-smart-core-time-invalid = 时间无效；请使用带时区偏移的 RFC 3339 时间，例如 2026-12-01T00:00:00+08:00。
-error-smart-core-range-reversed = 结束时间须晚于开始时间。
+error-smart-core-range-reversed = 结束时间（to）不晚于开始时间（from）；请选择更晚的结束时间，或交换两个值。
 error-smart-core-range-too-long = 时段包含的数据点超过 { $max } 个；请缩短时段或改用更大的步长（hour 或 day）。

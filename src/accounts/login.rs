@@ -1,9 +1,10 @@
 //! Handlers of `/login`, `/logout`, `/locale` and `/api/v1/me`.
 
+use crate::http::Query;
 use askama::Template;
 use axum::{
     Form, Json,
-    extract::{Query, State},
+    extract::State,
     http::{HeaderMap, HeaderValue, StatusCode, header},
     response::{Html, IntoResponse, Response},
 };

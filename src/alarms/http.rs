@@ -6,9 +6,10 @@
 //! - `POST /api/v1/alarms/{id}/acknowledge`, `…/clear`: administrators, dispatchers,
 //!   grid and community workers, within their area scope.
 
+use crate::http::Query;
 use axum::{
     Json, Router,
-    extract::{Path, Query, State, rejection::JsonRejection},
+    extract::{Path, State, rejection::JsonRejection},
     http::StatusCode,
     routing::{get, post, put},
 };

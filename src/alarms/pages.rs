@@ -2,10 +2,11 @@
 //! alarm list with acknowledge and clear buttons. Every form posts without JavaScript
 //! and responds with a 303 and a flash message, or the form again with its errors.
 
+use crate::http::Query;
 use askama::Template;
 use axum::{
     Form, Router,
-    extract::{Path, Query, State},
+    extract::{Path, State},
     http::StatusCode,
     response::{IntoResponse, Redirect, Response},
     routing::{get, post},

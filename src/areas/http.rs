@@ -3,9 +3,10 @@
 //! Every coordinate these routes return is WGS-84 longitude/latitude unless the
 //! request sets `crs=gcj02` (export only).
 
+use crate::http::Query;
 use axum::{
     Json, Router,
-    extract::{Path, Query, State},
+    extract::{Path, State},
     routing::{get, post},
 };
 use serde::{Deserialize, Serialize};

@@ -1,14 +1,9 @@
 //! `GET /audit`: the administrator's view of the audit log, newest first, paged and
 //! filterable by action.
 
+use crate::http::Query;
 use askama::Template;
-use axum::{
-    Router,
-    extract::{Query, State},
-    http::StatusCode,
-    response::Response,
-    routing::get,
-};
+use axum::{Router, extract::State, http::StatusCode, response::Response, routing::get};
 use serde::Deserialize;
 
 use super::{AuditAction, AuditEntry, AuditStore};

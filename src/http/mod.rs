@@ -7,6 +7,7 @@
 
 pub mod error;
 pub mod pages;
+pub mod query;
 
 use std::{ops::Deref, sync::Arc, time::Duration};
 
@@ -26,6 +27,7 @@ use tower_http::{
 };
 
 pub use error::{AppError, UserMessage};
+pub use query::Query;
 
 use crate::{config::Settings, db::Db, i18n::Locale, locate::Locator};
 

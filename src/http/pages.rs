@@ -2,6 +2,7 @@
 
 use askama::Template;
 
+use super::AppError;
 use crate::i18n::Locale;
 
 /// Data the layout (`templates/layout.html`) needs on every page.
@@ -69,6 +70,35 @@ impl PageContext {
     pub fn aria_current(&self, entry: &str) -> &'static str {
         if self.current == entry { "page" } else { "false" }
     }
+}
+
+/// A message shown next to a form input and in the page's error summary.
+pub struct FieldError {
+    /// The `id` of the input the message is about.
+    pub field: String,
+    pub message: String,
+}
+
+/// Turns a rejected input into a message for the form; other errors pass through.
+///
+/// # Errors
+/// Any error that is not about the input (400, 409 or 422).
+pub fn field_error(error: AppError, locale: Locale) -> Result<FieldError, AppError> {
+    match error {
+        AppError::Invalid(message)
+        | AppError::Conflict(message)
+        | AppError::BadRequest(message) => {
+            tracing::debug!(code = message.code, field = ?message.field, "form input rejected");
+            let field = message.field.clone().unwrap_or_default();
+            Ok(FieldError { field, message: message.render(locale) })
+        }
+        other => Err(other),
+    }
+}
+
+/// Finds the message of `field` among `errors`, for the template beside that input.
+pub fn error_for<'a>(errors: &'a [FieldError], field: &str) -> Option<&'a str> {
+    errors.iter().find(|error| error.field == field).map(|error| error.message.as_str())
 }
 
 /// A full-page error for browsers; APIs get JSON instead.

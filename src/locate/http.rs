@@ -1,10 +1,7 @@
 //! `GET /api/v1/locate`: the grid of a point, public.
 
-use axum::{
-    Json, Router,
-    extract::{Query, State},
-    routing::get,
-};
+use crate::http::Query;
+use axum::{Json, Router, extract::State, routing::get};
 use serde::{Deserialize, Serialize};
 
 use super::Location;

@@ -1,10 +1,7 @@
 //! `GET /api/v1/places?q=…`: gazetteer lookup for everyone who may report a case.
 
-use axum::{
-    Json, Router,
-    extract::{Query, State},
-    routing::get,
-};
+use crate::http::Query;
+use axum::{Json, Router, extract::State, routing::get};
 use serde::{Deserialize, Serialize};
 
 use super::{Place, PlaceKind, lookup::lookup_places};

@@ -7,13 +7,7 @@
 
 use std::collections::HashMap;
 
-use axum::{
-    Router,
-    extract::{Query, State, rejection::QueryRejection},
-    http::HeaderMap,
-    response::Response,
-    routing::get,
-};
+use axum::{Router, extract::State, http::HeaderMap, response::Response, routing::get};
 use serde::Deserialize;
 
 use super::{
@@ -31,7 +25,7 @@ use crate::{
     areas::Level,
     audit::{AuditAction, AuditStore, NewAuditEntry},
     db::Db,
-    http::{AppError, AppState, UserMessage},
+    http::{AppError, AppState, Query, UserMessage},
     i18n::Locale,
     locate::AreaIndex,
     with_pool,
@@ -65,14 +59,9 @@ async fn get_export(
     user: CurrentUser,
     client_ip: ClientIp,
     headers: HeaderMap,
-    query: Result<Query<ExportQuery>, QueryRejection>,
+    Query(query): Query<ExportQuery>,
 ) -> Result<Response, AppError> {
     user.require(Permission::ViewResidents)?;
-    let Query(query) = query.map_err(|rejection| {
-        AppError::BadRequest(
-            UserMessage::new("resident_query_invalid").arg("reason", rejection.body_text()),
-        )
-    })?;
     let locale = file_locale(&state, &user, &headers, query.locale.as_deref());
     let index = state.locator.snapshot();
     let format = query.format.as_deref().unwrap_or("xlsx");

@@ -4,8 +4,8 @@
 use axum::{
     Json, Router,
     extract::{
-        DefaultBodyLimit, Path, Query, State,
-        rejection::{JsonRejection, PathRejection, QueryRejection},
+        DefaultBodyLimit, Path, State,
+        rejection::{JsonRejection, PathRejection},
     },
     http::StatusCode,
     routing::{get, post},
@@ -21,7 +21,7 @@ use super::{
 };
 use crate::{
     accounts::{ClientIp, CurrentUser, Permission},
-    http::{AppError, AppState, UserMessage},
+    http::{AppError, AppState, Query, UserMessage},
 };
 
 /// Largest JSON body, in bytes: a resident with many tags is well under 16 KiB.
@@ -113,14 +113,9 @@ async fn create_resident(
 async fn list_residents(
     State(state): State<AppState>,
     user: CurrentUser,
-    query: Result<Query<service::ListInput>, QueryRejection>,
+    Query(input): Query<service::ListInput>,
 ) -> Result<Json<Vec<Resident>>, AppError> {
     user.require(Permission::ViewResidents)?;
-    let Query(input) = query.map_err(|rejection| {
-        AppError::BadRequest(
-            UserMessage::new("resident_query_invalid").arg("reason", rejection.body_text()),
-        )
-    })?;
     let index = state.locator.snapshot();
     let residents =
         service::list_residents(&state.db, &state.residents, &index, &user, input).await?;

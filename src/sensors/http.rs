@@ -4,10 +4,11 @@
 //! - `POST /api/v1/devices`, `POST /api/v1/ingest-keys`: administrators.
 //! - `GET /api/v1/devices/{id}`, `…/series`, `…/conflicts`: staff.
 
+use crate::http::Query;
 use axum::{
     Json, Router,
     body::Body,
-    extract::{Path, Query, State, rejection::JsonRejection},
+    extract::{Path, State, rejection::JsonRejection},
     http::{HeaderMap, StatusCode},
     routing::{get, post},
 };

@@ -5,9 +5,10 @@
 //! - `GET /api/v1/smart-core/events?area=`: live device and alarm changes (see
 //!   [`super::live`]).
 
+use crate::http::Query;
 use axum::{
     Json, Router,
-    extract::{Query, State},
+    extract::State,
     response::sse::{KeepAlive, Sse},
     routing::get,
 };

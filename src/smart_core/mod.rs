@@ -18,6 +18,7 @@
 //!   series API returns for the same buckets.
 //! - Live updates poll the database, so they work with any number of nodes.
 
+mod form;
 mod http;
 pub mod live;
 mod page;

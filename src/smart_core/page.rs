@@ -3,15 +3,17 @@
 
 use askama::Template;
 use axum::{
-    extract::{Query, State},
-    response::Html,
+    extract::State,
+    http::StatusCode,
+    response::{Html, IntoResponse, Response},
 };
 use chrono::{DateTime, Utc};
 use serde::Deserialize;
 
 use super::{
+    form::{FormValues, PageQuery, page_period, selector_areas},
     period::{Period, Preset},
-    scope::{area_choices, grid_ids, resolve_area},
+    scope::{grid_ids, resolve_area},
     series::{Combine, Group},
     service::{GroupSeries, area_series, device_overview, open_alarms_in},
     status::DeviceStatus,
@@ -19,8 +21,12 @@ use super::{
 use crate::{
     accounts::{CurrentUser, Permission},
     alarms::{AlarmView, record::AlarmState},
+    areas::Area,
     console::render,
-    http::{AppError, AppState, UserMessage, pages::PageContext},
+    http::{
+        AppError, AppState, Query,
+        pages::{FieldError, PageContext, error_for, field_error},
+    },
     sensors::rollup::Step,
 };
 
@@ -52,13 +58,15 @@ struct AlarmListFragment {
 #[template(path = "smart_core/dashboard.html")]
 struct SmartCorePage {
     ctx: PageContext,
-    area_code: String,
+    /// The shown area's name, empty on a form with errors, which shows no dashboard.
     area_name: String,
     /// (code, name, level label) of each area the user may pick.
     choices: Vec<(String, String, String)>,
     /// (value, label) of each period preset.
     presets: Vec<(&'static str, String)>,
-    preset: &'static str,
+    form: FormValues,
+    /// Rejected inputs. When there are any, the page shows only the form.
+    errors: Vec<FieldError>,
     devices: Vec<DeviceStatus>,
     alarms: Vec<AlarmRow>,
     can_handle: bool,
@@ -71,37 +79,6 @@ struct SmartCorePage {
     grid_codes: String,
     /// Bucket label and one formatted value per chart, for the data table.
     rows: Vec<(String, Vec<String>)>,
-}
-
-#[derive(Deserialize, Default)]
-pub struct PageQuery {
-    area: Option<String>,
-    period: Option<String>,
-    from: Option<String>,
-    to: Option<String>,
-}
-
-/// Parses the period selector: a preset, or `custom` with both dates.
-fn page_period(
-    query: &PageQuery,
-    now_ms: i64,
-    zone: chrono_tz::Tz,
-) -> Result<(Preset, Period), AppError> {
-    let text = query.period.as_deref().map(str::trim).filter(|p| !p.is_empty()).unwrap_or("day");
-    let preset = Preset::parse(text).ok_or_else(|| {
-        AppError::BadRequest(
-            UserMessage::new("smart_core_period_invalid").arg("value", text).field("period"),
-        )
-    })?;
-    let period = match preset {
-        Preset::Custom => Period::of_dates(
-            query.from.as_deref().unwrap_or_default(),
-            query.to.as_deref().unwrap_or_default(),
-            zone,
-        )?,
-        other => Period::of_preset(other, now_ms, zone),
-    };
-    Ok((preset, period))
 }
 
 fn alarm_rows(
@@ -164,6 +141,7 @@ fn with_query(path: &str, pairs: &[(&str, &str)]) -> String {
 }
 
 /// The period's dates as the form shows them, and the URLs the page links to.
+#[derive(Default)]
 struct Links {
     /// The period's first and last local dates, `YYYY-MM-DD`.
     from_date: String,
@@ -205,18 +183,78 @@ fn page_links(area_code: &str, preset: Preset, period: &Period, zone: chrono_tz:
     }
 }
 
+/// Lists (code, name, level label) of each area in the selector.
+fn area_options(ctx: &PageContext, areas: Vec<&Area>) -> Vec<(String, String, String)> {
+    areas
+        .into_iter()
+        .map(|a| (a.code.clone(), a.name.clone(), ctx.t(&a.level.message_id())))
+        .collect()
+}
+
+/// Lists (value, label) of each period preset.
+fn period_options(ctx: &PageContext) -> Vec<(&'static str, String)> {
+    Preset::ALL
+        .into_iter()
+        .map(|p| (p.as_str(), ctx.t(&format!("smart-core-period-{}", p.as_str()))))
+        .collect()
+}
+
+/// Builds the page that shows only the form, with the user's values and the errors.
+fn form_with_errors(
+    ctx: PageContext,
+    areas: Vec<&Area>,
+    query: &PageQuery,
+    errors: Vec<FieldError>,
+) -> SmartCorePage {
+    SmartCorePage {
+        area_name: String::new(),
+        choices: area_options(&ctx, areas),
+        presets: period_options(&ctx),
+        form: FormValues::as_sent(query),
+        errors,
+        devices: Vec::new(),
+        alarms: Vec::new(),
+        can_handle: false,
+        links: Links::default(),
+        tile_url: String::new(),
+        tile_attribution: String::new(),
+        tiles_gcj02: false,
+        charts: Vec::new(),
+        grid_codes: String::new(),
+        rows: Vec::new(),
+        ctx: ctx.at("smart-core"),
+    }
+}
+
+/// Shows the dashboard of the chosen area and period, or the form again with a message
+/// beside each rejected input.
 #[tracing::instrument(skip_all, fields(user.id = user.user_id))]
 pub async fn get_smart_core(
     State(state): State<AppState>,
     ctx: PageContext,
     user: CurrentUser,
     Query(query): Query<PageQuery>,
-) -> Result<Html<String>, AppError> {
+) -> Result<Response, AppError> {
     user.require(Permission::ViewDevices)?;
     let index = state.locator.snapshot();
-    let area = resolve_area(&user, &index, query.area.as_deref())?;
     let zone = state.settings.sensor_time_zone();
-    let (preset, period) = page_period(&query, Utc::now().timestamp_millis(), zone)?;
+    let area = resolve_area(&user, &index, query.area.as_deref());
+    let period = page_period(&query, Utc::now().timestamp_millis(), zone);
+    let (area, (preset, period)) = match (area, period) {
+        (Ok(area), Ok(period)) => (area, period),
+        (area, period) => {
+            // A 403 or 404 passes through `field_error` to the error page.
+            let failures = [area.err(), period.err()].into_iter().flatten();
+            let mut status = StatusCode::BAD_REQUEST;
+            let mut errors = Vec::new();
+            for error in failures {
+                status = error.status();
+                errors.push(field_error(error, ctx.locale)?);
+            }
+            let page = form_with_errors(ctx, selector_areas(&user, &index, None), &query, errors);
+            return Ok((status, render(&page)?).into_response());
+        }
+    };
     let grids = grid_ids(&index, area.area_id);
 
     let alarms = open_alarms_in(&state, &user, &grids).await?;
@@ -232,19 +270,19 @@ pub async fn get_smart_core(
             device_count: s.device_count,
         })
         .collect();
+    let form = FormValues {
+        area: area.code.clone(),
+        period: preset.as_str().to_owned(),
+        from: links.from_date.clone(),
+        to: links.to_date.clone(),
+    };
     let map = &state.settings.map;
     let page = SmartCorePage {
-        area_code: area.code.clone(),
         area_name: area.name.clone(),
-        choices: area_choices(&user, &index)
-            .into_iter()
-            .map(|a| (a.code.clone(), a.name.clone(), ctx.t(&a.level.message_id())))
-            .collect(),
-        presets: Preset::ALL
-            .into_iter()
-            .map(|p| (p.as_str(), ctx.t(&format!("smart-core-period-{}", p.as_str()))))
-            .collect(),
-        preset: preset.as_str(),
+        choices: area_options(&ctx, selector_areas(&user, &index, Some(area))),
+        presets: period_options(&ctx),
+        form,
+        errors: Vec::new(),
         devices,
         alarms: alarm_rows(&ctx, &alarms, state.settings.time_zone()),
         can_handle: user.role.allows(Permission::HandleAlarms),
@@ -262,7 +300,13 @@ pub async fn get_smart_core(
         rows: table_rows(&series, period.step, zone),
         ctx: ctx.at("smart-core"),
     };
-    render(&page)
+    Ok(render(&page)?.into_response())
+}
+
+impl SmartCorePage {
+    fn error_for(&self, field: &str) -> Option<&str> {
+        error_for(&self.errors, field)
+    }
 }
 
 #[derive(Deserialize)]

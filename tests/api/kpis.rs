@@ -261,18 +261,57 @@ async fn kpi_drill_down_lists_cases_behind_figure() {
 async fn kpi_query_rejects_bad_parameters() {
     let app = spawn_app().await;
     let admin = app.login_as(Role::Administrator, &[]).await;
+    // (path, field, the part of the message that gives the fix)
     let cases = [
-        ("/api/v1/kpis?group_by=street", "group_by"),
-        ("/api/v1/kpis?from=2026-13-01", "from"),
-        ("/api/v1/kpis?from=2026-06-02&to=2026-06-01", "to"),
-        ("/api/v1/kpis/cases?metric=speed", "metric"),
-        ("/api/v1/kpis/cases?metric=closure&outcome=early", "outcome"),
+        ("/api/v1/kpis?group_by=street", "group_by", "community、grid、department 或 category"),
+        ("/api/v1/kpis?from=2026-13-01", "from", "YYYY-MM-DD"),
+        ("/api/v1/kpis?from=2026-06-02&to=2026-06-01", "to", "请选择不早于起始日期的截止日期"),
+        ("/api/v1/kpis/cases?metric=speed", "metric", "on_time_closure"),
+        ("/api/v1/kpis/cases?metric=closure&outcome=early", "outcome", "met 或 missed"),
     ];
-    for (path, field) in cases {
+    for (path, field, fix) in cases {
         let response = admin.get(path).await;
-        assert_eq!(response.status(), 422, "{path}");
+        assert_eq!(response.status(), 400, "{path}");
         let body: Value = response.json().await.unwrap();
         assert_eq!(body["error"]["field"], field, "{path}: {body}");
+        let message = body["error"]["message"].as_str().unwrap_or_default();
+        assert!(message.contains(fix), "{path}: {message}");
+    }
+
+    let reversed = admin
+        .client
+        .get(admin.url("/api/v1/kpis?from=2026-06-02&to=2026-06-01"))
+        .header("accept-language", "en")
+        .send()
+        .await
+        .unwrap();
+    let body: Value = reversed.json().await.unwrap();
+    let message = body["error"]["message"].as_str().unwrap_or_default();
+    assert!(message.contains("(to) 2026-06-01"), "names the end date: {message}");
+    assert!(message.contains("(from) 2026-06-02"), "names the start date: {message}");
+}
+
+#[tokio::test]
+async fn kpi_group_outside_grids_has_label() {
+    let app = spawn_app().await;
+    store_table(&app).await;
+    let admin = app.login_as(Role::Administrator, &[]).await;
+
+    for (language, label) in
+        [("zh-CN", "无所属区域（不在任何网格内）"), ("en", "No area (outside every grid)")]
+    {
+        let response = admin
+            .client
+            .get(admin.url(&format!("/api/v1/kpis?group_by=grid&{JUNE}")))
+            .header("accept-language", language)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 200, "{language}");
+        let report: Value = response.json().await.unwrap();
+        let groups = report["groups"].as_array().unwrap();
+        let outside = groups.iter().find(|group| group["key"] == "").expect("outside group");
+        assert_eq!(outside["label"], label, "{language}");
     }
 }
 
@@ -307,7 +346,7 @@ async fn kpi_page_shows_figures_formulas_and_links() {
     assert!(html.contains("评价为 4 或 5 分的案件数 ÷ 已评价案件数"), "satisfaction formula");
     assert!(html.contains("metric=on_time_closure&#38;group=HWS&#38;outcome=missed"), "drill link");
     assert!(html.contains("/kpis/export.csv?group_by=department"), "export link keeps filters");
-    assert!(html.contains("label for=\"kpi-from\""), "labelled date input");
+    assert!(html.contains("label for=\"from\""), "labelled date input");
 }
 
 #[tokio::test]

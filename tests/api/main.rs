@@ -30,6 +30,9 @@ mod places;
 mod portal;
 mod residents;
 mod tariffs;
+// Query-string errors on every API, and GET forms shown again with their errors.
+mod form_errors;
+mod query_params;
 mod users;
 
 // The case context: category catalogue and working-time calendar.

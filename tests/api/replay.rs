@@ -332,3 +332,61 @@ async fn replay_to_server_posts_batches_with_gateway_key() {
     let unshifted = replay::play(&series, &sink, &options(0)).await.unwrap();
     assert_eq!(unshifted.rejected["reading_time_too_old"].0, 288);
 }
+
+/// Builds a replay's people counter at Melbourne, far from the test street.
+fn melbourne_counter(id: &str) -> citycore::sensors::devices::DeviceInput {
+    citycore::sensors::devices::DeviceInput {
+        id: id.to_owned(),
+        kind: "people_counter".to_owned(),
+        name: format!("回放计数器 {id}"),
+        longitude: 144.9631,
+        latitude: -37.8136,
+        crs: None,
+        owner: "replay".to_owned(),
+        capacity: None,
+        parking_space: None,
+        merchant: None,
+        resident: None,
+    }
+}
+
+#[tokio::test]
+async fn place_warns_about_registered_devices() {
+    let app = crate::cases_loop::app_with_grids().await;
+    let community = crate::helpers::areas::COMMUNITY_A;
+    let first = vec![melbourne_counter("replay-test-1"), melbourne_counter("replay-test-2")];
+    let registered = replay::register_missing(&app.db, &app.settings, &first).await.unwrap();
+    assert_eq!(registered, replay::Registration { added: 2, existing: 0 });
+    assert_eq!(replay::kept_location_warning(Some(community), registered), None);
+
+    // The second run places its devices in the community, but two exist already.
+    let mut second = first.clone();
+    second.push(melbourne_counter("replay-test-3"));
+    let index = app.state.locator.snapshot();
+    replay::place::place_in_area(&index, community, &mut second).unwrap();
+    let registered = replay::register_missing(&app.db, &app.settings, &second).await.unwrap();
+    assert_eq!(registered, replay::Registration { added: 1, existing: 2 });
+
+    let warning = replay::kept_location_warning(Some(community), registered).expect("a warning");
+    assert!(warning.contains("2 devices"), "names how many kept their location: {warning}");
+    assert!(warning.contains(&format!("--place {community}")), "{warning}");
+    assert_eq!(replay::kept_location_warning(None, registered), None, "no --place, no warning");
+    let stored = app.db.device("replay-test-1").await.unwrap().expect("registered");
+    assert!(stored.longitude > 100.0, "the registered device was not moved");
+}
+
+#[test]
+fn reversed_dates_name_both_options() {
+    let range = DateRange { from: Some(date("2017-04-12")), until: Some(date("2017-04-10")) };
+    let error = replay::load(std::path::Path::new("no-such-dataset"), None, range)
+        .expect_err("a reversed range is rejected");
+    let message = error.to_string();
+    assert!(message.contains("--until 2017-04-10"), "{message}");
+    assert!(message.contains("--from 2017-04-12"), "{message}");
+    assert!(message.contains("swap"), "says how to fix it: {message}");
+
+    let same_day = DateRange { from: Some(date("2017-04-10")), until: Some(date("2017-04-10")) };
+    let error = replay::load(std::path::Path::new("no-such-dataset"), None, same_day)
+        .expect_err("an empty range is rejected");
+    assert!(error.to_string().contains("--until"), "{error}");
+}

@@ -1,10 +1,11 @@
 //! The JSON routes of cases: intake, reading, listing, duplicate suggestions and
 //! transitions.
 
+use crate::http::Query;
 use axum::{
     Json, Router,
     extract::{
-        DefaultBodyLimit, Path, Query, State,
+        DefaultBodyLimit, Path, State,
         rejection::{JsonRejection, PathRejection},
     },
     http::StatusCode,

@@ -6,14 +6,13 @@ use serde::{Deserialize, Serialize};
 
 use super::{
     metric::{Metric, Outcome},
-    query::{KpiQuery, parse_request},
+    query::{KpiQuery, bad_query, parse_request},
     store::drill_case_ids,
 };
 use crate::{
     accounts::CurrentUser,
     cases::case::{CaseError, CaseStore, view::CaseView},
     db::Db,
-    http::UserMessage,
     locate::AreaIndex,
 };
 
@@ -37,7 +36,7 @@ pub struct DrillQuery {
 /// Lists the cases of one group that meet or miss `metric`, within `user`'s scope.
 ///
 /// # Errors
-/// [`CaseError::Invalid`] naming a missing or unknown parameter, or a storage failure.
+/// [`CaseError::BadQuery`] naming a missing or unknown parameter, or a storage failure.
 #[tracing::instrument(skip_all, fields(user.id = user.user_id))]
 pub async fn drill_cases(
     db: &Db,
@@ -46,15 +45,15 @@ pub async fn drill_cases(
     user: &CurrentUser,
     query: &DrillQuery,
 ) -> Result<Vec<CaseView>, CaseError> {
-    let invalid = |field: &str, value: &str| {
-        CaseError::Invalid(UserMessage::new("invalid_kpi_query").arg("value", value).field(field))
-    };
     let request = parse_request(&query.kpi, user, index, tz)?;
     let metric_text = query.metric.as_deref().unwrap_or_default();
-    let metric = Metric::parse(metric_text).ok_or_else(|| invalid("metric", metric_text))?;
+    let metric = Metric::parse(metric_text)
+        .ok_or_else(|| bad_query("kpi_metric_invalid", "metric", metric_text))?;
     let outcome = match query.outcome.as_deref().filter(|text| !text.is_empty()) {
         None => Outcome::Missed,
-        Some(text) => Outcome::parse(text).ok_or_else(|| invalid("outcome", text))?,
+        Some(text) => {
+            Outcome::parse(text).ok_or_else(|| bad_query("kpi_outcome_invalid", "outcome", text))?
+        }
     };
     let group = query.group.as_deref().unwrap_or_default();
     let ids = drill_case_ids(

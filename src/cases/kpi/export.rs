@@ -1,7 +1,8 @@
 //! The KPI table as CSV and XLSX files, for the same filters as the page.
 
+use crate::http::Query;
 use axum::{
-    extract::{Query, State},
+    extract::State,
     http::header,
     response::{IntoResponse, Response},
 };
@@ -46,9 +47,7 @@ fn data_row(label: &str, figures: &GroupFigures) -> Vec<String> {
 fn table(report: &KpiReport, locale: Locale) -> Vec<Vec<String>> {
     let mut rows = vec![header_row(locale)];
     for group in &report.groups {
-        let label =
-            if group.key.is_empty() { locale.t("kpis-no-area") } else { group.label.clone() };
-        rows.push(data_row(&label, group));
+        rows.push(data_row(&group.label, group));
     }
     rows.push(data_row(&locale.t("kpis-total"), &report.total));
     rows
@@ -82,11 +81,12 @@ async fn report_for(
     state: &AppState,
     user: &CurrentUser,
     query: &KpiQuery,
+    locale: Locale,
 ) -> Result<KpiReport, AppError> {
     user.require(Permission::ViewKpis)?;
     let index = state.locator.snapshot();
     let request = parse_request(query, user, &index, state.settings.time_zone())?;
-    Ok(compute_report(&state.db, &index, &request).await?)
+    Ok(compute_report(&state.db, &index, &request, locale).await?)
 }
 
 fn attachment(content_type: &'static str, name: &'static str, body: Vec<u8>) -> Response {
@@ -107,7 +107,7 @@ pub async fn get_kpis_csv(
     ctx: PageContext,
     Query(query): Query<KpiQuery>,
 ) -> Result<Response, AppError> {
-    let report = report_for(&state, &user, &query).await?;
+    let report = report_for(&state, &user, &query, ctx.locale).await?;
     let body = to_csv(&table(&report, ctx.locale))?;
     Ok(attachment("text/csv; charset=utf-8", "kpis.csv", body))
 }
@@ -118,7 +118,7 @@ pub async fn get_kpis_xlsx(
     ctx: PageContext,
     Query(query): Query<KpiQuery>,
 ) -> Result<Response, AppError> {
-    let report = report_for(&state, &user, &query).await?;
+    let report = report_for(&state, &user, &query, ctx.locale).await?;
     let body =
         to_xlsx(&table(&report, ctx.locale)).map_err(|error| AppError::Internal(error.into()))?;
     let content_type = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet";

@@ -1,10 +1,7 @@
 //! The routes of KPIs: `/api/v1/kpis`, its drill-down and the `/kpis` page.
 
-use axum::{
-    Json, Router,
-    extract::{Query, State},
-    routing::get,
-};
+use crate::http::Query;
+use axum::{Json, Router, extract::State, routing::get};
 
 use super::{
     drill::{DrillQuery, drill_cases},
@@ -13,7 +10,7 @@ use super::{
 use crate::{
     accounts::{CurrentUser, Permission},
     cases::case::view::CaseView,
-    http::{AppError, AppState},
+    http::{AppError, AppState, pages::PageContext},
 };
 
 /// Builds the `/api/v1/kpis` and `/kpis` routes.
@@ -26,15 +23,17 @@ pub fn router() -> Router<AppState> {
         .route("/kpis/export.xlsx", get(super::export::get_kpis_xlsx))
 }
 
+/// Returns the figures per group; group labels are in the caller's language.
 async fn get_kpis(
     State(state): State<AppState>,
     user: CurrentUser,
+    ctx: PageContext,
     Query(query): Query<KpiQuery>,
 ) -> Result<Json<KpiReport>, AppError> {
     user.require(Permission::ViewKpis)?;
     let index = state.locator.snapshot();
     let request = parse_request(&query, &user, &index, state.settings.time_zone())?;
-    Ok(Json(compute_report(&state.db, &index, &request).await?))
+    Ok(Json(compute_report(&state.db, &index, &request, ctx.locale).await?))
 }
 
 async fn get_kpi_cases(

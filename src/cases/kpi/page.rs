@@ -3,8 +3,8 @@
 
 use askama::Template;
 use axum::{
-    extract::{Query, State},
-    response::Html,
+    extract::State,
+    response::{IntoResponse, Response},
 };
 use chrono::NaiveDate;
 
@@ -15,7 +15,10 @@ use super::{
 use crate::{
     accounts::{CurrentUser, Permission},
     console::{PageContext, render},
-    http::{AppError, AppState},
+    http::{
+        AppError, AppState, Query,
+        pages::{FieldError, error_for, field_error},
+    },
 };
 
 /// One cell of the table: the rate as text, the counts behind it and the drill link.
@@ -38,9 +41,12 @@ pub struct RowView {
 #[template(path = "cases/kpis.html")]
 struct KpisPage {
     ctx: PageContext,
-    group_by: &'static str,
+    /// The form's values: as normalised on success, as sent beside errors.
+    group_by: String,
     from: String,
     to: String,
+    /// Rejected inputs. When there are any, the page shows only the form.
+    errors: Vec<FieldError>,
     group_options: Vec<(&'static str, String)>,
     /// Fluent id of each metric's name, its formula and its name in the page language.
     metrics: Vec<(String, String)>,
@@ -109,17 +115,68 @@ fn chart_json(report: &KpiReport, labels: &[String]) -> String {
     serde_json::json!({ "groups": labels, "series": series }).to_string()
 }
 
+fn group_options(ctx: &PageContext) -> Vec<(&'static str, String)> {
+    GroupBy::ALL
+        .iter()
+        .map(|group_by| (group_by.as_str(), ctx.t(&format!("kpis-group-{}", group_by.as_str()))))
+        .collect()
+}
+
+fn metric_names(ctx: &PageContext) -> Vec<(String, String)> {
+    Metric::ALL.iter().map(|metric| (metric.message_id(), ctx.t(&metric.message_id()))).collect()
+}
+
+/// Builds the page that shows only the form, with the user's values and the error.
+fn form_with_error(ctx: PageContext, query: &KpiQuery, error: FieldError) -> KpisPage {
+    let text = |value: &Option<String>| value.as_deref().unwrap_or_default().trim().to_owned();
+    KpisPage {
+        group_by: text(&query.group_by),
+        from: text(&query.from),
+        to: text(&query.to),
+        errors: vec![error],
+        group_options: group_options(&ctx),
+        metrics: metric_names(&ctx),
+        rows: Vec::new(),
+        total: RowView {
+            label: String::new(),
+            cases: 0,
+            cells: Vec::new(),
+            median_hours: String::new(),
+        },
+        filters: String::new(),
+        chart_json: String::new(),
+        ctx: ctx.at("kpis"),
+    }
+}
+
+impl KpisPage {
+    fn error_for(&self, field: &str) -> Option<&str> {
+        error_for(&self.errors, field)
+    }
+}
+
+/// Shows the figures of the chosen grouping and period, or the form again with a
+/// message beside the rejected input.
 #[tracing::instrument(skip_all, fields(user.id = user.user_id))]
 pub async fn get_kpis_page(
     State(state): State<AppState>,
     ctx: PageContext,
     user: CurrentUser,
     Query(query): Query<KpiQuery>,
-) -> Result<Html<String>, AppError> {
+) -> Result<Response, AppError> {
     user.require(Permission::ViewKpis)?;
     let index = state.locator.snapshot();
-    let request = parse_request(&query, &user, &index, state.settings.time_zone())?;
-    let report = compute_report(&state.db, &index, &request).await?;
+    let request = match parse_request(&query, &user, &index, state.settings.time_zone()) {
+        Ok(request) => request,
+        Err(error) => {
+            let error = AppError::from(error);
+            let status = error.status();
+            let error = field_error(error, ctx.locale)?;
+            let page = form_with_error(ctx, &query, error);
+            return Ok((status, render(&page)?).into_response());
+        }
+    };
+    let report = compute_report(&state.db, &index, &request, ctx.locale).await?;
     let filters = serde_urlencoded::to_string([
         ("group_by", request.group_by.as_str().to_owned()),
         ("from", date_text(request.from)),
@@ -127,12 +184,7 @@ pub async fn get_kpis_page(
     ])
     .unwrap_or_default();
     let drill_base = format!("/api/v1/kpis/cases?{filters}");
-    let outside = ctx.t("kpis-no-area");
-    let labels: Vec<String> = report
-        .groups
-        .iter()
-        .map(|group| if group.key.is_empty() { outside.clone() } else { group.label.clone() })
-        .collect();
+    let labels: Vec<String> = report.groups.iter().map(|group| group.label.clone()).collect();
     let rows = report
         .groups
         .iter()
@@ -140,24 +192,17 @@ pub async fn get_kpis_page(
         .map(|(group, label)| row_view(group, label.clone(), Some(&drill_base)))
         .collect();
     let page = KpisPage {
-        group_by: request.group_by.as_str(),
+        group_by: request.group_by.as_str().to_owned(),
         from: date_text(request.from),
         to: date_text(request.to),
-        group_options: GroupBy::ALL
-            .iter()
-            .map(|group_by| {
-                (group_by.as_str(), ctx.t(&format!("kpis-group-{}", group_by.as_str())))
-            })
-            .collect(),
-        metrics: Metric::ALL
-            .iter()
-            .map(|metric| (metric.message_id(), ctx.t(&metric.message_id())))
-            .collect(),
+        errors: Vec::new(),
+        group_options: group_options(&ctx),
+        metrics: metric_names(&ctx),
         total: row_view(&report.total, ctx.t("kpis-total"), None),
         rows,
         chart_json: chart_json(&report, &labels),
         filters,
         ctx: ctx.at("kpis"),
     };
-    render(&page)
+    Ok(render(&page)?.into_response())
 }

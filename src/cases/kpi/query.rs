@@ -15,6 +15,7 @@ use crate::{
     cases::case::{CaseError, access::restrict_to_scope, store::CaseFilter},
     db::Db,
     http::UserMessage,
+    i18n::Locale,
     locate::AreaIndex,
 };
 
@@ -43,7 +44,8 @@ pub struct MetricFigure {
 pub struct GroupFigures {
     /// Area id, department code or category code; empty for cases in no area.
     pub key: String,
-    /// Area name, or the key itself for departments and categories.
+    /// Area name, the localized "outside every grid" for the empty key, or the key
+    /// itself for departments and categories.
     pub label: String,
     /// Counted cases, that is the closure rate's denominator.
     pub cases: i64,
@@ -72,16 +74,17 @@ pub struct KpiRequest {
     pub filter: KpiFilter,
 }
 
-fn invalid(field: &str, value: &str) -> CaseError {
-    CaseError::Invalid(UserMessage::new("invalid_kpi_query").arg("value", value).field(field))
+/// Returns the 400 error of a query parameter, with `value` as the message's argument.
+pub(super) fn bad_query(code: &'static str, field: &str, value: &str) -> CaseError {
+    CaseError::BadQuery(UserMessage::new(code).arg("value", value).field(field))
 }
 
 fn parse_date(field: &str, text: Option<&str>) -> Result<Option<NaiveDate>, CaseError> {
-    match text.filter(|text| !text.is_empty()) {
+    match text.map(str::trim).filter(|text| !text.is_empty()) {
         None => Ok(None),
-        Some(text) => {
-            NaiveDate::parse_from_str(text, "%Y-%m-%d").map(Some).map_err(|_| invalid(field, text))
-        }
+        Some(text) => NaiveDate::parse_from_str(text, "%Y-%m-%d")
+            .map(Some)
+            .map_err(|_| bad_query("kpi_date_invalid", field, text)),
     }
 }
 
@@ -103,8 +106,8 @@ fn end_of_time() -> DateTime<Utc> {
 /// Parses `query` and narrows the cohort to `user`'s area scope.
 ///
 /// # Errors
-/// [`CaseError::Invalid`] naming the parameter: an unknown `group_by`, a date that is
-/// not `YYYY-MM-DD`, or `from` after `to`.
+/// [`CaseError::BadQuery`] naming the parameter: an unknown `group_by`, a date that is
+/// not `YYYY-MM-DD`, or `from` after `to` (named `to`).
 pub fn parse_request(
     query: &KpiQuery,
     user: &CurrentUser,
@@ -113,14 +116,20 @@ pub fn parse_request(
 ) -> Result<KpiRequest, CaseError> {
     let group_by = match query.group_by.as_deref().filter(|text| !text.is_empty()) {
         None => GroupBy::Community,
-        Some(text) => GroupBy::parse(text).ok_or_else(|| invalid("group_by", text))?,
+        Some(text) => GroupBy::parse(text)
+            .ok_or_else(|| bad_query("kpi_group_by_invalid", "group_by", text))?,
     };
     let from = parse_date("from", query.from.as_deref())?;
     let to = parse_date("to", query.to.as_deref())?;
     if let (Some(start), Some(end)) = (from, to)
         && start > end
     {
-        return Err(invalid("to", &end.to_string()));
+        return Err(CaseError::BadQuery(
+            UserMessage::new("kpi_range_reversed")
+                .arg("from", start.to_string())
+                .arg("to", end.to_string())
+                .field("to"),
+        ));
     }
     let mut scope = CaseFilter::default();
     restrict_to_scope(user, index, &mut scope);
@@ -155,9 +164,11 @@ fn figures(key: String, label: String, counts: &GroupCounts) -> GroupFigures {
     }
 }
 
-/// Names a group for people: the area's name, or the code itself.
-pub fn group_label(group_by: GroupBy, key: &str, index: &AreaIndex) -> String {
+/// Names a group for people: the area's name, a localized name for the cases outside
+/// every grid (the empty key), or the code itself.
+pub fn group_label(group_by: GroupBy, key: &str, index: &AreaIndex, locale: Locale) -> String {
     match group_by {
+        GroupBy::Community | GroupBy::Grid if key.is_empty() => locale.t("kpis-no-area"),
         GroupBy::Community | GroupBy::Grid => key
             .parse::<i64>()
             .ok()
@@ -167,7 +178,8 @@ pub fn group_label(group_by: GroupBy, key: &str, index: &AreaIndex) -> String {
     }
 }
 
-/// Computes the figures of every group of `request` and their total.
+/// Computes the figures of every group of `request` and their total, with group labels
+/// in `locale`.
 ///
 /// # Errors
 /// A storage failure.
@@ -176,6 +188,7 @@ pub async fn compute_report(
     db: &Db,
     index: &AreaIndex,
     request: &KpiRequest,
+    locale: Locale,
 ) -> Result<KpiReport, CaseError> {
     let rows = rollup_counts(db, request.group_by, &request.filter)
         .await
@@ -188,7 +201,7 @@ pub async fn compute_report(
             sum.1 += denominator;
         }
         total.handling_hours.merge(&row.counts.handling_hours);
-        let label = group_label(request.group_by, &row.key, index);
+        let label = group_label(request.group_by, &row.key, index, locale);
         groups.push(figures(row.key, label, &row.counts));
     }
     Ok(KpiReport {

@@ -1,11 +1,8 @@
 //! The staff queue (`/cases`) and the reporter's own list (`/cases/mine`).
 
+use crate::http::Query;
 use askama::Template;
-use axum::{
-    extract::{Query, State},
-    http::StatusCode,
-    response::Response,
-};
+use axum::{extract::State, http::StatusCode, response::Response};
 use chrono::Utc;
 
 use super::{

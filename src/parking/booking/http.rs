@@ -4,9 +4,10 @@
 //! administrator publishes and removes windows. A driver sees and changes only their
 //! own bookings, a lot's owner sees the bookings of their lots, an administrator all.
 
+use crate::http::Query;
 use axum::{
     Json, Router,
-    extract::{Path, Query, State, rejection::JsonRejection},
+    extract::{Path, State, rejection::JsonRejection},
     http::StatusCode,
     routing::{delete, get, post},
 };

@@ -28,26 +28,7 @@ use crate::{
     i18n::Locale,
 };
 
-/// A message shown next to a form input.
-pub struct FieldError {
-    /// The `id` of the input the message is about.
-    pub field: String,
-    pub message: String,
-}
-
-/// Turns a rejected input into a message for the form; other errors pass through.
-pub(crate) fn field_error(error: AppError, locale: Locale) -> Result<FieldError, AppError> {
-    match error {
-        AppError::Invalid(message)
-        | AppError::Conflict(message)
-        | AppError::BadRequest(message) => {
-            tracing::debug!(code = message.code, field = ?message.field, "form input rejected");
-            let field = message.field.clone().unwrap_or_default();
-            Ok(FieldError { field, message: message.render(locale) })
-        }
-        other => Err(other),
-    }
-}
+pub(crate) use crate::http::pages::{FieldError, field_error};
 
 pub(super) fn actor(user: &CurrentUser) -> Actor {
     Actor { user_id: user.user_id, is_administrator: user.role == Role::Administrator }

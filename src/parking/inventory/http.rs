@@ -4,10 +4,11 @@
 //! workers who walk a lot are the ones who count it. Administrators (`ManageDevices`)
 //! create, update and import the inventory, as they register the devices that report it.
 
+use crate::http::Query;
 use axum::{
     Json, Router,
     body::Bytes,
-    extract::{Path, Query, State, rejection::JsonRejection},
+    extract::{Path, State, rejection::JsonRejection},
     http::{HeaderMap, StatusCode, header},
     routing::{get, post},
 };

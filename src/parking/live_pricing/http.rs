@@ -4,9 +4,10 @@
 //! create and replace tariffs. Every logged-in user reads a lot's prices, since
 //! drivers book at them. Staff (`ViewDevices`) read the log of price changes.
 
+use crate::http::Query;
 use axum::{
     Json, Router,
-    extract::{Path, Query, State, rejection::JsonRejection},
+    extract::{Path, State, rejection::JsonRejection},
     http::StatusCode,
     routing::get,
 };

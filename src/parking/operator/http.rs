@@ -1,8 +1,9 @@
 //! Routes of the operator console and its JSON report.
 
+use crate::http::Query;
 use axum::{
     Json, Router,
-    extract::{DefaultBodyLimit, Query, State},
+    extract::{DefaultBodyLimit, State},
     routing::get,
 };
 use chrono::Utc;

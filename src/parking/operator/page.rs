@@ -2,12 +2,9 @@
 //! JavaScript, a table of figures with the formula of each, and an ECharts chart of
 //! bookings per day drawn from the same data.
 
+use crate::http::Query;
 use askama::Template;
-use axum::{
-    extract::{Query, State},
-    http::StatusCode,
-    response::Response,
-};
+use axum::{extract::State, http::StatusCode, response::Response};
 
 use super::{
     figures::Figures,

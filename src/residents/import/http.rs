@@ -10,10 +10,11 @@
 
 use std::collections::HashMap;
 
+use crate::http::Query;
 use axum::{
     Json, Router,
     extract::{
-        DefaultBodyLimit, Multipart, Path, Query, State,
+        DefaultBodyLimit, Multipart, Path, State,
         multipart::{Field as MultipartField, MultipartError, MultipartRejection},
     },
     http::{HeaderMap, HeaderValue, StatusCode, header},

@@ -3,8 +3,8 @@
 use axum::{
     Json, Router,
     extract::{
-        Path, Query, State,
-        rejection::{JsonRejection, PathRejection, QueryRejection},
+        Path, State,
+        rejection::{JsonRejection, PathRejection},
     },
     http::StatusCode,
     response::sse::{KeepAlive, Sse},
@@ -24,7 +24,7 @@ use super::{
 };
 use crate::{
     accounts::{ClientIp, CurrentUser, Permission},
-    http::{AppError, AppState, UserMessage},
+    http::{AppError, AppState, Query},
     residents::{
         http::{json_body, path_id},
         service::scope_grids,
@@ -75,14 +75,6 @@ struct PageQuery {
 #[derive(Debug, Deserialize)]
 struct LinkInput {
     user_id: i64,
-}
-
-fn query<T>(query: Result<Query<T>, QueryRejection>) -> Result<T, AppError> {
-    query.map(|Query(value)| value).map_err(|rejection| {
-        AppError::BadRequest(
-            UserMessage::new("notice_query_invalid").arg("reason", rejection.body_text()),
-        )
-    })
 }
 
 #[tracing::instrument(skip_all, fields(user.id = user.user_id))]
@@ -148,11 +140,10 @@ async fn list_recipients(
     State(state): State<AppState>,
     user: CurrentUser,
     path: Result<Path<i64>, PathRejection>,
-    page: Result<Query<PageQuery>, QueryRejection>,
+    Query(page): Query<PageQuery>,
 ) -> Result<Json<Vec<RecipientRow>>, AppError> {
     user.require(Permission::ViewResidents)?;
     let notice_id = path_id(path, "notice")?;
-    let page = query(page)?;
     let index = state.locator.snapshot();
     service::visible_notice(&state.db, &index, &user, notice_id).await?;
     let scope = scope_grids(&index, &user);

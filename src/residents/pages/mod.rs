@@ -18,7 +18,7 @@ mod staging;
 
 use axum::{
     Router,
-    extract::{DefaultBodyLimit, Query, rejection::QueryRejection},
+    extract::DefaultBodyLimit,
     http::{HeaderValue, StatusCode, header},
     response::{IntoResponse, Response},
     routing::{get, post},
@@ -26,7 +26,7 @@ use axum::{
 use chrono::{DateTime, Utc};
 
 use crate::{
-    http::{AppError, AppState, UserMessage},
+    http::{AppError, AppState},
     i18n::Locale,
     residents::notices::attachments::{MAX_ATTACHMENT_BYTES, MAX_ATTACHMENTS_PER_NOTICE},
 };
@@ -108,18 +108,6 @@ fn see_other(location: &str) -> Response {
         response.headers_mut().insert(header::LOCATION, value);
     }
     response
-}
-
-/// Unwraps the query of a page; a malformed one gets 400 with the reason.
-///
-/// # Errors
-/// [`AppError::BadRequest`] for a query that does not parse.
-fn page_query<T>(query: Result<Query<T>, QueryRejection>) -> Result<T, AppError> {
-    query.map(|Query(value)| value).map_err(|rejection| {
-        AppError::BadRequest(
-            UserMessage::new("resident_query_invalid").arg("reason", rejection.body_text()),
-        )
-    })
 }
 
 /// Encodes one query-string value.

@@ -4,19 +4,16 @@
 
 use askama::Template;
 use axum::{
-    extract::{
-        Path, Query, State,
-        rejection::{PathRejection, QueryRejection},
-    },
+    extract::{Path, State, rejection::PathRejection},
     http::StatusCode,
     response::Response,
 };
 use serde::Deserialize;
 
-use super::{local_time, page_query, render_page};
+use super::{local_time, render_page};
 use crate::{
     accounts::{CurrentUser, Permission},
-    http::{AppError, AppState, pages::PageContext},
+    http::{AppError, AppState, Query, pages::PageContext},
     locate::AreaIndex,
     residents::{
         http::path_id,
@@ -161,11 +158,10 @@ pub async fn get_notice(
     user: CurrentUser,
     ctx: PageContext,
     path: Result<Path<i64>, PathRejection>,
-    query: Result<Query<RecipientQuery>, QueryRejection>,
+    Query(query): Query<RecipientQuery>,
 ) -> Result<Response, AppError> {
     user.require(Permission::ViewResidents)?;
     let notice_id = path_id(path, "notice")?;
-    let query = page_query(query)?;
     let index = state.locator.snapshot();
     let tz = state.settings.time_zone();
     let (notice, counts) = service::visible_notice(&state.db, &index, &user, notice_id).await?;

@@ -3,20 +3,17 @@
 
 use askama::Template;
 use axum::{
-    extract::{
-        Path, Query, State,
-        rejection::{PathRejection, QueryRejection},
-    },
+    extract::{Path, State, rejection::PathRejection},
     http::StatusCode,
     response::Response,
 };
 use serde::Deserialize;
 
-use super::{encode, page_query, render_page};
+use super::{encode, render_page};
 use crate::{
     accounts::{CurrentUser, Permission},
     areas::Level,
-    http::{AppError, AppState, pages::PageContext},
+    http::{AppError, AppState, Query, pages::PageContext},
     i18n::Locale,
     locate::AreaIndex,
     residents::{
@@ -151,10 +148,9 @@ pub async fn get_registry(
     State(state): State<AppState>,
     user: CurrentUser,
     ctx: PageContext,
-    query: Result<Query<RegistryQuery>, QueryRejection>,
+    Query(query): Query<RegistryQuery>,
 ) -> Result<Response, AppError> {
     user.require(Permission::ViewResidents)?;
-    let query = page_query(query)?;
     let index = state.locator.snapshot();
     let export = ExportQuery {
         tag: Some(query.tag.clone()),

@@ -24,7 +24,7 @@ use chrono::NaiveDate;
 use clap::Args;
 
 pub use play::{PlayOptions, Shift, Speed, Summary, play};
-pub use sink::{Sink, register_missing};
+pub use sink::{Registration, Sink, register_missing};
 pub use source::{DateRange, Format, Series, load};
 
 use crate::{config::Settings, http::AppState, i18n::Locale};
@@ -66,7 +66,8 @@ pub struct ReplayArgs {
     pub print_devices: bool,
     /// Place the dataset's devices in the grids of this area (a street, community or
     /// grid code) instead of at the dataset's city, so that the area's dashboard shows
-    /// them. Applies to devices this replay registers and to --print-devices.
+    /// them. Applies to devices this replay registers and to --print-devices; devices
+    /// registered before keep their location, with a warning.
     #[arg(long, value_name = "AREA_CODE")]
     pub place: Option<String>,
 }
@@ -103,8 +104,11 @@ pub async fn run_replay(settings: Settings, args: ReplayArgs) -> anyhow::Result<
         (Some(url), Some(token)) => Sink::http(url, token, locale)?,
         _ => {
             let db = crate::cli::open_database(&settings).await?;
-            let added = register_missing(&db, &settings, &series.devices).await?;
-            eprintln!("registered {added} new devices");
+            let registration = register_missing(&db, &settings, &series.devices).await?;
+            eprintln!("registered {} new devices", registration.added);
+            if let Some(warning) = kept_location_warning(args.place.as_deref(), registration) {
+                eprintln!("warning: {warning}");
+            }
             Sink::InProcess(AppState::new(settings.clone(), db).await?)
         }
     };
@@ -133,6 +137,22 @@ pub async fn run_replay(settings: Settings, args: ReplayArgs) -> anyhow::Result<
     );
     print_summary(&series, &summary);
     Ok(())
+}
+
+/// Returns the warning for `--place AREA` when some devices were registered before this
+/// replay: `--place` does not move them, so the area's dashboard may not show them.
+pub fn kept_location_warning(place: Option<&str>, registration: Registration) -> Option<String> {
+    let area = place?;
+    (registration.existing > 0).then(|| {
+        format!(
+            "--place {area} applies only to devices registered now ({added}). {existing} devices \
+             of this dataset were registered before and keep their stored location, which \
+             may lie outside {area}. To place them, replay into a fresh data directory or \
+             database",
+            added = registration.added,
+            existing = registration.existing,
+        )
+    })
 }
 
 fn print_plan(series: &Series, shift_ms: i64) {

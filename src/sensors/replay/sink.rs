@@ -193,8 +193,17 @@ fn http_result(response: BatchResponse) -> BatchResult {
     }
 }
 
-/// Registers the devices of `inputs` that are not yet registered and returns how many
-/// were added. Devices already registered are kept as they are.
+/// Counts of the replay's devices after [`register_missing`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Registration {
+    /// Devices registered by this call, at the positions of their inputs.
+    pub added: usize,
+    /// Devices registered before, which keep their stored name, kind and location.
+    pub existing: usize,
+}
+
+/// Registers the devices of `inputs` that are not yet registered. Devices already
+/// registered are kept as they are, location included.
 ///
 /// # Errors
 /// Fails when a device record is invalid or the database fails; nothing is registered then.
@@ -202,7 +211,7 @@ pub async fn register_missing(
     db: &Db,
     settings: &Settings,
     inputs: &[DeviceInput],
-) -> anyhow::Result<usize> {
+) -> anyhow::Result<Registration> {
     let ids: Vec<String> = inputs.iter().map(|input| input.id.clone()).collect();
     let existing = db.device_refs(&ids).await?;
     for device in &existing {
@@ -217,8 +226,9 @@ pub async fn register_missing(
         .filter(|input| !existing.iter().any(|device| device.external_id == input.id))
         .cloned()
         .collect();
+    let already_registered = inputs.len() - missing.len();
     if missing.is_empty() {
-        return Ok(0);
+        return Ok(Registration { added: 0, existing: already_registered });
     }
     let locator = Locator::new(settings.locate.clone());
     locator.reload(db).await?;
@@ -228,5 +238,5 @@ pub async fn register_missing(
     for token in &issued {
         tracing::info!(device.id = %token.id, "replay device registered");
     }
-    Ok(issued.len())
+    Ok(Registration { added: issued.len(), existing: already_registered })
 }

@@ -137,6 +137,23 @@ pub struct DateRange {
 }
 
 impl DateRange {
+    /// Checks that `until` is after `from` when both are given.
+    ///
+    /// # Errors
+    /// Names both options and the fix when the range is reversed or empty.
+    pub fn check(&self) -> anyhow::Result<()> {
+        if let (Some(from), Some(until)) = (self.from, self.until)
+            && until <= from
+        {
+            bail!(
+                "--until {until} is not after --from {from}: --until is the first date left \
+                 out, so give an --until date after --from (for one day, the day after it) \
+                 or swap the two dates"
+            );
+        }
+        Ok(())
+    }
+
     fn contains(&self, date: NaiveDate) -> bool {
         self.from.is_none_or(|from| date >= from) && self.until.is_none_or(|until| date < until)
     }
@@ -146,9 +163,11 @@ impl DateRange {
 /// format its header shows when `format` is `None`.
 ///
 /// # Errors
-/// Fails when the file cannot be read, its format is unknown, or a needed column is
-/// missing. Rows with a missing or malformed value are skipped and listed instead.
+/// Fails when `range` is reversed or empty, the file cannot be read, its format is
+/// unknown, or a needed column is missing. Rows with a missing or malformed value are
+/// skipped and listed instead.
 pub fn load(path: &Path, format: Option<Format>, range: DateRange) -> anyhow::Result<Series> {
+    range.check()?;
     let file = csv_file_of(path)?;
     let mut reader = csv::ReaderBuilder::new()
         .from_path(&file)
