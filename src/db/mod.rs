@@ -150,10 +150,10 @@ impl Db {
     /// Returns a handle on the same database for writes that can be rebuilt from rows
     /// already committed, such as an alarm raised by stored readings and its case.
     ///
-    /// On PostgreSQL its connections set `synchronous_commit = off`: a commit returns
-    /// without waiting for the WAL flush, and a server crash can lose the last fraction
-    /// of a second of such commits, never a durable reading (its pending row brings the
-    /// evaluation back, see [`crate::alarms::pending`]). The pool holds at most
+    /// On PostgreSQL its connections set `synchronous_commit = off`, so a commit
+    /// returns without waiting for the WAL flush. A server crash can lose the last
+    /// fraction of a second of such commits, but never a durable reading: its pending
+    /// row brings the evaluation back (see [`crate::alarms::pending`]). The pool holds at most
     /// [`RELAXED_CONNECTIONS`] connections, opened when first used. SQLite commits
     /// without a flush in WAL mode already (`synchronous = NORMAL`), so there it is the
     /// same pool.
