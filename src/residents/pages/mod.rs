@@ -58,13 +58,7 @@ pub fn router() -> Router<AppState> {
 /// text fields and multipart framing.
 const COMPOSE_BODY_BYTES: usize = MAX_ATTACHMENTS_PER_NOTICE * MAX_ATTACHMENT_BYTES + 1024 * 1024;
 
-/// A message about one form field, shown next to it and in the error summary.
-#[derive(Debug, Clone)]
-pub struct FieldError {
-    /// The `id` of the input the message is about.
-    pub field: String,
-    pub message: String,
-}
+pub use crate::http::pages::FieldError;
 
 /// Turns a validation or conflict error into a message for the form; other errors pass
 /// through to the error page. API field names such as `audience.area_ids` become the
@@ -73,17 +67,11 @@ pub struct FieldError {
 /// # Errors
 /// Any error that is not about the input.
 fn field_error(error: AppError, locale: Locale) -> Result<FieldError, AppError> {
-    match error {
-        AppError::Invalid(message)
-        | AppError::Conflict(message)
-        | AppError::BadRequest(message) => {
-            tracing::debug!(code = message.code, field = ?message.field, "form input rejected");
-            let field = message.field.clone().unwrap_or_default();
-            let field = field.strip_prefix("audience.").unwrap_or(&field).to_owned();
-            Ok(FieldError { field, message: message.render(locale) })
-        }
-        other => Err(other),
+    let mut found = crate::http::pages::field_error(error, locale)?;
+    if let Some(id) = found.field.strip_prefix("audience.") {
+        found.field = id.to_owned();
     }
+    Ok(found)
 }
 
 /// Finds the message of `field` among `errors`.
