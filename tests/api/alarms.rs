@@ -2,11 +2,7 @@
 //! a water meter that stops moving, the alarm's case and its notes, and bad rule input.
 
 use chrono::{Duration, FixedOffset, Utc};
-use citycore::{
-    accounts::Role,
-    alarms::worker,
-    sensors::devices::{DeviceInput, register_devices},
-};
+use citycore::{accounts::Role, alarms::worker};
 use serde_json::{Value, json};
 
 use crate::{
@@ -16,22 +12,7 @@ use crate::{
 
 /// Registers a device in grid A1 and returns its token.
 pub(crate) async fn register(app: &TestApp, id: &str, kind: &str) -> String {
-    let input = DeviceInput {
-        id: id.to_owned(),
-        kind: kind.to_owned(),
-        name: format!("测试设备 {id}"),
-        longitude: IN_GRID_A1.0,
-        latitude: IN_GRID_A1.1,
-        crs: None,
-        owner: "街道办".to_owned(),
-        capacity: None,
-        parking_space: None,
-        merchant: None,
-        resident: None,
-    };
-    let index = app.state.locator.snapshot();
-    let mut issued = register_devices(&app.db, &index, vec![input]).await.expect("registered");
-    issued.remove(0).token
+    app.register_device(id, kind, &format!("测试设备 {id}"), IN_GRID_A1).await
 }
 
 /// Formats `minutes` after `start` as RFC 3339 in Shanghai time.

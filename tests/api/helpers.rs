@@ -210,6 +210,36 @@ pub fn csrf_field(html: &str) -> String {
 static NEXT_USER: AtomicUsize = AtomicUsize::new(1);
 
 impl TestApp {
+    /// Registers device `id` of `kind`, named `name`, at the WGS-84 `point`, and returns
+    /// its token.
+    pub async fn register_device(
+        &self,
+        id: &str,
+        kind: &str,
+        name: &str,
+        point: (f64, f64),
+    ) -> String {
+        let input = citycore::sensors::devices::DeviceInput {
+            id: id.to_owned(),
+            kind: kind.to_owned(),
+            name: name.to_owned(),
+            longitude: point.0,
+            latitude: point.1,
+            crs: None,
+            owner: "街道办".to_owned(),
+            capacity: None,
+            parking_space: None,
+            merchant: None,
+            resident: None,
+        };
+        let index = self.state.locator.snapshot();
+        let devices = citycore::sensors::devices::register_devices(&self.db, &index, vec![input]);
+        let mut issued = devices.await.expect("registered");
+        issued.remove(0).token
+    }
+}
+
+impl TestApp {
     /// Creates the test street of [`areas`] unless the database already has areas.
     pub async fn ensure_test_areas(&self) {
         if self.state.locator.snapshot().area_count() > 0 {

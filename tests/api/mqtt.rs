@@ -16,10 +16,7 @@ use std::{
 
 use citycore::{
     config::MqttSettings,
-    sensors::{
-        devices::{DeviceInput, register_devices},
-        mqtt::{self, MqttHandle},
-    },
+    sensors::mqtt::{self, MqttHandle},
 };
 use rumqttc::{AsyncClient, Event, MqttOptions, Packet, QoS};
 use serde_json::{Value, json};
@@ -151,22 +148,8 @@ async fn forget_session(client_id: &str) {
 }
 
 pub(crate) async fn register(app: &TestApp, id: &str) -> String {
-    let input = DeviceInput {
-        id: id.to_owned(),
-        kind: "temperature_humidity".to_owned(),
-        name: format!("测试设备 {id}"),
-        longitude: 116.47,
-        latitude: 39.99,
-        crs: None,
-        owner: "街道办".to_owned(),
-        capacity: None,
-        parking_space: None,
-        merchant: None,
-        resident: None,
-    };
-    let index = app.state.locator.snapshot();
-    let mut issued = register_devices(&app.db, &index, vec![input]).await.expect("registered");
-    issued.remove(0).token
+    let name = format!("测试设备 {id}");
+    app.register_device(id, "temperature_humidity", &name, (116.47, 39.99)).await
 }
 
 /// Stored readings of one device as (measurement time in ms, value), oldest first.

@@ -5,10 +5,7 @@
 use std::time::Duration;
 
 use chrono::{DateTime, FixedOffset, Timelike, Utc};
-use citycore::{
-    accounts::Role,
-    sensors::devices::{DeviceInput, register_devices},
-};
+use citycore::accounts::Role;
 use serde_json::{Value, json};
 
 use crate::{
@@ -18,22 +15,7 @@ use crate::{
 
 /// Registers a device at `point` and returns its token.
 async fn register(app: &TestApp, id: &str, kind: &str, point: (f64, f64)) -> String {
-    let input = DeviceInput {
-        id: id.to_owned(),
-        kind: kind.to_owned(),
-        name: format!("看板设备 {id}"),
-        longitude: point.0,
-        latitude: point.1,
-        crs: None,
-        owner: "街道办".to_owned(),
-        capacity: None,
-        parking_space: None,
-        merchant: None,
-        resident: None,
-    };
-    let index = app.state.locator.snapshot();
-    let mut issued = register_devices(&app.db, &index, vec![input]).await.expect("registered");
-    issued.remove(0).token
+    app.register_device(id, kind, &format!("看板设备 {id}"), point).await
 }
 
 fn shanghai(time: DateTime<Utc>) -> String {
