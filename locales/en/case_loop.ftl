@@ -22,4 +22,4 @@ error-extension-not-requested = No extension request is waiting for a decision.
 error-case-rating-invalid = The rating must be a whole number from 1 to 5.
 error-case-reopen-window-passed = The case closed more than { $days } days ago and cannot be reopened; report it as a new case.
 error-case-merge-target-invalid = The case cannot be merged into case { $id }; name another open case that you can read.
-error-invalid-case-filter = Filter value "{ $value }" is invalid.
+error-invalid-case-filter = Query parameter { $name } has the invalid value "{ $value }"; correct it or leave the parameter out.

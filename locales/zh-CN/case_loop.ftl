@@ -22,4 +22,4 @@ error-extension-not-requested = 没有待审批的延期申请。
 error-case-rating-invalid = 评价应为 1 到 5 之间的整数。
 error-case-reopen-window-passed = 案件结案已超过 { $days } 天，不能重开；请作为新案件上报。
 error-case-merge-target-invalid = 无法合并到案件 { $id }；请指定另一件您可查看、尚未办结的案件。
-error-invalid-case-filter = 筛选条件 “{ $value }” 无效。
+error-invalid-case-filter = 查询参数 { $name } 的值“{ $value }”无效，请改正或去掉该参数。

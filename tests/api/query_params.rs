@@ -31,6 +31,8 @@ async fn bad_query_parameters_get_json_errors() {
         ),
         ("/api/v1/alarms?state=open&state=all".to_owned(), "query_parameter_repeated", "state"),
         ("/api/v1/residents?limit=ten".to_owned(), "query_parameter_invalid", "limit"),
+        ("/api/v1/cases?overdue=maybe".to_owned(), "invalid_case_filter", "overdue"),
+        ("/api/v1/cases?stage=finished".to_owned(), "invalid_case_filter", "stage"),
     ];
     for (path, code, parameter) in cases {
         let response = admin.get(&path).await;

@@ -98,7 +98,10 @@ pub async fn list_cases(
 fn parse_filter(query: ListQuery, index: &AreaIndex) -> Result<CaseFilter, CaseError> {
     let invalid = |field: &str, value: &str| {
         CaseError::BadQuery(
-            UserMessage::new("invalid_case_filter").arg("value", value).field(field),
+            UserMessage::new("invalid_case_filter")
+                .arg("name", field)
+                .arg("value", value)
+                .field(field),
         )
     };
     let search = parse_search(query.q.as_deref().unwrap_or_default())?;
