@@ -19,6 +19,7 @@ error-resident-relation-invalid = The relation to the head must be one of head, 
 error-resident-gender-mismatch = The gender does not match the identity number; leave it out to use the one the number encodes, or correct the number.
 error-resident-birth-date-mismatch = The birth date does not match the identity number; leave it out to use the one the number encodes, or correct the number.
 error-resident-limit-invalid = The limit must be a whole number from 1 to 200.
+error-resident-offset-invalid = The offset must be 0 or a positive whole number.
 error-resident-tag-filter-unknown = No tag has this code; list the codes with GET /api/v1/resident-tags.
 error-resident-reveal-field = Choose the value to reveal: identity_number, phone or email.
 error-resident-contact-empty = Give phone or email to change; an empty string removes the stored value.

@@ -19,6 +19,7 @@ error-resident-relation-invalid = 与户主关系应为 head（户主）、spous
 error-resident-gender-mismatch = 性别与身份证号不符；不填则按身份证号确定，或更正身份证号。
 error-resident-birth-date-mismatch = 出生日期与身份证号不符；不填则按身份证号确定，或更正身份证号。
 error-resident-limit-invalid = limit 应为 1 至 200 的整数。
+error-resident-offset-invalid = offset 应为 0 或正整数。
 error-resident-tag-filter-unknown = 没有这个编码的标签，可用 GET /api/v1/resident-tags 查看标签编码。
 error-resident-reveal-field = 请选择要查看的内容：identity_number（身份证号）、phone（电话）或 email（电子邮箱）。
 error-resident-contact-empty = 请填写要修改的 phone（电话）或 email（电子邮箱）；填空字符串表示删除已登记的内容。

@@ -256,6 +256,10 @@ pub async fn list_residents(
     if !(1..=200).contains(&limit) {
         return Err(invalid("resident_limit_invalid", "limit"));
     }
+    let offset = input.offset.unwrap_or(0);
+    if offset < 0 {
+        return Err(invalid("resident_offset_invalid", "offset"));
+    }
     let tag_id = match input.tag.as_deref() {
         None => None,
         Some(code) => {
@@ -277,7 +281,7 @@ pub async fn list_residents(
             .map_err(ResidentError::Malformed)?
             .map(|p| keys.lookup_hash(Field::Phone, p.as_str())),
         limit,
-        offset: input.offset.unwrap_or(0).max(0),
+        offset,
     };
     Ok(store::list_residents(db, &filter).await?)
 }

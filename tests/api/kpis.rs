@@ -265,6 +265,7 @@ async fn kpi_query_rejects_bad_parameters() {
     let cases = [
         ("/api/v1/kpis?group_by=street", "group_by", "community、grid、department 或 category"),
         ("/api/v1/kpis?from=2026-13-01", "from", "YYYY-MM-DD"),
+        ("/api/v1/kpis?from=2026-1-1", "from", "YYYY-MM-DD"),
         ("/api/v1/kpis?from=2026-06-02&to=2026-06-01", "to", "请选择不早于起始日期的截止日期"),
         ("/api/v1/kpis/cases?metric=speed", "metric", "on_time_closure"),
         ("/api/v1/kpis/cases?metric=closure&outcome=early", "outcome", "met 或 missed"),

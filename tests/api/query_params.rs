@@ -45,4 +45,10 @@ async fn bad_query_parameters_get_json_errors() {
         let message = body["error"]["message"].as_str().unwrap_or_default();
         assert!(message.contains(parameter), "{path}: the message names it: {message}");
     }
+    // The resident list answers a value out of range 422, as for its `limit`.
+    let response = admin.get("/api/v1/residents?offset=-1").await;
+    assert_eq!(response.status(), 422);
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(body["error"]["code"], "resident_offset_invalid", "{body}");
+    assert_eq!(body["error"]["field"], "offset", "{body}");
 }
