@@ -21,5 +21,5 @@ error-unavailable = The service is temporarily unavailable (the database cannot 
 error-internal = Internal server error. When reporting it, quote reference { $reference }.
 error-invalid-field = Field { $field } is invalid: { $reason }
 error-query-parameter-repeated = Query parameter { $name } is given more than once; send it once.
-error-query-parameter-invalid = Query parameter { $name } is invalid: { $reason }
-error-query-invalid = The query string is invalid: { $reason }
+error-query-parameter-invalid = Query parameter { $name } has an invalid value; correct it as the API describes or leave it out (detail: { $reason }).
+error-query-invalid = The query string is invalid; correct it as the API describes (detail: { $reason }).

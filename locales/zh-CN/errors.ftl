@@ -21,5 +21,5 @@ error-unavailable = 服务暂不可用（数据库无法连接），请稍后重
 error-internal = 服务器内部错误。如需报告，请提供参考编号 { $reference }。
 error-invalid-field = 字段 { $field } 无效：{ $reason }
 error-query-parameter-repeated = 查询参数 { $name } 重复出现，请只传一次。
-error-query-parameter-invalid = 查询参数 { $name } 无效：{ $reason }
-error-query-invalid = 查询字符串无效：{ $reason }
+error-query-parameter-invalid = 查询参数 { $name } 的值无效，请按接口说明更正或删去该参数（技术详情：{ $reason }）
+error-query-invalid = 查询字符串无效，请按接口说明更正（技术详情：{ $reason }）
