@@ -153,8 +153,8 @@ impl Db {
     /// On PostgreSQL its connections set `synchronous_commit = off`, so a commit
     /// returns without waiting for the WAL flush. A server crash can lose the last
     /// fraction of a second of such commits, but never a durable reading: its pending
-    /// row brings the evaluation back (see [`crate::alarms::pending`]). The pool holds at most
-    /// [`RELAXED_CONNECTIONS`] connections, opened when first used. SQLite commits
+    /// row brings the evaluation back (see [`crate::alarms::pending`]). The pool opens at most
+    /// [`RELAXED_CONNECTIONS`] connections, each when first needed. SQLite commits
     /// without a flush in WAL mode already (`synchronous = NORMAL`), so there it is the
     /// same pool.
     pub fn relaxed(&self) -> Db {

@@ -82,7 +82,7 @@ pub(super) fn bad_query(code: &'static str, field: &str, value: &str) -> CaseErr
 fn parse_date(field: &str, text: Option<&str>) -> Result<Option<NaiveDate>, CaseError> {
     match text.map(str::trim).filter(|text| !text.is_empty()) {
         None => Ok(None),
-        // chrono also reads `2026-1-1`; the API promises exactly YYYY-MM-DD.
+        // chrono also reads `2026-1-1`, but the API accepts exactly YYYY-MM-DD.
         Some(text) if text.len() != 10 => Err(bad_query("kpi_date_invalid", field, text)),
         Some(text) => NaiveDate::parse_from_str(text, "%Y-%m-%d")
             .map(Some)

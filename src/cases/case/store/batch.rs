@@ -1,13 +1,14 @@
 //! Inserting a whole group of new cases with few calls on SQLite.
 //!
 //! A group commit ([`super::group`]) first tries [`insert_cases`]. Each statement is a
-//! message to the driver's worker thread and a wake-up on the way back, which under
-//! load cost more than SQLite's own work, so the group takes two calls: one `INSERT` of
-//! all case rows that returns their ids and category names, then one call of several
-//! statements for their intake log entries, their search index entries and one counter
-//! upsert per rollup level. Any failure leaves the group to the caller, which rolls
-//! this attempt back and stores the cases one by one, so that a single bad case cannot
-//! fail the others.
+//! message to the driver's worker thread and a wake-up on the way back. Under load that
+//! cost more than SQLite's own work, so the group takes two calls. The first is one
+//! `INSERT` of all case rows that returns their ids and category names. The second
+//! sends several statements: the intake log entries, the search index entries and one
+//! counter upsert per rollup level.
+//!
+//! Any failure leaves the group to the caller. It rolls this attempt back and stores
+//! the cases one by one, so that a single bad case cannot fail the others.
 
 use std::collections::HashMap;
 
