@@ -11,7 +11,8 @@ use serde::Serialize;
 
 use super::{
     DeviceRef, hash_token,
-    reading::{Reading, Submitted, TimeWindow, check_reading, parse_csv_record, parse_json_item},
+    json_item::LooseBatch,
+    reading::{Reading, Submitted, TimeWindow, check_reading, parse_csv_record, parse_loose_item},
     store::{Credential, SensorStore},
     store_write::{ReadingStore, Stored},
 };
@@ -119,14 +120,10 @@ pub fn parse_batch(
 ) -> Result<Vec<Result<Submitted, UserMessage>>, AppError> {
     let items: Vec<Result<Submitted, UserMessage>> = match format {
         BodyFormat::Json => {
-            #[derive(serde::Deserialize)]
-            struct Batch {
-                readings: Vec<serde_json::Value>,
-            }
-            let batch: Batch = serde_json::from_slice(body).map_err(|error| {
+            let batch: LooseBatch = serde_json::from_slice(body).map_err(|error| {
                 AppError::BadRequest(UserMessage::new("invalid_json_body").arg("reason", error))
             })?;
-            batch.readings.iter().map(parse_json_item).collect()
+            batch.readings.into_iter().map(parse_loose_item).collect()
         }
         BodyFormat::Csv => csv::ReaderBuilder::new()
             .has_headers(false)

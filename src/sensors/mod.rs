@@ -28,6 +28,7 @@ pub mod cli;
 pub mod devices;
 mod http;
 pub mod ingest;
+pub mod json_item;
 pub mod kinds;
 pub mod mqtt;
 pub mod reading;

@@ -4,9 +4,11 @@
 //! with its reason while the rest of the batch goes on.
 
 use chrono::DateTime;
-use serde_json::Value;
 
-use super::kinds::{Attribute, RawValue, ValueError, check_value};
+use super::{
+    json_item::{Loose, LooseItem},
+    kinds::{Attribute, RawValue, ValueError, check_value},
+};
 use crate::http::UserMessage;
 
 /// A reading as submitted: the device is still an external id, the value still raw.
@@ -63,32 +65,33 @@ impl TimeWindow {
 ///
 /// # Errors
 /// A message naming the missing or malformed field.
-pub fn parse_json_item(item: &Value) -> Result<Submitted, UserMessage> {
-    let Value::Object(fields) = item else {
+pub fn parse_loose_item(item: LooseItem<'_>) -> Result<Submitted, UserMessage> {
+    if !item.object {
         return Err(UserMessage::new("reading_not_object"));
-    };
-    let text = |name: &'static str| -> Result<String, UserMessage> {
-        match fields.get(name) {
-            Some(Value::String(value)) if !value.is_empty() => Ok(value.clone()),
+    }
+    let text = |field: &Loose, name: &'static str| -> Result<String, UserMessage> {
+        match field {
+            Loose::Text(value) if !value.is_empty() => Ok(value.to_string()),
             _ => Err(UserMessage::new("reading_field_missing").arg("name", name).field(name)),
         }
     };
-    let device = text("device")?;
-    let attribute = text("attribute")?;
-    let value = match fields.get("value") {
-        Some(Value::Number(number)) => {
-            RawValue::Number(number.as_f64().ok_or_else(invalid_number)?)
+    let device = text(&item.device, "device")?;
+    let attribute = text(&item.attribute, "attribute")?;
+    let observed_at_ms = json_time(&item);
+    let value = match item.value {
+        Loose::Integer(_) | Loose::Real(_) => {
+            RawValue::Number(item.value.as_f64().ok_or_else(invalid_number)?)
         }
-        Some(Value::String(text)) => RawValue::Text(text.clone()),
-        Some(Value::Bool(flag)) => RawValue::Boolean(*flag),
+        Loose::Text(text) => RawValue::Text(text.into_owned()),
+        Loose::Bool(flag) => RawValue::Boolean(flag),
         _ => return Err(UserMessage::new("reading_field_missing").arg("name", "value")),
     };
-    let unit = match fields.get("unit") {
-        None | Some(Value::Null) => None,
-        Some(Value::String(code)) => Some(code.clone()),
-        Some(_) => return Err(UserMessage::new("reading_field_missing").arg("name", "unit")),
+    let unit = match item.unit {
+        Loose::Absent | Loose::Null => None,
+        Loose::Text(code) => Some(code.into_owned()),
+        _ => return Err(UserMessage::new("reading_field_missing").arg("name", "unit")),
     };
-    let observed_at_ms = json_time(fields)?;
+    let observed_at_ms = observed_at_ms?;
     Ok(Submitted { device, attribute, value, unit, observed_at_ms })
 }
 
@@ -96,24 +99,24 @@ fn invalid_number() -> UserMessage {
     UserMessage::new("reading_not_finite").field("value")
 }
 
-fn json_time(fields: &serde_json::Map<String, Value>) -> Result<i64, UserMessage> {
-    let given: Vec<&str> = ["observed_at", "observed_at_ms", "observed_at_s"]
-        .into_iter()
-        .filter(|name| fields.get(*name).is_some_and(|v| !v.is_null()))
-        .collect();
+fn json_time(item: &LooseItem<'_>) -> Result<i64, UserMessage> {
+    let fields = [
+        ("observed_at", &item.observed_at),
+        ("observed_at_ms", &item.observed_at_ms),
+        ("observed_at_s", &item.observed_at_s),
+    ];
+    let given: Vec<(&str, &Loose)> =
+        fields.into_iter().filter(|(_, value)| value.is_given()).collect();
     let invalid = |name: &str| UserMessage::new("reading_time_invalid").field(name);
     match given.as_slice() {
-        ["observed_at"] => match &fields["observed_at"] {
-            Value::String(text) => parse_rfc3339_ms(text).ok_or_else(|| invalid("observed_at")),
+        [("observed_at", value)] => match value {
+            Loose::Text(text) => parse_rfc3339_ms(text).ok_or_else(|| invalid("observed_at")),
             _ => Err(invalid("observed_at")),
         },
-        ["observed_at_ms"] => {
-            fields["observed_at_ms"].as_i64().ok_or_else(|| invalid("observed_at_ms"))
-        }
-        ["observed_at_s"] => {
-            let seconds =
-                fields["observed_at_s"].as_f64().ok_or_else(|| invalid("observed_at_s"))?;
-            seconds_to_ms(seconds).ok_or_else(|| invalid("observed_at_s"))
+        [("observed_at_ms", value)] => value.as_i64().ok_or_else(|| invalid("observed_at_ms")),
+        [(name, value)] => {
+            let seconds = value.as_f64().ok_or_else(|| invalid(name))?;
+            seconds_to_ms(seconds).ok_or_else(|| invalid(name))
         }
         [] => Err(UserMessage::new("reading_time_missing").field("observed_at")),
         _ => Err(UserMessage::new("reading_time_ambiguous").field("observed_at")),
@@ -218,9 +221,14 @@ pub fn check_reading(
 
 #[cfg(test)]
 mod tests {
-    use serde_json::json;
+    use serde::Deserialize;
+    use serde_json::{Value, json};
 
     use super::*;
+
+    fn parse_json_item(item: &Value) -> Result<Submitted, UserMessage> {
+        parse_loose_item(LooseItem::deserialize(item).unwrap())
+    }
 
     #[test]
     fn json_time_fields_name_their_unit() {

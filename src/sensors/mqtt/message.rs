@@ -10,6 +10,7 @@
 //! MQTT 3.1.1 has no message properties, so the token travels in the payload; the
 //! broker's own credentials only admit a client to the broker.
 
+use serde::Deserialize;
 use serde_json::Value;
 
 use super::topic::Sender;
@@ -17,7 +18,8 @@ use crate::{
     http::{AppError, UserMessage},
     sensors::{
         ingest::{BodyFormat, parse_batch},
-        reading::{Submitted, parse_json_item},
+        json_item::{Loose, LooseItem},
+        reading::{Submitted, parse_loose_item},
     },
 };
 
@@ -63,13 +65,13 @@ fn decode_json(sender: &Sender, payload: &[u8], max_items: usize) -> Result<Deco
     }
     let items = readings
         .iter()
-        .map(|item| match (sender, item) {
-            (Sender::Device(id), Value::Object(fields)) if !fields.contains_key("device") => {
-                let mut filled = fields.clone();
-                filled.insert("device".to_owned(), Value::String(id.clone()));
-                parse_json_item(&Value::Object(filled))
+        .map(|item| {
+            // The loose form accepts every JSON value, so this cannot fail.
+            let mut item = LooseItem::deserialize(item).unwrap_or_default();
+            if let (Sender::Device(id), Loose::Absent) = (sender, &item.device) {
+                item.device = Loose::Text(id.clone().into());
             }
-            _ => parse_json_item(item),
+            parse_loose_item(item)
         })
         .collect();
     Ok(Decoded { token, items })
