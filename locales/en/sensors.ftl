@@ -29,6 +29,7 @@ error-reading-wrong-unit = Wrong unit; this attribute's unit code is { $expected
 error-batch-gzip-invalid = The gzip body cannot be decompressed: { $reason }
 error-batch-encoding-unsupported = Content encoding { $encoding } is not supported; use gzip or none.
 error-batch-too-many-items = The batch has { $count } readings, more than the maximum of { $max }; split it.
+error-readings-queue-full = The reading queue already holds close to { $max } readings waiting to be written; send this batch again in a few seconds, or without "Prefer: respond-async".
 error-series-attribute-invalid = This device has no such attribute.
 error-series-step-invalid = The step is invalid; use minute, hour or day.
 error-series-time-invalid = The time is invalid; use RFC 3339 with an offset.

@@ -29,6 +29,7 @@ error-reading-wrong-unit = 单位错误；此属性的单位代码为 { $expecte
 error-batch-gzip-invalid = gzip 数据无法解压：{ $reason }
 error-batch-encoding-unsupported = 不支持内容编码 { $encoding }；请使用 gzip 或不压缩。
 error-batch-too-many-items = 一批有 { $count } 条读数，超过上限 { $max }；请拆分成多批。
+error-readings-queue-full = 读数暂存队列已接近上限 { $max } 条，正在写入；请几秒后重发这一批，或去掉 “Prefer: respond-async” 直接写入。
 error-series-attribute-invalid = 此设备没有该属性。
 error-series-step-invalid = 步长无效；请使用 minute、hour 或 day。
 error-series-time-invalid = 时间无效；请使用带时区偏移的 RFC 3339 时间。

@@ -152,6 +152,9 @@ pub struct SensorSettings {
     pub max_decompressed_bytes: usize,
     /// Maximum number of readings in one batch.
     pub max_batch_items: usize,
+    /// Most readings the reading queue may hold before queued batches get 429; each
+    /// takes 26 bytes in the database until the queue worker has written it.
+    pub max_queued_readings: i64,
     /// A parking space sensor's new status counts only once it has held this long, in
     /// seconds, so that a flapping sensor does not flip the lot's free count.
     pub parking_status_hold_seconds: i64,
@@ -304,6 +307,7 @@ impl Default for SensorSettings {
             max_batch_bytes: 16 * 1024 * 1024,
             max_decompressed_bytes: 64 * 1024 * 1024,
             max_batch_items: 100_000,
+            max_queued_readings: 10_000_000,
             parking_status_hold_seconds: 60,
         }
     }
@@ -381,6 +385,9 @@ impl Settings {
         }
         if self.sensors.parking_status_hold_seconds < 0 {
             return bad("sensors.parking_status_hold_seconds", "must be 0 or more seconds");
+        }
+        if self.sensors.max_queued_readings < 1 {
+            return bad("sensors.max_queued_readings", "the queue limit must be at least 1");
         }
         if self.sensors.max_batch_items == 0 || self.sensors.max_batch_bytes == 0 {
             return bad("sensors.max_batch_items", "batch limits must be at least 1");

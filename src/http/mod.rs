@@ -47,6 +47,8 @@ pub struct App {
     /// Resident imports running in the background on this node.
     pub import_jobs: crate::residents::import::job::ImportJobs,
     pub metrics: metrics_exporter_prometheus::PrometheusHandle,
+    /// Reading batches acknowledged before they are written ([`crate::sensors::queue`]).
+    pub reading_queue: crate::sensors::queue::ReadingQueue,
 }
 
 impl Deref for AppState {
@@ -71,6 +73,7 @@ impl AppState {
         let metrics = crate::ops::metrics_handle();
         let residents = crate::residents::keys::load_keyring(&settings, &db).await?;
         let relaxed_db = db.relaxed();
+        let reading_queue = crate::sensors::queue::ReadingQueue::open(&db).await?;
         Ok(AppState(Arc::new(App {
             settings,
             db,
@@ -79,6 +82,7 @@ impl AppState {
             residents,
             import_jobs: Default::default(),
             metrics,
+            reading_queue,
         })))
     }
 
@@ -210,6 +214,7 @@ pub async fn serve(state: AppState, listener: tokio::net::TcpListener) -> anyhow
     let booking_worker = crate::parking::booking::worker::spawn(state.clone());
     let pricing_worker = crate::parking::live_pricing::worker::spawn(state.clone());
     let alarm_worker = crate::alarms::worker::spawn(state.clone());
+    let queue_worker = crate::sensors::queue::worker::spawn(state.clone());
     let mqtt = crate::sensors::mqtt::spawn_if_enabled(&state)?;
     let app = router(state.clone());
     let address = listener.local_addr()?;
@@ -237,6 +242,7 @@ pub async fn serve(state: AppState, listener: tokio::net::TcpListener) -> anyhow
     booking_worker.abort();
     pricing_worker.abort();
     alarm_worker.abort();
+    queue_worker.abort();
     if let Some(mqtt) = mqtt {
         mqtt.stop(grace).await;
     }

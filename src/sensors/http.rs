@@ -48,19 +48,39 @@ struct RejectedItem {
 #[derive(Serialize)]
 struct BatchResponse {
     accepted: usize,
-    duplicates: Vec<usize>,
-    conflicts: Vec<usize>,
+    /// Absent for a queued batch: its duplicates and conflicts are found later.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    duplicates: Option<Vec<usize>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    conflicts: Option<Vec<usize>>,
     rejected: Vec<RejectedItem>,
+    /// True when the accepted readings were queued rather than written.
+    queued: bool,
+}
+
+/// The `Preference-Applied` header of a queued batch's answer.
+type PreferenceApplied = [(&'static str, &'static str); 1];
+
+/// Whether the request asks for the queued path with `Prefer: respond-async` (RFC 7240).
+fn prefers_async(headers: &HeaderMap) -> bool {
+    headers.get_all("prefer").iter().filter_map(|value| value.to_str().ok()).any(|value| {
+        value.split(',').any(|preference| {
+            let name = preference.split(';').next().unwrap_or_default().trim();
+            name.eq_ignore_ascii_case("respond-async")
+        })
+    })
 }
 
 /// Stores a batch of readings; 200 when every item was accepted, 207 when some were
-/// rejected (each listed with its position and reason).
+/// rejected (each listed with its position and reason). With `Prefer: respond-async`
+/// the accepted readings are queued ([`super::queue`]) and the answer is 202, or 207
+/// with rejects, and carries `Preference-Applied: respond-async`.
 #[tracing::instrument(skip_all, fields(device.id))]
 async fn submit_readings(
     State(state): State<AppState>,
     headers: HeaderMap,
     body: Body,
-) -> Result<(StatusCode, Json<BatchResponse>), AppError> {
+) -> Result<(StatusCode, Option<PreferenceApplied>, Json<BatchResponse>), AppError> {
     let credential = ingest::authenticate(&state.db, &headers).await?;
     if let super::store::Credential::Device(device) = &credential {
         tracing::Span::current().record("device.id", device.external_id.as_str());
@@ -72,10 +92,18 @@ async fn submit_readings(
     let decoded = ingest::decode_body(&headers, raw.to_vec(), limits.max_decompressed_bytes)?;
     let items =
         ingest::parse_batch(ingest::body_format(&headers), &decoded, limits.max_batch_items)?;
-    let outcome = ingest::ingest(&state, &credential, items).await?;
+    let queued = prefers_async(&headers);
+    let outcome = if queued {
+        ingest::ingest_queued(&state, &credential, items).await?
+    } else {
+        ingest::ingest(&state, &credential, items).await?
+    };
     let locale = request_locale(&headers, state.default_locale());
-    let status =
-        if outcome.rejected.is_empty() { StatusCode::OK } else { StatusCode::MULTI_STATUS };
+    let status = match (outcome.rejected.is_empty(), queued) {
+        (false, _) => StatusCode::MULTI_STATUS,
+        (true, true) => StatusCode::ACCEPTED,
+        (true, false) => StatusCode::OK,
+    };
     let rejected = outcome
         .rejected
         .into_iter()
@@ -88,11 +116,13 @@ async fn submit_readings(
         .collect();
     let response = BatchResponse {
         accepted: outcome.accepted,
-        duplicates: outcome.duplicates,
-        conflicts: outcome.conflicts,
+        duplicates: (!queued).then_some(outcome.duplicates),
+        conflicts: (!queued).then_some(outcome.conflicts),
         rejected,
+        queued,
     };
-    Ok((status, Json(response)))
+    let applied = queued.then_some([("preference-applied", "respond-async")]);
+    Ok((status, applied, Json(response)))
 }
 
 fn json_body<T>(body: Result<Json<T>, JsonRejection>) -> Result<T, AppError> {

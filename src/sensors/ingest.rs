@@ -12,6 +12,7 @@ use serde::Serialize;
 use super::{
     DeviceRef, hash_token,
     json_item::LooseBatch,
+    queue::{self, QueueError},
     reading::{Reading, Submitted, TimeWindow, check_reading, parse_csv_record, parse_loose_item},
     store::{Credential, SensorStore},
     store_write::{ReadingStore, Stored},
@@ -171,6 +172,16 @@ impl CheckedBatch {
         }
         outcome
     }
+
+    /// The outcome of readings that were queued: accepted and rejected only, since
+    /// duplicates and conflicts are found when the queue worker writes them.
+    pub fn queued(self) -> BatchOutcome {
+        BatchOutcome {
+            accepted: self.readings.len(),
+            rejected: self.rejected,
+            ..BatchOutcome::default()
+        }
+    }
 }
 
 /// Checks every item against its device and the sender without storing anything, so
@@ -235,6 +246,45 @@ pub async fn ingest(
         "batch ingested"
     );
     Ok(outcome)
+}
+
+/// Checks every item like [`ingest`], then queues the valid ones
+/// ([`crate::sensors::queue`]) and returns once the queue row is committed. Duplicates
+/// and conflicts are found when the queue worker writes the batch, so the outcome
+/// lists none.
+///
+/// # Errors
+/// 429 when the queue is full, an internal error when the database fails; nothing of
+/// the batch is queued then.
+#[tracing::instrument(skip_all, fields(batch.items = items.len(), batch.accepted))]
+pub async fn ingest_queued(
+    state: &AppState,
+    credential: &Credential,
+    items: Vec<Result<Submitted, UserMessage>>,
+) -> Result<BatchOutcome, AppError> {
+    let checked = check_batch(&state.db, &state.settings, credential, items).await?;
+    queue_readings(state, &checked.readings).await?;
+    tracing::Span::current().record("batch.accepted", checked.readings.len());
+    tracing::debug!(batch.rejected = checked.rejected.len(), "batch queued");
+    Ok(checked.queued())
+}
+
+/// Commits checked readings to the reading queue.
+///
+/// # Errors
+/// 429 naming the limit when the queue is full; an internal error when the database fails.
+pub async fn queue_readings(state: &AppState, readings: &[Reading]) -> Result<(), AppError> {
+    let limit = state.settings.sensors.max_queued_readings;
+    let received_at_ms = chrono::Utc::now().timestamp_millis();
+    queue::append(&state.reading_queue, readings, received_at_ms, limit).await.map_err(|error| {
+        match error {
+            QueueError::Full { backlog } => {
+                tracing::warn!(queue.backlog = backlog, queue.limit = limit, "reading queue full");
+                AppError::TooManyRequests(UserMessage::new("readings_queue_full").arg("max", limit))
+            }
+            QueueError::Store(error) => AppError::Internal(error.into()),
+        }
+    })
 }
 
 fn time_window(settings: &Settings) -> TimeWindow {

@@ -8,15 +8,16 @@
 //! Invariants:
 //! - Every stored reading passed its attribute's rule and the time window, and belongs to
 //!   a registered device whose kind reports that attribute.
-//! - A batch gets a 2xx response only after its transaction committed.
+//! - A batch gets a 2xx response only after its transaction committed: the write path's,
+//!   or the reading queue's ([`queue`]) for a queued batch and every MQTT message.
 //! - The latest value of a device attribute is the one with the newest measurement time.
 //! - Each reading key (device, attribute, measurement time) holds one value; an equal
 //!   resend has no effect and a different value is kept in the conflict table.
 //! - Rollups count each stored reading once, whatever the arrival order.
 //! - Tokens are stored only as SHA-256 hashes and never logged.
 //!
-//! [`mqtt`] subscribes to a broker and stores published readings through the same
-//! checks and write path as the HTTP batches.
+//! [`mqtt`] subscribes to a broker and queues published readings after the same checks
+//! as the HTTP batches; [`queue`]'s worker writes them through the same write path.
 //!
 //! [`replay`] streams real dataset files through the same checks and write path, in
 //! process or to a running server.
@@ -31,6 +32,7 @@ pub mod ingest;
 pub mod json_item;
 pub mod kinds;
 pub mod mqtt;
+pub mod queue;
 pub mod reading;
 pub mod replay;
 pub mod rollup;

@@ -23,6 +23,8 @@ pub enum StoreError {
     DuplicateDevice(String),
     #[error("stored device {0} has an unknown kind or attribute")]
     Corrupt(String),
+    #[error("queued reading batch cannot be read: {0}")]
+    UnreadableQueue(String),
 }
 
 /// The owner of a bearer token.

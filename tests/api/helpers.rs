@@ -237,6 +237,15 @@ impl TestApp {
         let mut issued = devices.await.expect("registered");
         issued.remove(0).token
     }
+
+    /// Waits until the queue worker has written every queued reading batch.
+    pub async fn settle_reading_queue(&self) {
+        let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(10);
+        while self.state.reading_queue.store.depth().await.expect("queue depth").batches > 0 {
+            assert!(tokio::time::Instant::now() < deadline, "reading queue not written in 10 s");
+            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+        }
+    }
 }
 
 impl TestApp {

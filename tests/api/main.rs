@@ -61,6 +61,7 @@ mod replay;
 // Rules on readings, alarms and the cases they open.
 mod alarm_retry;
 mod alarms;
+mod reading_queue;
 mod sensors;
 mod smart_core;
 

@@ -154,6 +154,7 @@ pub(crate) async fn register(app: &TestApp, id: &str) -> String {
 
 /// Stored readings of one device as (measurement time in ms, value), oldest first.
 pub(crate) async fn stored(app: &TestApp, device: &str) -> Vec<(i64, f64)> {
+    app.settle_reading_queue().await;
     let sql = "SELECT r.observed_at_ms, r.value FROM sensor_reading r \
                JOIN sensor_device d ON d.device_id = r.device_id \
                WHERE d.external_id = $1 ORDER BY r.observed_at_ms";

@@ -17,7 +17,7 @@ use serde_json::{Value, json};
 use crate::helpers::{Session, TestApp, spawn_app, spawn_app_with};
 
 /// Registers one device through the library and returns its token.
-async fn register(app: &TestApp, id: &str, kind: &str, capacity: Option<i64>) -> String {
+pub(crate) async fn register(app: &TestApp, id: &str, kind: &str, capacity: Option<i64>) -> String {
     let input = DeviceInput {
         id: id.to_owned(),
         kind: kind.to_owned(),
@@ -40,7 +40,7 @@ async fn gateway_key(app: &TestApp) -> String {
     citycore::sensors::cli::create_ingest_key(&app.db, "test-gateway").await.expect("key created")
 }
 
-async fn post_readings(app: &TestApp, token: &str, readings: Value) -> (u16, Value) {
+pub(crate) async fn post_readings(app: &TestApp, token: &str, readings: Value) -> (u16, Value) {
     let response = app
         .client
         .post(app.url("/api/v1/readings"))
@@ -54,17 +54,17 @@ async fn post_readings(app: &TestApp, token: &str, readings: Value) -> (u16, Val
 }
 
 /// Formats the time `hours` before now as RFC 3339 in Shanghai, in whole seconds.
-fn hours_ago(hours: i64) -> String {
+pub(crate) fn hours_ago(hours: i64) -> String {
     let shanghai = FixedOffset::east_opt(8 * 3600).unwrap();
     let time = (Utc::now() - Duration::hours(hours)).with_timezone(&shanghai);
     time.to_rfc3339_opts(chrono::SecondsFormat::Secs, false)
 }
 
-async fn admin(app: &TestApp) -> Session {
+pub(crate) async fn admin(app: &TestApp) -> Session {
     app.login_as(Role::Administrator, &[]).await
 }
 
-async fn latest(session: &Session, device: &str) -> Vec<Value> {
+pub(crate) async fn latest(session: &Session, device: &str) -> Vec<Value> {
     let response = session.get(&format!("/api/v1/devices/{device}")).await;
     assert_eq!(response.status(), 200, "device {device} is shown");
     let body: Value = response.json().await.unwrap();
@@ -153,7 +153,7 @@ async fn late_reading_does_not_replace_newer_latest_value() {
 }
 
 /// Reads the day rollups of `device` between two local dates.
-async fn day_series(
+pub(crate) async fn day_series(
     session: &Session,
     device: &str,
     attribute: &str,

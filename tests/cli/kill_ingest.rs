@@ -4,7 +4,9 @@
 //! Each round starts `citycore serve`, posts batches from two clients that record
 //! which batches got a 2xx response, kills the server at a random moment, and starts
 //! it again. After each restart every acknowledged reading of every round so far must
-//! be stored, and the day rollups must count exactly the stored raw readings.
+//! be stored, and the day rollups must count exactly the stored raw readings. The
+//! queued variant acknowledges batches once they are in the reading queue and checks
+//! after the restarted server has written the queue.
 //! `scripts/kill-ingest.sh` runs the long version and prints the counts.
 
 use std::{
@@ -62,18 +64,27 @@ fn database_url(dir: &std::path::Path, runtime: &tokio::runtime::Runtime) -> Str
     format!("sqlite://{}", dir.join("kill.db").display())
 }
 
+/// Where and how a client posts: the server's port, the gateway key, the time of
+/// sequence number 0, and whether batches go to the reading queue.
+#[derive(Clone)]
+struct Sender {
+    port: u16,
+    token: String,
+    base_ms: i64,
+    queued: bool,
+}
+
 /// Posts batches of consecutive sequence numbers until `stop` is set or a request fails,
 /// and records each acknowledged batch as `(first sequence number, readings)`.
 /// `in_flight` counts the requests sent and still without a response.
 async fn post_until_stopped(
-    port: u16,
-    token: String,
-    base_ms: i64,
+    sender: Sender,
     next_seq: Arc<AtomicI64>,
     stop: Arc<AtomicBool>,
     acknowledged: Arc<Mutex<Vec<(i64, i64)>>>,
     in_flight: Arc<AtomicUsize>,
 ) {
+    let Sender { port, token, base_ms, queued } = sender;
     let client = reqwest::Client::new();
     let url = format!("http://127.0.0.1:{port}/api/v1/readings");
     while !stop.load(Ordering::SeqCst) {
@@ -86,10 +97,15 @@ async fn post_until_stopped(
             .collect();
         let body = serde_json::json!({ "readings": readings });
         in_flight.fetch_add(1, Ordering::SeqCst);
-        let sent = client.post(&url).bearer_auth(&token).json(&body).send().await;
+        let mut request = client.post(&url).bearer_auth(&token).json(&body);
+        if queued {
+            request = request.header("prefer", "respond-async");
+        }
+        let sent = request.send().await;
         in_flight.fetch_sub(1, Ordering::SeqCst);
+        let expected = if queued { 202 } else { 200 };
         match sent {
-            Ok(response) if response.status().as_u16() == 200 => {
+            Ok(response) if response.status().as_u16() == expected => {
                 acknowledged.lock().unwrap().push((first, BATCH_READINGS));
             }
             _ => return,
@@ -97,9 +113,16 @@ async fn post_until_stopped(
     }
 }
 
-/// Reads the stored sequence numbers and the day-rollup count of the test device.
+/// Reads the stored sequence numbers and the day-rollup count of the test device, once
+/// the restarted server's queue worker has written every queued batch.
 async fn stored_state(url: &str, base_ms: i64) -> (HashSet<i64>, i64) {
     let db = Db::connect(url, 2).await.expect("database opens");
+    let queue = citycore::sensors::queue::QueueStore::open(&db).await.expect("queue opens");
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
+    while queue.depth().await.expect("queue depth").batches > 0 {
+        assert!(tokio::time::Instant::now() < deadline, "the queue was not written in 60 s");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
     let device = db.device(DEVICE).await.unwrap().expect("device registered");
     let times: Vec<i64> = match &db {
         Db::Sqlite(pool) => {
@@ -136,7 +159,8 @@ fn start_server(dir: &std::path::Path, url: &str, port: u16) -> Server {
 }
 
 /// Runs `rounds` kill-and-restart rounds and returns the counts after each restart.
-fn run_kill_rounds(rounds: usize) -> Vec<RoundCount> {
+/// With `queued` the clients ask for the reading queue (`Prefer: respond-async`).
+fn run_kill_rounds(rounds: usize, queued: bool) -> Vec<RoundCount> {
     let runtime = tokio::runtime::Runtime::new().unwrap();
     let dir = tempfile::tempdir().unwrap();
     let url = database_url(dir.path(), &runtime);
@@ -170,10 +194,9 @@ fn run_kill_rounds(rounds: usize) -> Vec<RoundCount> {
         let in_flight = Arc::new(AtomicUsize::new(0));
         let clients: Vec<_> = (0..CLIENTS)
             .map(|_| {
+                let sender = Sender { port, token: token.clone(), base_ms, queued };
                 runtime.spawn(post_until_stopped(
-                    port,
-                    token.clone(),
-                    base_ms,
+                    sender,
                     next_seq.clone(),
                     stop.clone(),
                     acknowledged.clone(),
@@ -247,13 +270,20 @@ fn print_and_check(counts: &[RoundCount]) {
 
 #[test]
 fn kill_during_ingest_loses_no_acknowledged_reading() {
-    print_and_check(&run_kill_rounds(3));
+    print_and_check(&run_kill_rounds(3, false));
 }
 
-/// Runs the long version for `scripts/kill-ingest.sh`; `KILL_INGEST_ROUNDS` sets the rounds.
+#[test]
+fn kill_during_queued_ingest_loses_no_acknowledged_reading() {
+    print_and_check(&run_kill_rounds(3, true));
+}
+
+/// Runs the long version for `scripts/kill-ingest.sh`; `KILL_INGEST_ROUNDS` sets the
+/// rounds, and `KILL_INGEST_QUEUED=1` sends the batches to the reading queue.
 #[test]
 #[ignore = "takes about a minute; run by scripts/kill-ingest.sh"]
 fn kill_during_ingest_many_rounds() {
     let rounds = std::env::var("KILL_INGEST_ROUNDS").ok().and_then(|n| n.parse().ok());
-    print_and_check(&run_kill_rounds(rounds.unwrap_or(20)));
+    let queued = std::env::var("KILL_INGEST_QUEUED").is_ok_and(|v| v == "1");
+    print_and_check(&run_kill_rounds(rounds.unwrap_or(20), queued));
 }

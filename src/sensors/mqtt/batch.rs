@@ -1,5 +1,5 @@
 //! Group commit: the readings of several messages are checked message by message and
-//! then stored together in one transaction.
+//! then queued together as one batch, committed in one transaction.
 
 use std::collections::HashMap;
 
@@ -13,8 +13,8 @@ use crate::{
     config::MqttSettings,
     http::{AppError, AppState, UserMessage},
     sensors::{
-        ReadingStore, hash_token,
-        ingest::{BatchOutcome, CheckedBatch, check_batch},
+        hash_token,
+        ingest::{BatchOutcome, CheckedBatch, check_batch, queue_readings},
         store::{Credential, SensorStore},
     },
 };
@@ -107,8 +107,9 @@ async fn authenticate(
     Ok(Ok((credential, decoded.items)))
 }
 
-/// Stores the readings of every accepted message in one transaction and hands each
-/// message its share of the results.
+/// Queues the readings of every accepted message as one batch
+/// ([`crate::sensors::queue`]) and hands each message its share of the results. The
+/// queue worker finds duplicates and conflicts later, so no message lists any.
 async fn store_all(
     state: &AppState,
     checked: Vec<Result<(Sender, CheckedBatch), MessageResult>>,
@@ -118,22 +119,11 @@ async fn store_all(
         .filter_map(|entry| entry.as_ref().ok())
         .flat_map(|(_, items)| items.readings.iter().copied())
         .collect();
-    let received_at_ms = chrono::Utc::now().timestamp_millis();
-    let stored = state
-        .db
-        .store_readings(&readings, received_at_ms, state.settings.sensor_time_zone())
-        .await
-        .map_err(anyhow::Error::from)?;
-    crate::alarms::service::evaluate_batch(state, &readings, &stored).await;
-    let mut rest = stored.outcome.as_slice();
+    queue_readings(state, &readings).await?;
     let results = checked
         .into_iter()
         .map(|entry| match entry {
-            Ok((sender, items)) => {
-                let (own, others) = rest.split_at(items.readings.len());
-                rest = others;
-                MessageResult::Stored { sender, outcome: items.outcome(own) }
-            }
+            Ok((sender, items)) => MessageResult::Stored { sender, outcome: items.queued() },
             Err(rejected) => rejected,
         })
         .collect();

@@ -63,6 +63,9 @@ macro_rules! resolve_existing_body {
 }
 
 mod postgres;
+mod queued;
+
+pub use queued::{WrittenBatches, write_queued};
 
 /// The effect of storing one reading.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
