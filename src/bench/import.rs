@@ -158,6 +158,14 @@ fn weighted_hour(rng: &mut StdRng) -> i64 {
     23
 }
 
+/// Starts a new peak for [`peak_rss_kib`] at the current resident size (Linux 4.0 and
+/// later), so that each phase of a run reports its own peak.
+pub(super) fn reset_peak_rss() {
+    if let Err(error) = std::fs::write("/proc/self/clear_refs", "5") {
+        tracing::debug!(%error, "peak memory not reset; later peaks include earlier phases");
+    }
+}
+
 /// Peak resident memory of this process in KiB, from Linux's `/proc/self/status`.
 pub(super) fn peak_rss_kib() -> Option<u64> {
     let status = std::fs::read_to_string("/proc/self/status").ok()?;

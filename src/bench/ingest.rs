@@ -1,10 +1,15 @@
 //! `citycore bench ingest`: readings per second through `POST /api/v1/readings` on
 //! loopback, next to the same rows written straight into the store.
 //!
-//! Three figures from one run, each on its own device set so every row is new:
+//! Four runs, each on its own device set so every row is new:
 //! - raw: plain multi-row inserts into `sensor_reading` only (the ceiling of the table);
 //! - store: the full write path (raw rows, rollups, latest values) without HTTP;
-//! - http: JSON batches posted to an in-process server by `--connections` clients.
+//! - http: JSON batches posted to an in-process server by `--connections` clients;
+//! - queued: the same batches with `Prefer: respond-async`, timed to the last
+//!   acknowledgement (durable in the reading queue) and to the moment the queue worker
+//!   has written them all.
+//!
+//! Each run reports its peak resident memory.
 
 use std::{sync::Arc, time::Instant};
 
@@ -15,6 +20,7 @@ use tokio::{
     net::TcpStream,
 };
 
+use super::import::{peak_rss_kib, reset_peak_rss};
 use crate::{
     config::Settings,
     db::Db,
@@ -40,9 +46,15 @@ pub struct IngestBenchArgs {
     /// Concurrent HTTP connections, and concurrent writers of the other runs.
     #[arg(long, default_value_t = 4)]
     pub connections: usize,
+    /// Body format of the HTTP runs: `json`, or `csv` (the compact text form).
+    #[arg(long, default_value = "json", value_parser = ["json", "csv"])]
+    pub format: String,
+    /// Runs only the queued HTTP run, for profiling it alone.
+    #[arg(long)]
+    pub queued_only: bool,
 }
 
-/// Runs the three measurements and prints one line per run.
+/// Runs the measurements and prints one line per run.
 ///
 /// Uses `--database-url` when given, else a SQLite file in a new temporary folder.
 ///
@@ -57,38 +69,69 @@ pub async fn run_ingest(mut settings: Settings, args: IngestBenchArgs) -> anyhow
     let run_id = uuid::Uuid::new_v4().simple().to_string()[..8].to_owned();
     let state = AppState::new(settings.clone(), db.clone()).await?;
 
-    let raw_ids = register(&state, &format!("bench-{run_id}-raw"), args.devices).await?;
-    let raw = time_writers(
-        &args,
-        &raw_ids,
-        |db, batch| async move { insert_raw(&db, &batch).await },
-        &db,
-    )
-    .await?;
-    let store_ids = register(&state, &format!("bench-{run_id}-store"), args.devices).await?;
+    println!(
+        "backend {backend}, {} readings, batch {}, {} devices, {} connections, {} bodies",
+        args.readings, args.batch, args.devices, args.connections, args.format
+    );
+    let mut runs = Vec::new();
+    if !args.queued_only {
+        runs = time_direct_runs(&state, &args, &run_id).await?;
+    }
+    let queued_prefix = format!("bench-{run_id}-queued");
+    register(&state, &queued_prefix, args.devices).await?;
+    reset_peak_rss();
+    let (acknowledged, written) = time_http(&state, &args, &queued_prefix, true).await?;
+    let queued_peak = peak_rss_kib();
+    runs.push(("http queued, acknowledged", acknowledged, queued_peak));
+    runs.push(("http queued, written", written, queued_peak));
+    for (name, seconds, peak) in runs {
+        let peak = peak.map_or_else(|| "?".to_owned(), |kib| (kib / 1024).to_string());
+        println!(
+            "{name:<26} {:>12.0} readings/s ({seconds:.2} s, peak {peak} MiB)",
+            args.readings as f64 / seconds
+        );
+    }
+    Ok(())
+}
+
+type Run = (&'static str, f64, Option<u64>);
+
+/// Times the raw inserts, the write path without HTTP and the direct HTTP batches.
+async fn time_direct_runs(
+    state: &AppState,
+    args: &IngestBenchArgs,
+    run_id: &str,
+) -> anyhow::Result<Vec<Run>> {
+    let (db, settings) = (&state.db, &state.settings);
+    let raw_ids = register(state, &format!("bench-{run_id}-raw"), args.devices).await?;
+    reset_peak_rss();
+    let raw =
+        time_writers(args, &raw_ids, |db, batch| async move { insert_raw(&db, &batch).await }, db)
+            .await?;
+    let raw_peak = peak_rss_kib();
+    let store_ids = register(state, &format!("bench-{run_id}-store"), args.devices).await?;
     let zone = settings.sensor_time_zone();
+    reset_peak_rss();
     let store = time_writers(
-        &args,
+        args,
         &store_ids,
         move |db, batch| async move {
             db.store_readings(&batch, chrono::Utc::now().timestamp_millis(), zone).await?;
             Ok(())
         },
-        &db,
+        db,
     )
     .await?;
+    let store_peak = peak_rss_kib();
     let http_prefix = format!("bench-{run_id}-http");
-    register(&state, &http_prefix, args.devices).await?;
-    let http = time_http(&state, &args, &http_prefix).await?;
-
-    println!(
-        "backend {backend}, {} readings, batch {}, {} devices, {} connections",
-        args.readings, args.batch, args.devices, args.connections
-    );
-    for (name, seconds) in [("raw insert", raw), ("store path", store), ("http batch", http)] {
-        println!("{name:<11} {:>12.0} readings/s ({seconds:.2} s)", args.readings as f64 / seconds);
-    }
-    Ok(())
+    register(state, &http_prefix, args.devices).await?;
+    reset_peak_rss();
+    let (http, _) = time_http(state, args, &http_prefix, false).await?;
+    Ok(vec![
+        ("raw insert", raw, raw_peak),
+        ("store path", store, store_peak),
+        ("http batch", http, peak_rss_kib()),
+    ])
 }
 
 /// Removes the benchmark's SQLite folder when the run ends.
@@ -239,55 +282,100 @@ async fn insert_raw(db: &Db, batch: &[Reading]) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Posts pre-built JSON batches to an in-process server and times the whole run.
-async fn time_http(state: &AppState, args: &IngestBenchArgs, prefix: &str) -> anyhow::Result<f64> {
+/// Posts pre-built JSON batches to an in-process server and times the whole run: to
+/// the last response, and with `queued` also to the moment the queue is empty.
+async fn time_http(
+    state: &AppState,
+    args: &IngestBenchArgs,
+    prefix: &str,
+    queued: bool,
+) -> anyhow::Result<(f64, f64)> {
     let key = crate::sensors::cli::create_ingest_key(&state.db, &format!("{prefix}-key")).await?;
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     let address = listener.local_addr()?;
     let app = crate::http::router(state.clone());
     let server = tokio::spawn(async move { axum::serve(listener, app).await });
+    let worker = queued.then(|| crate::sensors::queue::worker::spawn(state.clone()));
 
-    let start_ms = chrono::Utc::now().timestamp_millis();
-    let items: Vec<serde_json::Value> = (0..args.readings)
-        .map(|n| {
-            let (device, at, value) = nth_reading(n, args.devices, args.readings, start_ms);
-            serde_json::json!({"device": format!("{prefix}-{device}"), "attribute": "temperature",
-                "value": value, "observed_at_ms": at})
-        })
-        .collect();
-    let bodies: Vec<Vec<u8>> = items
-        .chunks(args.batch)
-        .map(|chunk| serde_json::to_vec(&serde_json::json!({ "readings": chunk })))
-        .collect::<Result<_, _>>()?;
-    drop(items);
+    let bodies = build_bodies(args, prefix)?;
+    let content_type =
+        if args.format == "csv" { "content-type: text/csv\r\n" } else { "" }.to_owned();
     let queue = Arc::new(std::sync::Mutex::new(bodies));
     let started = Instant::now();
     let mut tasks = Vec::new();
     for _ in 0..args.connections {
-        let (queue, key) = (queue.clone(), key.clone());
+        let (queue, key, content_type) = (queue.clone(), key.clone(), content_type.clone());
         tasks.push(tokio::spawn(async move {
             let mut stream = TcpStream::connect(address).await?;
             loop {
                 let next = queue.lock().unwrap_or_else(|e| e.into_inner()).pop();
                 let Some(body) = next else { return anyhow::Ok(()) };
-                let auth = format!("authorization: Bearer {key}\r\n");
+                let (headers, expected) = if queued {
+                    (
+                        format!(
+                            "authorization: Bearer {key}\r\nprefer: respond-async\r\n{content_type}"
+                        ),
+                        202,
+                    )
+                } else {
+                    (format!("authorization: Bearer {key}\r\n{content_type}"), 200)
+                };
                 let status =
-                    post(&mut stream, &address.to_string(), "/api/v1/readings", &auth, &body)
+                    post(&mut stream, &address.to_string(), "/api/v1/readings", &headers, &body)
                         .await?;
-                anyhow::ensure!(status == 200, "a batch returned status {status}; expected 200");
+                anyhow::ensure!(
+                    status == expected,
+                    "a batch returned status {status}; expected {expected}"
+                );
             }
         }));
     }
     for task in tasks {
         task.await??;
     }
-    let seconds = started.elapsed().as_secs_f64();
+    let acknowledged = started.elapsed().as_secs_f64();
+    while state.reading_queue.store.depth().await?.batches > 0 {
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    let written = started.elapsed().as_secs_f64();
     server.abort();
-    Ok(seconds)
+    if let Some(worker) = worker {
+        worker.abort();
+    }
+    Ok((acknowledged, written))
+}
+
+/// Builds the request bodies of a run: JSON batches, or CSV lines with times in ms.
+fn build_bodies(args: &IngestBenchArgs, prefix: &str) -> anyhow::Result<Vec<Vec<u8>>> {
+    let start_ms = chrono::Utc::now().timestamp_millis();
+    let reading = |n| nth_reading(n, args.devices, args.readings, start_ms);
+    let starts = (0..args.readings).step_by(args.batch.max(1));
+    starts
+        .map(|first| {
+            let range = first..(first + args.batch).min(args.readings);
+            if args.format == "csv" {
+                let mut body = String::new();
+                for (device, at, value) in range.map(reading) {
+                    body.push_str(&format!("{prefix}-{device},temperature,{value},{at}ms\n"));
+                }
+                Ok(body.into_bytes())
+            } else {
+                let items: Vec<serde_json::Value> = range
+                    .map(reading)
+                    .map(|(device, at, value)| {
+                        serde_json::json!({"device": format!("{prefix}-{device}"),
+                            "attribute": "temperature", "value": value, "observed_at_ms": at})
+                    })
+                    .collect();
+                Ok(serde_json::to_vec(&serde_json::json!({ "readings": items }))?)
+            }
+        })
+        .collect()
 }
 
 /// Sends one keep-alive HTTP/1.1 POST of a JSON `body` to `path` and reads the
-/// response; returns its status. `headers` are extra header lines, each ending in CRLF.
+/// response; returns its status. `headers` are extra header lines, each ending in CRLF;
+/// the content type is JSON unless they name one.
 ///
 /// A hand-written client keeps the benchmark free of an HTTP client dependency; it
 /// supports only what this server sends back: a `content-length` body.
@@ -298,9 +386,11 @@ pub(super) async fn post(
     headers: &str,
     body: &[u8],
 ) -> anyhow::Result<u16> {
+    let content_type =
+        if headers.contains("content-type:") { "" } else { "content-type: application/json\r\n" };
     let head = format!(
-        "POST {path} HTTP/1.1\r\nhost: {host}\r\n{headers}\
-         content-type: application/json\r\ncontent-length: {}\r\n\r\n",
+        "POST {path} HTTP/1.1\r\nhost: {host}\r\n{headers}{content_type}\
+         content-length: {}\r\n\r\n",
         body.len()
     );
     // One write: a head and a small body sent apart wait for the server's delayed ACK
