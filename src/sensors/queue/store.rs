@@ -18,8 +18,11 @@ const CREATE_SQLITE: &str = "CREATE TABLE IF NOT EXISTS sensor_reading_queue (
     item_count INTEGER NOT NULL,
     body BLOB NOT NULL)";
 
-/// Connections of the SQLite queue file: appends from requests, the worker's reads.
-const SQLITE_CONNECTIONS: u32 = 4;
+/// Connections of the SQLite queue file. One: SQLite lets one connection write at a
+/// time, and a second writer would wait in SQLite's busy handler, which sleeps in steps
+/// of milliseconds, while a request waiting for the pool's only connection wakes as
+/// soon as it is free.
+const SQLITE_CONNECTIONS: u32 = 1;
 
 /// The database holding the queue rows.
 #[derive(Debug, Clone)]
