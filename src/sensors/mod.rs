@@ -26,6 +26,7 @@
 //! the alarm rules on it. This context does not draw dashboards.
 
 pub mod cli;
+pub mod credentials;
 pub mod devices;
 mod http;
 pub mod ingest;

@@ -95,7 +95,7 @@ impl TryFrom<DeviceRow> for Device {
 }
 
 #[derive(FromRow)]
-struct DeviceRefRow {
+pub(super) struct DeviceRefRow {
     device_id: i64,
     external_id: String,
     kind: String,

@@ -1,7 +1,7 @@
 //! Group commit: the readings of several messages are checked message by message and
 //! then queued together as one batch, committed in one transaction.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use rumqttc::Publish;
 
@@ -13,9 +13,10 @@ use crate::{
     config::MqttSettings,
     http::{AppError, AppState, UserMessage},
     sensors::{
+        credentials::credentials,
         hash_token,
         ingest::{BatchOutcome, CheckedBatch, check_batch, queue_readings},
-        store::{Credential, SensorStore},
+        store::Credential,
     },
 };
 
@@ -40,26 +41,43 @@ pub async fn process(
     batch: &[Publish],
 ) -> Result<Vec<MessageResult>, AppError> {
     let settings = &state.settings;
-    let mut credentials: HashMap<String, Option<Credential>> = HashMap::new();
-    let mut checked: Vec<Result<(Sender, CheckedBatch), MessageResult>> = Vec::new();
-    for publish in batch {
-        let Some(sender) = topic::parse(&mqtt.topic_root, &publish.topic) else {
-            let message = UserMessage::new("mqtt_topic_invalid").arg("topic", &publish.topic);
-            checked.push(Err(MessageResult::Rejected { sender: None, message }));
-            continue;
+    let decoded: Vec<Result<(Sender, Decoded), MessageResult>> = batch
+        .iter()
+        .map(|publish| {
+            let Some(sender) = topic::parse(&mqtt.topic_root, &publish.topic) else {
+                let message = UserMessage::new("mqtt_topic_invalid").arg("topic", &publish.topic);
+                return Err(MessageResult::Rejected { sender: None, message });
+            };
+            let decoded = if publish.payload.len() > mqtt.max_payload_bytes {
+                Err(UserMessage::new("mqtt_payload_too_large").arg("max", mqtt.max_payload_bytes))
+            } else {
+                message::decode(&sender, &publish.payload, settings.sensors.max_batch_items)
+            };
+            match decoded {
+                Ok(decoded) => Ok((sender, decoded)),
+                Err(message) => Err(MessageResult::Rejected { sender: Some(sender), message }),
+            }
+        })
+        .collect();
+    let hashes: HashSet<String> = decoded
+        .iter()
+        .filter_map(|entry| entry.as_ref().ok())
+        .map(|(_, decoded)| hash_token(&decoded.token))
+        .collect();
+    let hashes: Vec<String> = hashes.into_iter().collect();
+    let known = credentials(&state.db, &hashes).await.map_err(anyhow::Error::from)?;
+    let mut checked = Vec::with_capacity(decoded.len());
+    for entry in decoded {
+        let (sender, decoded) = match entry {
+            Ok(entry) => entry,
+            Err(rejected) => {
+                checked.push(Err(rejected));
+                continue;
+            }
         };
-        let decoded = if publish.payload.len() > mqtt.max_payload_bytes {
-            Err(UserMessage::new("mqtt_payload_too_large").arg("max", mqtt.max_payload_bytes))
-        } else {
-            message::decode(&sender, &publish.payload, settings.sensors.max_batch_items)
-        };
-        let credential = match decoded {
-            Ok(decoded) => authenticate(state, &mut credentials, &sender, decoded).await?,
-            Err(message) => Err(message),
-        };
-        match credential {
-            Ok((credential, items)) => {
-                let items = check_batch(&state.db, settings, &credential, items).await?;
+        match authenticate(&known, &sender, &decoded.token) {
+            Ok(credential) => {
+                let items = check_batch(&state.db, settings, &credential, decoded.items).await?;
                 checked.push(Ok((sender, items)));
             }
             Err(message) => {
@@ -70,41 +88,27 @@ pub async fn process(
     store_all(state, checked).await
 }
 
-type Items = Vec<Result<crate::sensors::reading::Submitted, UserMessage>>;
-
-/// Looks up the token of a message (once per batch) and checks that it belongs to the
-/// device or gateway that the topic names.
-// NOTE: each distinct token of a batch costs one or two queries, a large share of a
-// small message's cost. A cache across batches would have to drop rotated tokens at once.
-async fn authenticate(
-    state: &AppState,
-    cache: &mut HashMap<String, Option<Credential>>,
+/// Checks that the token of a message belongs to the device or gateway that the topic
+/// names; `known` holds the owners of the batch's tokens.
+fn authenticate(
+    known: &HashMap<String, Credential>,
     sender: &Sender,
-    decoded: Decoded,
-) -> Result<Result<(Credential, Items), UserMessage>, AppError> {
-    let hash = hash_token(&decoded.token);
-    let credential = match cache.get(&hash) {
-        Some(known) => known.clone(),
-        None => {
-            let found = state.db.credential(&hash).await.map_err(anyhow::Error::from)?;
-            cache.insert(hash, found.clone());
-            found
-        }
+    token: &str,
+) -> Result<Credential, UserMessage> {
+    let Some(credential) = known.get(&hash_token(token)) else {
+        return Err(UserMessage::new("mqtt_token_invalid").field("token"));
     };
-    let Some(credential) = credential else {
-        return Ok(Err(UserMessage::new("mqtt_token_invalid").field("token")));
-    };
-    let matches = match (sender, &credential) {
+    let matches = match (sender, credential) {
         (Sender::Device(id), Credential::Device(device)) => device.external_id == *id,
         (Sender::Gateway(name), Credential::Gateway { name: key_name, .. }) => key_name == name,
         _ => false,
     };
     if !matches {
-        return Ok(Err(UserMessage::new("mqtt_token_wrong_topic")
+        return Err(UserMessage::new("mqtt_token_wrong_topic")
             .arg("sender", sender.name())
-            .field("token")));
+            .field("token"));
     }
-    Ok(Ok((credential, decoded.items)))
+    Ok(credential.clone())
 }
 
 /// Queues the readings of every accepted message as one batch
