@@ -92,12 +92,14 @@ async fn submit_readings(
     let decoded = ingest::decode_body(&headers, raw.to_vec(), limits.max_decompressed_bytes)?;
     let items =
         ingest::parse_batch(ingest::body_format(&headers), &decoded, limits.max_batch_items)?;
-    let queued = prefers_async(&headers);
-    let outcome = if queued {
+    let prefers_async = prefers_async(&headers);
+    let outcome = if prefers_async {
         ingest::ingest_queued(&state, &credential, items).await?
     } else {
         ingest::ingest(&state, &credential, items).await?
     };
+    // Nothing is queued when every item was rejected or the batch was empty.
+    let queued = prefers_async && outcome.accepted > 0;
     let locale = request_locale(&headers, state.default_locale());
     let status = match (outcome.rejected.is_empty(), queued) {
         (false, _) => StatusCode::MULTI_STATUS,

@@ -100,32 +100,15 @@ async fn queued_resends_and_conflicts_are_found_when_written() {
     let total: i64 =
         series["buckets"].as_array().unwrap().iter().map(|b| b["count"].as_i64().unwrap()).sum();
     assert_eq!(total, 1, "the resend is counted once: {series}");
+
+    let (status, applied, body) = post_queued(&app, &token, temperatures("queued-2", &[])).await;
+    assert_eq!((status, applied), (207, None), "nothing to queue: {body}");
+    assert_eq!(body["queued"], false, "{body}");
 }
 
-#[tokio::test]
-async fn full_queue_refuses_the_whole_batch() {
-    let app = spawn_app_with(|settings| settings.sensors.max_queued_readings = 2).await;
-    let token = register(&app, "queued-3", "temperature_humidity", None).await;
-
-    let (status, applied, body) =
-        post_queued(&app, &token, temperatures("queued-3", &[(20.0, 3), (21.0, 2), (22.0, 1)]))
-            .await;
-
-    assert_eq!(status, 429, "{body}");
-    assert_eq!(applied, None);
-    assert_eq!(body["error"]["code"], "readings_queue_full", "{body}");
-    assert!(body["error"]["message"].as_str().unwrap().contains('2'), "names the limit: {body}");
-    assert_eq!(app.state.reading_queue.store.depth().await.unwrap().readings, 0, "nothing queued");
-    let (status, _, body) =
-        post_queued(&app, &token, temperatures("queued-3", &[(20.0, 3), (21.0, 2)])).await;
-    assert_eq!(status, 207, "a batch within the limit is queued: {body}");
-    app.settle_reading_queue().await;
-    assert_eq!(latest(&admin(&app).await, "queued-3").await[0]["value"], 21.0);
-}
-
-#[tokio::test]
-async fn unreadable_queued_batch_stays_queued() {
-    let app = spawn_app().await;
+/// Queues a row that this build cannot decode, claiming `items` readings; the worker
+/// keeps it, so it holds its place against the queue limit.
+async fn queue_unreadable_row(app: &TestApp, items: i32) {
     let queue = &app.state.reading_queue.store;
     citycore::with_pool!(&queue.db, |pool| {
         sqlx::query(
@@ -133,13 +116,56 @@ async fn unreadable_queued_batch_stays_queued() {
              VALUES ($1, $2, $3)",
         )
         .bind(0_i64)
-        .bind(1_i32)
+        .bind(items)
         .bind(vec![9_u8, 1, 0, 0, 0])
         .execute(pool)
         .await
         .map(drop)
     })
     .unwrap();
+}
+
+async fn stored_readings(app: &TestApp) -> i64 {
+    citycore::with_pool!(&app.db, |pool| {
+        sqlx::query_scalar("SELECT COUNT(*) FROM sensor_reading").fetch_one(pool).await
+    })
+    .unwrap()
+}
+
+#[tokio::test]
+async fn full_queue_refuses_queued_batches_until_written() {
+    let app = spawn_app_with(|settings| settings.sensors.max_queued_readings = 2).await;
+    let token = register(&app, "queued-3", "temperature_humidity", None).await;
+    let three = temperatures("queued-3", &[(20.0, 3), (21.0, 2), (22.0, 1)]);
+    let (status, _, body) = post_queued(&app, &token, three).await;
+    assert_eq!(status, 207, "a batch over the limit is taken while the queue is below it");
+    app.settle_reading_queue().await;
+    assert_eq!(stored_readings(&app).await, 3, "{body}");
+
+    queue_unreadable_row(&app, 2).await;
+    app.state.reading_queue.wake();
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(10);
+    while app.state.reading_queue.backlog() < 2 {
+        assert!(tokio::time::Instant::now() < deadline, "the stuck row was not counted");
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    let (status, applied, body) =
+        post_queued(&app, &token, temperatures("queued-3", &[(23.0, 4)])).await;
+
+    assert_eq!(status, 429, "{body}");
+    assert_eq!(applied, None);
+    assert_eq!(body["error"]["code"], "readings_queue_full", "{body}");
+    assert!(body["error"]["message"].as_str().unwrap().contains('2'), "names the limit: {body}");
+    let depth = app.state.reading_queue.store.depth().await.unwrap();
+    assert_eq!(depth.readings, 2, "only the stuck row is queued");
+    assert_eq!(stored_readings(&app).await, 3, "nothing of the refused batch is stored");
+}
+
+#[tokio::test]
+async fn unreadable_queued_batch_stays_queued() {
+    let app = spawn_app().await;
+    queue_unreadable_row(&app, 1).await;
+    let queue = &app.state.reading_queue.store;
 
     let written = write_queued(&app.db, queue, 16, chrono_tz::Asia::Shanghai).await;
 

@@ -77,7 +77,8 @@ impl ReadingQueue {
             .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |n| Some((n - readings).max(0)));
     }
 
-    /// Sets the count from the database, at start and whenever the queue is seen empty.
+    /// Sets the count from the database: at start, whenever the worker finds the queue
+    /// empty, and after a failed write.
     fn recount(&self, readings: i64) {
         self.backlog.store(readings, Ordering::Relaxed);
     }
@@ -90,9 +91,14 @@ impl ReadingQueue {
 
 /// Commits `readings` as one queued batch and wakes the worker.
 ///
+/// The limit refuses new batches once the queue holds `limit` readings. A batch that
+/// would pass it is still taken while the queue is below it, so that a batch, or an
+/// MQTT message, larger than the limit is not refused forever; the queue can pass the
+/// limit by the batches in flight.
+///
 /// # Errors
-/// [`QueueError::Full`] when the node's count of queued readings plus this batch would
-/// pass `limit`; nothing is written then.
+/// [`QueueError::Full`] when the node's count of queued readings is at `limit` or
+/// above; nothing is written then.
 pub async fn append(
     queue: &ReadingQueue,
     readings: &[Reading],
@@ -104,7 +110,7 @@ pub async fn append(
     }
     let count = readings.len() as i64;
     let backlog = queue.backlog();
-    if backlog + count > limit {
+    if backlog >= limit {
         return Err(QueueError::Full { backlog });
     }
     queue.store.insert(received_at_ms, count as i32, codec::encode(readings)).await?;

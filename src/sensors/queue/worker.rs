@@ -80,6 +80,10 @@ pub fn spawn(state: AppState) -> tokio::task::JoinHandle<()> {
                 Err(error) => {
                     tracing::error!(error = %error, retry_ms = RETRY.as_millis() as u64,
                         "writing queued readings failed; they stay queued");
+                    // Rows that cannot be written count against the limit.
+                    if let Ok(depth) = state.reading_queue.store.depth().await {
+                        state.reading_queue.recount(depth.readings);
+                    }
                     tokio::time::sleep(RETRY).await;
                     continue;
                 }
