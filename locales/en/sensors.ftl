@@ -38,4 +38,5 @@ error-mqtt-token-invalid = The token is invalid; use the token issued when the d
 error-mqtt-token-wrong-topic = This token does not belong to { $sender }; publish to the topic of the device or gateway that owns the token.
 error-mqtt-payload-too-large = The message is larger than { $max } bytes; split its readings over several messages.
 error-mqtt-topic-invalid = Topic { $topic } is not a readings topic; publish to ROOT/v1/devices/ID/readings or ROOT/v1/gateways/NAME/readings.
+error-device-token-invalid = The token is invalid; use the token issued when the device or gateway key was created, or "citycore devices token DEVICE" for a new one.
 error-device-token-missing = The token is missing; send the device token or gateway key as "Authorization: Bearer TOKEN".

@@ -38,4 +38,5 @@ error-mqtt-token-invalid = 令牌无效：请使用登记设备或创建网关�
 error-mqtt-token-wrong-topic = 此令牌不属于 { $sender }：请发布到令牌所属设备或网关的主题。
 error-mqtt-payload-too-large = 消息超过 { $max } 字节：请把读数分成几条消息发送。
 error-mqtt-topic-invalid = 主题 { $topic } 不是读数主题：请发布到 ROOT/v1/devices/设备ID/readings 或 ROOT/v1/gateways/网关名/readings。
+error-device-token-invalid = 令牌无效：请使用登记设备或创建网关密钥时发放的令牌，或用 "citycore devices token 设备编号" 换发新令牌。
 error-device-token-missing = 缺少令牌：请在 Authorization 请求头中以 "Bearer 令牌" 的形式发送设备令牌或网关密钥。

@@ -63,7 +63,7 @@ pub async fn authenticate(db: &Db, headers: &HeaderMap) -> Result<Credential, Ap
         .filter(|token| !token.is_empty())
         .ok_or_else(|| AppError::BadToken(UserMessage::new("device_token_missing")))?;
     let credential = db.credential(&hash_token(token)).await.map_err(anyhow::Error::from)?;
-    credential.ok_or_else(|| AppError::BadToken(UserMessage::new("mqtt_token_invalid")))
+    credential.ok_or_else(|| AppError::BadToken(UserMessage::new("device_token_invalid")))
 }
 
 /// Picks the format from `Content-Type`: `text/csv` is CSV, anything else JSON.

@@ -355,7 +355,7 @@ async fn device_token_covers_only_its_device_and_rotation_revokes_it() {
     assert_eq!(body["accepted"], 1);
     assert_eq!(body["rejected"][0]["code"], "reading_device_not_allowed");
     assert_eq!((wrong, missing_status), (401, 401));
-    assert_eq!(wrong_body["error"]["code"], "mqtt_token_invalid", "{wrong_body}");
+    assert_eq!(wrong_body["error"]["code"], "device_token_invalid", "{wrong_body}");
     assert_eq!(missing_body["error"]["code"], "device_token_missing", "{missing_body}");
     let stored_hash = citycore::sensors::hash_token("new-token");
     assert!(app.db.set_device_token("bin-5", &stored_hash).await.unwrap());
