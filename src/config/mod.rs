@@ -152,8 +152,8 @@ pub struct SensorSettings {
     pub max_decompressed_bytes: usize,
     /// Maximum number of readings in one batch.
     pub max_batch_items: usize,
-    /// Once the reading queue holds this many readings, queued batches get 429 until the
-    /// queue worker has written some; each takes 26 bytes in the database meanwhile.
+    /// Limit of waiting readings in the reading queue. Once it is reached, queued batches
+    /// get 429 until the queue worker has written some. Each reading takes 26 bytes.
     pub max_queued_readings: i64,
     /// A parking space sensor's new status counts only once it has held this long, in
     /// seconds, so that a flapping sensor does not flip the lot's free count.

@@ -58,10 +58,11 @@ struct BatchResponse {
     queued: bool,
 }
 
-/// The `Preference-Applied` header of a queued batch's answer.
+/// The `Preference-Applied` header of a queued batch's response.
 type PreferenceApplied = [(&'static str, &'static str); 1];
 
-/// Whether the request asks for the queued path with `Prefer: respond-async` (RFC 7240).
+/// Returns true when the request sets `Prefer: respond-async` (RFC 7240), which selects
+/// the queued path.
 fn prefers_async(headers: &HeaderMap) -> bool {
     headers.get_all("prefer").iter().filter_map(|value| value.to_str().ok()).any(|value| {
         value.split(',').any(|preference| {
@@ -73,7 +74,7 @@ fn prefers_async(headers: &HeaderMap) -> bool {
 
 /// Stores a batch of readings; 200 when every item was accepted, 207 when some were
 /// rejected (each listed with its position and reason). With `Prefer: respond-async`
-/// the accepted readings are queued ([`super::queue`]) and the answer is 202, or 207
+/// the accepted readings are queued ([`super::queue`]) and the response is 202, or 207
 /// with rejects, and carries `Preference-Applied: respond-async`.
 #[tracing::instrument(skip_all, fields(device.id))]
 async fn submit_readings(

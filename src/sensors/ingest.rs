@@ -173,7 +173,7 @@ impl CheckedBatch {
         outcome
     }
 
-    /// The outcome of readings that were queued: accepted and rejected only, since
+    /// Returns the outcome of queued readings: accepted and rejected only, because
     /// duplicates and conflicts are found when the queue worker writes them.
     pub fn queued(self) -> BatchOutcome {
         BatchOutcome {

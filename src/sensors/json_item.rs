@@ -28,12 +28,12 @@ pub enum Loose<'a> {
 }
 
 impl Loose<'_> {
-    /// Present and not `null`.
-    pub fn is_given(&self) -> bool {
+    /// Returns true when the field is present and not `null`.
+    pub fn is_present(&self) -> bool {
         !matches!(self, Loose::Absent | Loose::Null)
     }
 
-    /// The number as an `i64` when it is a whole JSON integer.
+    /// Returns the number as an `i64` when it is a whole JSON integer.
     pub fn as_i64(&self) -> Option<i64> {
         match self {
             Loose::Integer(n) => Some(*n),

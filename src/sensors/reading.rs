@@ -105,10 +105,10 @@ fn json_time(item: &LooseItem<'_>) -> Result<i64, UserMessage> {
         ("observed_at_ms", &item.observed_at_ms),
         ("observed_at_s", &item.observed_at_s),
     ];
-    let given: Vec<(&str, &Loose)> =
-        fields.into_iter().filter(|(_, value)| value.is_given()).collect();
+    let present: Vec<(&str, &Loose)> =
+        fields.into_iter().filter(|(_, value)| value.is_present()).collect();
     let invalid = |name: &str| UserMessage::new("reading_time_invalid").field(name);
-    match given.as_slice() {
+    match present.as_slice() {
         [("observed_at", value)] => match value {
             Loose::Text(text) => parse_rfc3339_ms(text).ok_or_else(|| invalid("observed_at")),
             _ => Err(invalid("observed_at")),

@@ -106,8 +106,8 @@ async fn queued_resends_and_conflicts_are_found_when_written() {
     assert_eq!(body["queued"], false, "{body}");
 }
 
-/// Queues a row that this build cannot decode, claiming `items` readings; the worker
-/// keeps it, so it holds its place against the queue limit.
+/// Queues a row that this build cannot decode, claiming `items` readings. The worker
+/// leaves it in place, so it counts against the queue limit.
 async fn queue_unreadable_row(app: &TestApp, items: i32) {
     let queue = &app.state.reading_queue.store;
     citycore::with_pool!(&queue.db, |pool| {

@@ -89,7 +89,7 @@ pub async fn process(
 }
 
 /// Checks that the token of a message belongs to the device or gateway that the topic
-/// names; `known` holds the owners of the batch's tokens.
+/// names. `known` maps the batch's token hashes to their owners.
 fn authenticate(
     known: &HashMap<String, Credential>,
     sender: &Sender,

@@ -66,7 +66,7 @@ fn decode_json(sender: &Sender, payload: &[u8], max_items: usize) -> Result<Deco
     let items = readings
         .iter()
         .map(|item| {
-            // The loose form accepts every JSON value, so this cannot fail.
+            // Every field visitor accepts any JSON type, so an item always deserializes.
             let mut item = LooseItem::deserialize(item).unwrap_or_default();
             if let (Sender::Device(id), Loose::Absent) = (sender, &item.device) {
                 item.device = Loose::Text(id.clone().into());

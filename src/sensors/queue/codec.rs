@@ -1,7 +1,7 @@
-//! The binary form of a queued batch: a version byte, the reading count as a
-//! little-endian `u32`, then per reading the device id (`i64`), the attribute code
-//! (`i16`), the measurement time in UTC milliseconds (`i64`) and the value (`f64`), all
-//! little-endian: 26 bytes per reading.
+//! The binary form of a queued batch. It starts with a version byte and the reading
+//! count as a `u32`. Each reading follows as the device id (`i64`), the attribute code
+//! (`i16`), the measurement time in UTC milliseconds (`i64`) and the value (`f64`).
+//! Every number is little-endian, so a reading takes 26 bytes.
 //!
 //! A fixed layout keeps encoding and decoding far cheaper than the checks before them.
 

@@ -38,10 +38,10 @@ pub struct ReadingQueue {
     backlog: AtomicI64,
 }
 
-/// Why a batch was not queued.
+/// The reason a batch was not queued.
 #[derive(Debug, thiserror::Error)]
 pub enum QueueError {
-    /// The queue already holds `backlog` readings, at or past the limit.
+    /// The queue already contains `backlog` readings, at or past the limit.
     #[error("the reading queue is full ({backlog} readings)")]
     Full { backlog: i64 },
     #[error(transparent)]
@@ -91,10 +91,10 @@ impl ReadingQueue {
 
 /// Commits `readings` as one queued batch and wakes the worker.
 ///
-/// The limit refuses new batches once the queue holds `limit` readings. A batch that
-/// would pass it is still taken while the queue is below it, so that a batch, or an
-/// MQTT message, larger than the limit is not refused forever; the queue can pass the
-/// limit by the batches in flight.
+/// New batches are rejected once the queue contains `limit` readings. A batch that
+/// would pass the limit is still accepted while the queue is below it, so a batch or an
+/// MQTT message larger than the limit is not rejected forever. The queue can therefore
+/// pass the limit by the batches in flight.
 ///
 /// # Errors
 /// [`QueueError::Full`] when the node's count of queued readings is at `limit` or

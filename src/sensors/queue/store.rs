@@ -1,8 +1,7 @@
 //! Where queued batches live: in `sensor_reading_queue` of the database on PostgreSQL,
 //! and in a SQLite file of their own beside the database file (`citycore.queue.db`
-//! beside `citycore.db`). SQLite has one write lock per file, and the queue worker
-//! holds the main file's lock while it writes; a separate file lets batches be queued
-//! meanwhile.
+//! beside `citycore.db`). SQLite has one write lock per file, and the queue worker keeps
+//! the main file's lock while it writes. A separate file lets batches be queued meanwhile.
 
 use std::path::{Path, PathBuf};
 
@@ -18,10 +17,9 @@ const CREATE_SQLITE: &str = "CREATE TABLE IF NOT EXISTS sensor_reading_queue (
     item_count INTEGER NOT NULL,
     body BLOB NOT NULL)";
 
-/// Connections of the SQLite queue file. One: SQLite lets one connection write at a
-/// time, and a second writer would wait in SQLite's busy handler, which sleeps in steps
-/// of milliseconds, while a request waiting for the pool's only connection wakes as
-/// soon as it is free.
+/// Connections of the SQLite queue file. SQLite lets one connection write at a time,
+/// and a second writer waits in SQLite's busy handler, which sleeps between retries. A
+/// request waiting for the pool's only connection wakes as soon as it is free.
 const SQLITE_CONNECTIONS: u32 = 1;
 
 /// The database holding the queue rows.
@@ -52,7 +50,7 @@ impl QueueStore {
         Ok(QueueStore { db: Db::Sqlite(queue) })
     }
 
-    /// Counts what the queue holds now, committed rows only.
+    /// Counts the committed batches and readings in the queue.
     ///
     /// # Errors
     /// A database failure.

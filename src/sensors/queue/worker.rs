@@ -22,7 +22,7 @@ const POLL: Duration = Duration::from_millis(500);
 /// Wait after a failed write before the next attempt.
 const RETRY: Duration = Duration::from_secs(2);
 
-/// What one [`drain`] wrote.
+/// The counts of batches and readings that one [`drain`] wrote.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct DrainReport {
     pub batches: usize,

@@ -1,11 +1,11 @@
 //! Writes queued batches ([`crate::sensors::queue`]) through the usual write path.
 //!
-//! On PostgreSQL the transaction claims the oldest queue rows by deleting them, writes
-//! their readings and commits both at once; a failure rolls the delete back too. On
-//! SQLite the queue is a file of its own, so the rows are read first and deleted after
-//! the readings are committed. A crash between the two writes those batches again,
-//! which changes nothing: an equal resend is a duplicate, and a conflict is recorded
-//! once.
+//! On PostgreSQL the transaction claims the oldest queue rows by deleting them, then
+//! writes their readings and commits both at once, so a failure also rolls the delete
+//! back. On SQLite the queue is a file of its own, so the rows are read first and
+//! deleted after the readings are committed. A crash between the two writes those
+//! batches again, which changes nothing because an equal resend is a duplicate and a
+//! conflict is recorded once.
 
 use chrono_tz::Tz;
 
